@@ -1,0 +1,23 @@
+package dev.shadowpatch.disk;
+
+import java.nio.file.Path;
+
+/**
+ * Exposes a qcow2 image's file system as a directory on the host and takes it away again
+ * (qemu-storage-daemon FUSE export + loop mount here; qemu-nbd where /dev/nbd* exists).
+ * Mounts are always {@code nosuid,nodev,noexec}; the image format is always explicit.
+ */
+public interface DiskExposer {
+
+    enum Access {
+        /** Read-only; the image must not be in use by a running VM. */
+        READ_ONLY,
+        /** Read-only view of an image a running VM still writes: a throwaway overlay replays its journal. */
+        SNAPSHOT_OF_RUNNING,
+        /** Read-write (the merge overlay). */
+        READ_WRITE
+    }
+
+    /** Mounts the image's file system (its root partition when partitioned). Close to unmount. */
+    MountedImage expose(Path qcow2Image, Access access);
+}

@@ -1,0 +1,45 @@
+package dev.shadowpatch.virt;
+
+import java.time.Duration;
+
+/**
+ * What the patch process needs from the hypervisor. Every method is idempotent: a retried job
+ * (after a failure or an orchestrator restart) finds the work already done and returns the same
+ * result, because the chain state lives in our own records ({@link ShadowClone}), not in libvirt.
+ */
+public interface Hypervisor {
+
+    /**
+     * External disk-only snapshot of the running live VM (the current image becomes the read-only
+     * base, the live VM keeps running on the live delta), then a shadow VM on a new overlay of the
+     * same base, on an isolated network, started.
+     *
+     * @param runId a stable id of the patch run, used to name the shadow VM and its files
+     */
+    ShadowClone createShadow(String liveVm, String runId);
+
+    /** The IPv4 address the VM got on its network, waiting up to {@code timeout} for a lease. */
+    String waitForAddress(String vm, Duration timeout);
+
+    /** Graceful shutdown with a deadline, then forced off. Returns once the VM is shut off. */
+    void shutdown(String vm, Duration grace);
+
+    /** Starts a defined VM; no-op when it already runs. */
+    void start(String vm);
+
+    /** Whether the domain exists and is running. */
+    boolean isRunning(String vm);
+
+    /** A fresh overlay on top of the live delta for the merge to write into (the live VM is shut off). */
+    ShadowClone createMergeOverlay(ShadowClone clone);
+
+    /** Point the (shut off) live VM's disk at the merge overlay, so its next boot sees the merged tree. */
+    void switchToMergeOverlay(ShadowClone clone);
+
+    /** The live VM goes back to its previous disk (the live delta); the merge overlay is dropped. */
+    void rollback(ShadowClone clone);
+
+    /** Removes the shadow VM and its delta, and flattens the live chain once nothing else uses the base. */
+    void cleanup(ShadowClone clone);
+
+}
