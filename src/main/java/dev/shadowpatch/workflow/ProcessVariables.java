@@ -1,0 +1,72 @@
+package dev.shadowpatch.workflow;
+
+/**
+ * Names of process variables, one place for all of them. Values are small: large artefacts
+ * (command output, merge plans, reports) are stored as file variables (bytes referenced from the
+ * variable), never as huge strings. No secret is ever stored in a variable.
+ */
+public final class ProcessVariables {
+    private ProcessVariables() {}
+
+    // Request (start form / REST)
+    public static final String LIVE_VM = "liveVm";
+    public static final String PATCH_COMMAND = "patchCommand";
+    public static final String TEST_COMMAND = "testCommand";
+    /** Optional; defaults to the test command. Runs in the live VM after the merge. */
+    public static final String VERIFY_COMMAND = "verifyCommand";
+    /** Optional explicit window (ISO-8601 instants); otherwise the configured window calendar decides. */
+    public static final String REQUESTED_WINDOW_START = "windowStart";
+    public static final String REQUESTED_WINDOW_END = "windowEnd";
+    public static final String STARTED_BY = "startedBy";
+
+    // Shadow
+    public static final String SHADOW_CLONE = "shadowClone";
+    public static final String SHADOW_VM = "shadowVm";
+    public static final String SHADOW_ADDRESS = "shadowAddress";
+
+    // Evidence
+    public static final String PATCH_SUCCEEDED = "patchSucceeded";
+    public static final String PATCH_EXIT_CODE = "patchExitCode";
+    public static final String PATCH_OUTPUT = "patchOutput";
+    public static final String TESTS_PASSED = "testsPassed";
+    public static final String TEST_EXIT_CODE = "testExitCode";
+    public static final String TEST_OUTPUT = "testOutput";
+    public static final String TEST_ATTEMPTS = "testAttempts";
+
+    // Fix-the-shadow decision
+    public static final String FIX_DECISION = "fixDecision";
+
+    // Merge plan
+    public static final String MERGE_PLAN = "mergePlan";
+    public static final String MERGE_PLAN_SUMMARY = "mergePlanSummary";
+    public static final String CONFLICT_COUNT = "conflictCount";
+    public static final String PREDICTED_DOWNTIME_SECONDS = "predictedDowntimeSeconds";
+
+    // Approval
+    public static final String APPROVAL_DECISION = "approvalDecision";
+    public static final String APPROVAL_COMMENT = "approvalComment";
+    public static final String CONFLICT_RESOLUTIONS = "conflictResolutions";
+    public static final String APPROVAL_PROBLEM = "approvalProblem";
+    public static final String APPROVED_BY = "approvedBy";
+    public static final String APPROVED_AT = "approvedAt";
+
+    // Maintenance window
+    public static final String WINDOW_OPENS_AT = "windowOpensAt";
+    public static final String WINDOW_CLOSES_AT = "windowClosesAt";
+    public static final String WINDOW_DEADLINE = "windowDeadline";
+    public static final String WINDOW_FITS = "windowFits";
+    public static final String WINDOW_RESCHEDULES = "windowReschedules";
+
+    // In the window
+    public static final String LIVE_DOWN_AT = "liveDownAt";
+    public static final String SERVICE_VERIFIED_AT = "serviceVerifiedAt";
+    public static final String DOWNTIME_SECONDS = "downtimeSeconds";
+    public static final String MERGE_REPORT = "mergeReport";
+    public static final String MERGE_RULE_COUNTS = "mergeRuleCounts";
+    public static final String VERIFY_OUTPUT = "verifyOutput";
+
+    // Rollback
+    public static final String ROLLBACK_REASON = "rollbackReason";
+    public static final String ROLLBACK_DECISION = "rollbackDecision";
+    public static final String OUTCOME = "outcome";
+}

@@ -1,0 +1,38 @@
+package dev.shadowpatch.workflow;
+
+
+import java.time.Duration;
+
+/**
+ * Settings of a patch run ({@code shadowpatch.run.*}): timeouts of the steps and the downtime
+ * model used to predict whether a merge fits in a window.
+ */
+public record RunSettings(
+        String guestUser,
+        Duration shadowAddressTimeout,
+        Duration patchTimeout,
+        Duration testTimeout,
+        Duration shutdownGrace,
+        Duration expectedBoot,
+        long mergeBytesPerSecond) {
+
+    public RunSettings {
+        guestUser = guestUser == null ? "root" : guestUser;
+        shadowAddressTimeout = or(shadowAddressTimeout, Duration.ofMinutes(3));
+        patchTimeout = or(patchTimeout, Duration.ofMinutes(30));
+        testTimeout = or(testTimeout, Duration.ofMinutes(10));
+        shutdownGrace = or(shutdownGrace, Duration.ofSeconds(60));
+        expectedBoot = or(expectedBoot, Duration.ofSeconds(40));
+        mergeBytesPerSecond = mergeBytesPerSecond <= 0 ? 50L * 1024 * 1024 : mergeBytesPerSecond;
+    }
+
+    /** Shutdown + merge + boot: what the users will see, predicted from the plan. */
+    public Duration predictDowntime(long bytesToCopy, int operations) {
+        long mergeMillis = bytesToCopy * 1000 / mergeBytesPerSecond + operations; // ~1 ms per path op
+        return shutdownGrace.dividedBy(6).plus(expectedBoot).plusMillis(mergeMillis);
+    }
+
+    private static Duration or(Duration value, Duration fallback) {
+        return value == null ? fallback : value;
+    }
+}

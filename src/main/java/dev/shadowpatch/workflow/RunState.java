@@ -1,0 +1,120 @@
+package dev.shadowpatch.workflow;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shadowpatch.virt.ShadowClone;
+import org.camunda.bpm.engine.delegate.DelegateExecution;
+import org.camunda.bpm.engine.variable.Variables;
+import org.camunda.bpm.engine.variable.value.FileValue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_CLONE;
+
+/** Typed access to the run's variables that are more than a string: the chain record and evidence files. */
+public final class RunState {
+    /** Camunda string variables are limited to 4000 characters; previews stay well below. */
+    public static final int PREVIEW_CHARS = 3500;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private RunState() {}
+
+    public static void putClone(DelegateExecution execution, ShadowClone clone) {
+        execution.setVariable(SHADOW_CLONE, toJson(CloneRecord.of(clone)));
+        execution.setVariable(ProcessVariables.SHADOW_VM, clone.shadowVm());
+    }
+
+    public static ShadowClone clone(DelegateExecution execution) {
+        Object json = execution.getVariable(SHADOW_CLONE);
+        if (json == null) {
+            throw new IllegalStateException("This run has no shadow yet (variable '" + SHADOW_CLONE + "' is missing)");
+        }
+        try {
+            return JSON.readValue(json.toString(), CloneRecord.class).toClone();
+        } catch (IOException e) {
+            throw new IllegalStateException("Variable '" + SHADOW_CLONE + "' is not a chain record: " + e.getMessage(), e);
+        }
+    }
+
+    public static String requireString(DelegateExecution execution, String name) {
+        Object value = execution.getVariable(name);
+        if (value == null || value.toString().isBlank()) {
+            throw new IllegalArgumentException("Process variable '" + name + "' is required but missing or empty");
+        }
+        return value.toString();
+    }
+
+    /** A text artefact stored as bytes behind a file variable (downloadable in Cockpit and history). */
+    public static FileValue textFile(String fileName, String text) {
+        return Variables.fileValue(fileName)
+                .file(text.getBytes(StandardCharsets.UTF_8))
+                .mimeType("text/plain")
+                .encoding(StandardCharsets.UTF_8)
+                .create();
+    }
+
+    public static FileValue jsonFile(String fileName, byte[] json) {
+        return Variables.fileValue(fileName).file(json).mimeType("application/json")
+                .encoding(StandardCharsets.UTF_8).create();
+    }
+
+    public static byte[] fileBytes(DelegateExecution execution, String name) {
+        FileValue file = execution.getVariableTyped(name);
+        if (file == null) {
+            throw new IllegalStateException("Process variable '" + name + "' (a file) is missing");
+        }
+        try (InputStream in = file.getValue()) {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The end of a long text, where the failure usually is, bounded for a string variable. */
+    public static String tail(String text) {
+        if (text == null) {
+            return "";
+        }
+        return text.length() <= PREVIEW_CHARS ? text
+                : "[... " + (text.length() - PREVIEW_CHARS) + " characters before this; see the file variable]\n"
+                + text.substring(text.length() - PREVIEW_CHARS);
+    }
+
+    public static String toJson(Object value) {
+        try {
+            return JSON.writeValueAsString(value);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static Map<String, Long> sorted(Map<String, Long> counts) {
+        return new LinkedHashMap<>(new java.util.TreeMap<>(counts));
+    }
+
+    /** JSON shape of {@link ShadowClone}: paths as plain strings. */
+    record CloneRecord(String runId, String liveVm, String shadowVm, String diskTarget, String baseImage,
+                       String liveDelta, String shadowDelta, String mergeOverlay) {
+        static CloneRecord of(ShadowClone c) {
+            return new CloneRecord(c.runId(), c.liveVm(), c.shadowVm(), c.diskTarget(), str(c.baseImage()),
+                    str(c.liveDelta()), str(c.shadowDelta()), str(c.mergeOverlay()));
+        }
+
+        ShadowClone toClone() {
+            return new ShadowClone(runId, liveVm, shadowVm, diskTarget, path(baseImage), path(liveDelta),
+                    path(shadowDelta), path(mergeOverlay));
+        }
+
+        private static String str(java.nio.file.Path p) {
+            return p == null ? null : p.toString();
+        }
+
+        private static java.nio.file.Path path(String s) {
+            return s == null ? null : java.nio.file.Path.of(s);
+        }
+    }
+}

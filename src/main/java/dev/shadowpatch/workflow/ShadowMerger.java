@@ -1,0 +1,58 @@
+package dev.shadowpatch.workflow;
+
+import dev.shadowpatch.virt.ShadowClone;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The merge as the process sees it: guest disks exposed on the host, handed to the merge engine,
+ * taken away again. One implementation ({@link ImageMerger}) composes the disk and merge capabilities.
+ */
+public interface ShadowMerger {
+
+    /** Before the window: the plan for merging the shadow's changes into the live VM as it is now. */
+    PlanResult plan(ShadowClone clone);
+
+    /**
+     * Applies the operator's decisions to the plan's {@code ask} conflicts.
+     *
+     * @param resolutions path -> keep-live | take-shadow | hybrid
+     * @param fallback    decision for every conflict not named, or null
+     * @throws ConflictsUnresolvedException when a conflict is left without a decision
+     */
+    PlanResult resolve(byte[] planJson, Map<String, String> resolutions, String fallback);
+
+    /**
+     * In the window (live VM shut off, merge overlay created): re-decides the approved plan's paths
+     * against the live tree as it is now and executes it into the merge overlay.
+     *
+     * @throws ConflictsUnresolvedException when the live VM changed a planned path into a new conflict
+     */
+    MergeResult merge(ShadowClone clone, byte[] approvedPlanJson);
+
+    /**
+     * @param conflicts one human-readable line per conflict: path, policy, base/live/shadow metadata
+     */
+    record PlanResult(byte[] planJson, Map<String, Long> ruleCounts, long bytesToCopy, int operations,
+                      List<String> conflicts, List<String> unresolvedPaths) {}
+
+    record MergeResult(byte[] reportJson, Map<String, Long> ruleCounts, long bytesCopied, Duration took) {}
+
+    /** Conflicts that need an operator's decision before anything may be written. */
+    class ConflictsUnresolvedException extends RuntimeException {
+        private final List<String> paths;
+
+        public ConflictsUnresolvedException(List<String> paths) {
+            super(paths.size() + " conflict(s) need an operator's decision (keep-live, take-shadow or hybrid): "
+                    + String.join(", ", paths.subList(0, Math.min(paths.size(), 20)))
+                    + (paths.size() > 20 ? ", ..." : ""));
+            this.paths = List.copyOf(paths);
+        }
+
+        public List<String> paths() {
+            return paths;
+        }
+    }
+}

@@ -1,0 +1,22 @@
+package dev.shadowpatch.workflow;
+
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+
+/** Settings of runs and windows, bound from {@code shadowpatch.run.*} and {@code shadowpatch.window.*}. */
+@Configuration
+public class WorkflowConfiguration {
+
+    @Bean
+    public RunSettings runSettings(Environment env) {
+        return Binder.get(env).bindOrCreate("shadowpatch.run", RunSettings.class);
+    }
+
+    /** Named so the maintenance-window process's timer can read its cycle: {@code ${windowCalendar.cycle()}}. */
+    @Bean
+    public WindowCalendar windowCalendar(Environment env) {
+        return Binder.get(env).bindOrCreate("shadowpatch.window", WindowCalendar.class);
+    }
+}

@@ -1,0 +1,82 @@
+package dev.shadowpatch.workflow.delegate;
+
+import dev.shadowpatch.workflow.ProcessKeys;
+import dev.shadowpatch.workflow.RunSettings;
+import dev.shadowpatch.workflow.RunState;
+import dev.shadowpatch.workflow.ShadowMerger;
+import org.camunda.bpm.engine.delegate.BpmnError;
+import org.camunda.bpm.engine.delegate.DelegateExecution;
+import org.camunda.bpm.engine.delegate.JavaDelegate;
+import org.springframework.stereotype.Component;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+import static dev.shadowpatch.workflow.ProcessVariables.*;
+
+/**
+ * Applies the operator's conflict decisions from the approval form to the plan. Lines of the form
+ * {@code path = keep-live|take-shadow|hybrid}; an optional fallback decides the rest. A conflict left
+ * open sends the run back to the approval task with the reason.
+ */
+@Component
+public class ApplyResolutionsDelegate implements JavaDelegate {
+    static final Set<String> DECISIONS = Set.of("keep-live", "take-shadow", "hybrid");
+    private final ShadowMerger merger;
+    private final RunSettings settings;
+
+    public ApplyResolutionsDelegate(ShadowMerger merger, RunSettings settings) {
+        this.merger = merger;
+        this.settings = settings;
+    }
+
+    @Override
+    public void execute(DelegateExecution execution) {
+        Integer open = (Integer) execution.getVariable(CONFLICT_COUNT);
+        if (open == null || open == 0) {
+            execution.setVariable(APPROVAL_PROBLEM, "");
+            return;
+        }
+        try {
+            Object fallbackValue = execution.getVariable("conflictFallback");
+            String fallback = fallbackValue == null || fallbackValue.toString().isBlank() ? null : fallbackValue.toString();
+            if (fallback != null && !DECISIONS.contains(fallback)) {
+                throw reject(execution, "Unknown fallback decision '" + fallback + "'; use one of " + DECISIONS);
+            }
+            Map<String, String> resolutions = parse(execution, (String) execution.getVariable(CONFLICT_RESOLUTIONS));
+            var plan = merger.resolve(RunState.fileBytes(execution, MERGE_PLAN), resolutions, fallback);
+            PlanVariables.write(execution, plan, settings);
+            execution.setVariable(APPROVAL_PROBLEM, "");
+        } catch (ShadowMerger.ConflictsUnresolvedException e) {
+            throw reject(execution, e.getMessage());
+        }
+    }
+
+    private static Map<String, String> parse(DelegateExecution execution, String text) {
+        Map<String, String> resolutions = new LinkedHashMap<>();
+        if (text == null) {
+            return resolutions;
+        }
+        int lineNo = 0;
+        for (String line : text.split("\n")) {
+            lineNo++;
+            if (line.isBlank()) {
+                continue;
+            }
+            int eq = line.lastIndexOf('=');
+            String decision = eq < 0 ? "" : line.substring(eq + 1).trim();
+            if (eq <= 0 || !DECISIONS.contains(decision)) {
+                throw reject(execution, "Conflict decision line " + lineNo + " '" + line.strip()
+                        + "' is not 'path = keep-live|take-shadow|hybrid'");
+            }
+            resolutions.put(line.substring(0, eq).trim(), decision);
+        }
+        return resolutions;
+    }
+
+    private static BpmnError reject(DelegateExecution execution, String problem) {
+        execution.setVariable(APPROVAL_PROBLEM, problem);
+        return new BpmnError(ProcessKeys.ERROR_CONFLICTS_UNRESOLVED, problem);
+    }
+}

@@ -1,0 +1,31 @@
+package dev.shadowpatch.workflow.delegate;
+
+import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.workflow.RunState;
+import org.camunda.bpm.engine.delegate.DelegateExecution;
+import org.camunda.bpm.engine.delegate.JavaDelegate;
+import org.springframework.stereotype.Component;
+
+import static dev.shadowpatch.workflow.ProcessVariables.OUTCOME;
+import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_CLONE;
+
+/**
+ * Removes the shadow VM and its delta and flattens the live chain. The run's outcome (patched,
+ * rejected, abandoned, rolled back) comes from the task's input parameter {@code cleanupOutcome}.
+ */
+@Component
+public class CleanupDelegate implements JavaDelegate {
+    private final Hypervisor hypervisor;
+
+    public CleanupDelegate(Hypervisor hypervisor) {
+        this.hypervisor = hypervisor;
+    }
+
+    @Override
+    public void execute(DelegateExecution execution) {
+        if (execution.getVariable(SHADOW_CLONE) != null) { // a run can end before its shadow existed
+            hypervisor.cleanup(RunState.clone(execution));
+        }
+        execution.getProcessInstance().setVariable(OUTCOME, execution.getVariableLocal("cleanupOutcome"));
+    }
+}

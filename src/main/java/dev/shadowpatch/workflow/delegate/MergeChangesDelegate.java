@@ -1,0 +1,46 @@
+package dev.shadowpatch.workflow.delegate;
+
+import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.virt.ShadowClone;
+import dev.shadowpatch.workflow.RunState;
+import dev.shadowpatch.workflow.ShadowMerger;
+import dev.shadowpatch.workflow.ShadowMerger.MergeResult;
+import org.camunda.bpm.engine.delegate.DelegateExecution;
+import org.springframework.stereotype.Component;
+
+import static dev.shadowpatch.workflow.ProcessVariables.*;
+
+/**
+ * Merges the shadow's changes into a fresh overlay on the live delta (so dropping the overlay undoes
+ * it). New conflicts found in the window are not guessed at: the live VM is rolled back.
+ */
+@Component
+public class MergeChangesDelegate extends InWindowStep {
+    private final Hypervisor hypervisor;
+    private final ShadowMerger merger;
+
+    public MergeChangesDelegate(Hypervisor hypervisor, ShadowMerger merger) {
+        this.hypervisor = hypervisor;
+        this.merger = merger;
+    }
+
+    @Override
+    protected void run(DelegateExecution execution) {
+        // A fresh overlay on every attempt: a half-written one from a failed try is dropped.
+        ShadowClone clone = hypervisor.createMergeOverlay(RunState.clone(execution));
+        RunState.putClone(execution, clone);
+        MergeResult result;
+        try {
+            result = merger.merge(clone, RunState.fileBytes(execution, MERGE_PLAN));
+        } catch (ShadowMerger.ConflictsUnresolvedException e) {
+            throw rollback(execution, "The live VM changed since the plan was approved: " + e.getMessage());
+        }
+        execution.setVariable(MERGE_REPORT, RunState.jsonFile("merge-report.json", result.reportJson()));
+        execution.setVariable(MERGE_RULE_COUNTS, RunState.toJson(RunState.sorted(result.ruleCounts())));
+    }
+
+    @Override
+    protected String stepName() {
+        return "Merging the shadow's changes";
+    }
+}

@@ -1,0 +1,36 @@
+package dev.shadowpatch.workflow.delegate;
+
+import dev.shadowpatch.workflow.RunSettings;
+import dev.shadowpatch.workflow.RunState;
+import dev.shadowpatch.workflow.ShadowMerger.PlanResult;
+import org.camunda.bpm.engine.delegate.DelegateExecution;
+
+import static dev.shadowpatch.workflow.ProcessVariables.*;
+
+/** How a merge plan is kept in the run: the whole plan as a JSON file, a bounded summary for the approval form. */
+final class PlanVariables {
+    private PlanVariables() {}
+
+    static void write(DelegateExecution execution, PlanResult plan, RunSettings settings) {
+        execution.setVariable(MERGE_PLAN, RunState.jsonFile("merge-plan.json", plan.planJson()));
+        execution.setVariable(CONFLICT_COUNT, plan.unresolvedPaths().size());
+        long predicted = settings.predictDowntime(plan.bytesToCopy(), plan.operations()).toSeconds();
+        execution.setVariable(PREDICTED_DOWNTIME_SECONDS, predicted);
+        execution.setVariable(MERGE_PLAN_SUMMARY, RunState.tail(summary(plan, predicted)));
+    }
+
+    static String summary(PlanResult plan, long predictedSeconds) {
+        StringBuilder text = new StringBuilder();
+        text.append(plan.operations()).append(" operations, ").append(plan.bytesToCopy())
+                .append(" bytes to copy, predicted downtime ").append(predictedSeconds).append(" s\n");
+        RunState.sorted(plan.ruleCounts()).forEach((rule, n) -> text.append("  ").append(rule).append(": ").append(n).append('\n'));
+        if (plan.conflicts().isEmpty()) {
+            text.append("No conflicts.\n");
+        } else {
+            text.append(plan.conflicts().size()).append(" conflict(s), ").append(plan.unresolvedPaths().size())
+                    .append(" needing your decision:\n");
+            plan.conflicts().forEach(c -> text.append("  ").append(c).append('\n'));
+        }
+        return text.toString();
+    }
+}

@@ -1,0 +1,35 @@
+package dev.shadowpatch.workflow.delegate;
+
+import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.workflow.RunSettings;
+import dev.shadowpatch.workflow.RunState;
+import org.camunda.bpm.engine.delegate.DelegateExecution;
+import org.camunda.bpm.engine.impl.util.ClockUtil;
+import org.springframework.stereotype.Component;
+
+import static dev.shadowpatch.workflow.ProcessVariables.LIVE_DOWN_AT;
+
+/** Shuts the live VM down (graceful, then forced): the downtime starts here. */
+@Component
+public class QuiesceLiveDelegate extends InWindowStep {
+    private final Hypervisor hypervisor;
+    private final RunSettings settings;
+
+    public QuiesceLiveDelegate(Hypervisor hypervisor, RunSettings settings) {
+        this.hypervisor = hypervisor;
+        this.settings = settings;
+    }
+
+    @Override
+    protected void run(DelegateExecution execution) {
+        if (execution.getVariable(LIVE_DOWN_AT) == null) { // a retry keeps the first moment
+            execution.setVariable(LIVE_DOWN_AT, ClockUtil.getCurrentTime());
+        }
+        hypervisor.shutdown(RunState.clone(execution).liveVm(), settings.shutdownGrace());
+    }
+
+    @Override
+    protected String stepName() {
+        return "Quiescing the live VM";
+    }
+}

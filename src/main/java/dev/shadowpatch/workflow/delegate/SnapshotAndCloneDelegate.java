@@ -1,0 +1,34 @@
+package dev.shadowpatch.workflow.delegate;
+
+import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.virt.ShadowClone;
+import dev.shadowpatch.workflow.RunSettings;
+import dev.shadowpatch.workflow.RunState;
+import org.camunda.bpm.engine.delegate.DelegateExecution;
+import org.camunda.bpm.engine.delegate.JavaDelegate;
+import org.springframework.stereotype.Component;
+
+import static dev.shadowpatch.workflow.ProcessVariables.LIVE_VM;
+import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_ADDRESS;
+
+/** Snapshot the live VM's disk and boot the shadow VM on an overlay of the same base. */
+@Component
+public class SnapshotAndCloneDelegate implements JavaDelegate {
+    private final Hypervisor hypervisor;
+    private final RunSettings settings;
+
+    public SnapshotAndCloneDelegate(Hypervisor hypervisor, RunSettings settings) {
+        this.hypervisor = hypervisor;
+        this.settings = settings;
+    }
+
+    @Override
+    public void execute(DelegateExecution execution) {
+        String liveVm = RunState.requireString(execution, LIVE_VM);
+        // The process instance id names the run: a retry finds the same shadow instead of a second one.
+        ShadowClone clone = hypervisor.createShadow(liveVm, execution.getProcessInstanceId());
+        RunState.putClone(execution, clone);
+        execution.setVariable(SHADOW_ADDRESS,
+                hypervisor.waitForAddress(clone.shadowVm(), settings.shadowAddressTimeout()));
+    }
+}

@@ -1,0 +1,29 @@
+package dev.shadowpatch.workflow.delegate;
+
+import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.workflow.RunSettings;
+import dev.shadowpatch.workflow.RunState;
+import org.camunda.bpm.engine.delegate.DelegateExecution;
+import org.camunda.bpm.engine.delegate.JavaDelegate;
+import org.springframework.stereotype.Component;
+
+import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_ADDRESS;
+
+/** Boots the (shut down) shadow VM again so an operator can fix it. */
+@Component
+public class StartShadowDelegate implements JavaDelegate {
+    private final Hypervisor hypervisor;
+    private final RunSettings settings;
+
+    public StartShadowDelegate(Hypervisor hypervisor, RunSettings settings) {
+        this.hypervisor = hypervisor;
+        this.settings = settings;
+    }
+
+    @Override
+    public void execute(DelegateExecution execution) {
+        String shadowVm = RunState.clone(execution).shadowVm();
+        hypervisor.start(shadowVm);
+        execution.setVariable(SHADOW_ADDRESS, hypervisor.waitForAddress(shadowVm, settings.shadowAddressTimeout()));
+    }
+}

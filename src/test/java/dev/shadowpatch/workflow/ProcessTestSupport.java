@@ -1,0 +1,162 @@
+package dev.shadowpatch.workflow;
+
+import dev.shadowpatch.guest.CommandResult;
+import dev.shadowpatch.guest.GuestShell;
+import dev.shadowpatch.guest.GuestTarget;
+import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.virt.ShadowClone;
+import org.camunda.bpm.engine.ManagementService;
+import org.camunda.bpm.engine.ProcessEngine;
+import org.camunda.bpm.engine.RuntimeService;
+import org.camunda.bpm.engine.TaskService;
+import org.camunda.bpm.engine.impl.util.ClockUtil;
+import org.camunda.bpm.engine.runtime.Job;
+import org.camunda.bpm.engine.runtime.ProcessInstance;
+import org.camunda.bpm.engine.test.assertions.bpmn.BpmnAwareTests;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.test.context.ActiveProfiles;
+import org.springframework.test.context.bean.override.mockito.MockitoBean;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.eq;
+import static org.mockito.Mockito.when;
+
+/**
+ * The real process on a real (in-memory) engine with the capabilities replaced by Mockito test
+ * doubles: these tests assert the process's paths and the order of the capability calls. The
+ * capabilities themselves are tested against libvirt, SSH and real file systems in their packages.
+ */
+@SpringBootTest
+@ActiveProfiles("processtest")
+abstract class ProcessTestSupport {
+    static final String LIVE = "web-01";
+    static final String SHADOW = "web-01-shadow";
+    static final String SHADOW_IP = "192.168.150.20";
+    static final String LIVE_IP = "192.168.122.10";
+    static final String PATCH = "apt-get -y upgrade";
+    static final String TEST = "curl -fsS http://localhost/";
+
+    @Autowired ProcessEngine engine;
+    @Autowired RuntimeService runtime;
+    @Autowired TaskService taskService;
+    @Autowired ManagementService management;
+
+    @MockitoBean Hypervisor hypervisor;
+    @MockitoBean GuestShell guest;
+    @MockitoBean ShadowMerger merger;
+
+    final ShadowClone clone = new ShadowClone("run", LIVE, SHADOW, "vda", Path.of("/images/web-01.qcow2"),
+            Path.of("/images/web-01.live.qcow2"), Path.of("/images/web-01.shadow.qcow2"), null);
+    final ShadowClone merging = clone.withMergeOverlay(Path.of("/images/web-01.merge.qcow2"));
+
+    @BeforeEach
+    void stubHappyCapabilities() {
+        BpmnAwareTests.init(engine);
+        when(hypervisor.createShadow(eq(LIVE), any())).thenReturn(clone);
+        when(hypervisor.waitForAddress(eq(SHADOW), any())).thenReturn(SHADOW_IP);
+        when(hypervisor.waitForAddress(eq(LIVE), any())).thenReturn(LIVE_IP);
+        when(hypervisor.createMergeOverlay(any())).thenReturn(merging);
+        when(guest.run(any(), any(), any())).thenAnswer(call -> ok(call.getArgument(1)));
+        when(merger.plan(any())).thenReturn(plan(List.of()));
+        when(merger.merge(any(), any())).thenReturn(new ShadowMerger.MergeResult(
+                "{\"merged\":true}".getBytes(StandardCharsets.UTF_8),
+                Map.of("take-shadow-replace (rule 3)", 42L, "take-shadow-create (rule 2)", 3L), 123_456L,
+                Duration.ofSeconds(2)));
+    }
+
+    @AfterEach
+    void resetClock() {
+        ClockUtil.reset();
+    }
+
+    static ShadowMerger.PlanResult plan(List<String> unresolved) {
+        List<String> conflicts = unresolved.stream().map(p -> p + "  [ask] base 0644 1 KiB, live 0644 2 KiB, shadow 0644 3 KiB").toList();
+        return new ShadowMerger.PlanResult("{\"plan\":[]}".getBytes(StandardCharsets.UTF_8),
+                Map.of("take-shadow-replace (rule 3)", 42L), 5_000_000L, 45, conflicts, unresolved);
+    }
+
+    static CommandResult ok(String command) {
+        return new CommandResult(command, 0, "ok\n", "", Duration.ofSeconds(1));
+    }
+
+    static CommandResult failed(String command) {
+        return new CommandResult(command, 1, "", "it broke\n", Duration.ofSeconds(1));
+    }
+
+    static GuestTarget shadowTarget() {
+        return GuestTarget.direct(SHADOW_IP, "root");
+    }
+
+    /** A run whose window is open now (started a minute ago, two hours long). */
+    ProcessInstance startRun() {
+        Instant now = ClockUtil.getCurrentTime().toInstant();
+        return startRun(now.minusSeconds(60), now.plus(Duration.ofHours(2)));
+    }
+
+    ProcessInstance startRun(Instant windowStart, Instant windowEnd) {
+        Map<String, Object> vars = new HashMap<>();
+        vars.put(ProcessVariables.LIVE_VM, LIVE);
+        vars.put(ProcessVariables.PATCH_COMMAND, PATCH);
+        vars.put(ProcessVariables.TEST_COMMAND, TEST);
+        vars.put(ProcessVariables.REQUESTED_WINDOW_START, windowStart.toString());
+        vars.put(ProcessVariables.REQUESTED_WINDOW_END, windowEnd.toString());
+        return runtime.startProcessInstanceByKey(ProcessKeys.SHADOW_PATCHING, vars);
+    }
+
+    /** Executes async continuations (not timers) until the instance waits for a person, a timer or a message. */
+    void runUntilWaiting(ProcessInstance pi) {
+        for (int i = 0; i < 100; i++) {
+            List<Job> jobs = management.createJobQuery().processInstanceId(pi.getId()).messages().withRetriesLeft().list();
+            if (jobs.isEmpty()) {
+                return;
+            }
+            for (Job job : jobs) {
+                try {
+                    management.executeJob(job.getId());
+                } catch (RuntimeException failedAttempt) {
+                    // a failed attempt decrements the job's retries, as the job executor would
+                }
+            }
+        }
+        throw new AssertionError("The process did not come to rest after 100 job rounds");
+    }
+
+    /** Fires the (possibly not yet due) timer of the given activity. */
+    void fireTimer(ProcessInstance pi, String activityId) {
+        Job timer = management.createJobQuery().processInstanceId(pi.getId()).timers().activityId(activityId).singleResult();
+        if (timer == null) {
+            throw new AssertionError("No timer waiting at " + activityId);
+        }
+        management.executeJob(timer.getId());
+    }
+
+    void completeTask(ProcessInstance pi, String taskKey, Map<String, Object> variables) {
+        var task = taskService.createTaskQuery().processInstanceId(pi.getId()).taskDefinitionKey(taskKey).singleResult();
+        if (task == null) {
+            throw new AssertionError("No task " + taskKey + " open");
+        }
+        taskService.complete(task.getId(), variables);
+    }
+
+    void approve(ProcessInstance pi) {
+        completeTask(pi, "approvePatch", Map.of(ProcessVariables.APPROVAL_DECISION, "approve"));
+    }
+
+    /** The run up to the approval task, with everything passing. */
+    ProcessInstance runToApproval() {
+        ProcessInstance pi = startRun();
+        runUntilWaiting(pi);
+        return pi;
+    }
+}

@@ -1,0 +1,304 @@
+package dev.shadowpatch.workflow;
+
+import org.camunda.bpm.engine.history.HistoricVariableInstance;
+import org.camunda.bpm.engine.impl.util.ClockUtil;
+import org.camunda.bpm.engine.runtime.Incident;
+import org.camunda.bpm.engine.runtime.Job;
+import org.camunda.bpm.engine.runtime.ProcessInstance;
+import org.junit.jupiter.api.Test;
+import org.mockito.InOrder;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.camunda.bpm.engine.test.assertions.bpmn.BpmnAwareTests.assertThat;
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.anyMap;
+import static org.mockito.ArgumentMatchers.eq;
+import static org.mockito.Mockito.inOrder;
+import static org.mockito.Mockito.never;
+import static org.mockito.Mockito.verify;
+import static org.mockito.Mockito.when;
+
+/** Every path of processes/shadow-patching.bpmn. */
+class ShadowPatchingProcessTest extends ProcessTestSupport {
+
+    @Test
+    void happyPathPatchesTheLiveVmInTheWindowAndRecordsDowntime() {
+        ProcessInstance pi = runToApproval();
+        assertThat(pi).isWaitingAt("approvePatch")
+                .hasPassedInOrder("snapshotAndClone", "patchShadow", "testShadow", "shutDownShadow", "computeMergePlan");
+        assertThat(pi).task().hasCandidateGroup("operators");
+        verify(hypervisor, never()).shutdown(eq(LIVE), any());
+
+        approve(pi);
+        // The window opened a minute ago: its timer is due at once.
+        assertThat(pi).isWaitingAt("waitForWindow");
+        fireTimer(pi, "windowStarts");
+        runUntilWaiting(pi);
+
+        assertThat(pi).isEnded().hasPassedInOrder("quiesceLive", "mergeChanges", "restartLive", "verifyLive", "cleanupPatched", "patched");
+        InOrder order = inOrder(hypervisor, guest, merger);
+        order.verify(hypervisor).createShadow(eq(LIVE), eq(pi.getId()));
+        order.verify(guest).run(eq(shadowTarget()), eq(PATCH), any());
+        order.verify(guest).run(eq(shadowTarget()), eq(TEST), any());
+        order.verify(hypervisor).shutdown(eq(SHADOW), any());
+        order.verify(merger).plan(clone);
+        order.verify(hypervisor).shutdown(eq(LIVE), any());
+        order.verify(hypervisor).createMergeOverlay(clone);
+        order.verify(merger).merge(eq(merging), any());
+        order.verify(hypervisor).switchToMergeOverlay(merging);
+        order.verify(hypervisor).start(LIVE);
+        order.verify(guest).run(eq(dev.shadowpatch.guest.GuestTarget.direct(LIVE_IP, "root")), eq(TEST), any());
+        order.verify(hypervisor).cleanup(merging);
+        verify(hypervisor, never()).rollback(any());
+
+        assertThat(historic(pi, ProcessVariables.OUTCOME)).isEqualTo("patched");
+        assertThat(historic(pi, ProcessVariables.DOWNTIME_SECONDS)).isInstanceOf(Double.class);
+        assertThat(historic(pi, ProcessVariables.MERGE_RULE_COUNTS).toString()).contains("\"take-shadow-replace (rule 3)\":42");
+        assertThat(historic(pi, ProcessVariables.APPROVED_AT)).isInstanceOf(Date.class);
+    }
+
+    @Test
+    void failingTestsWaitForAnOperatorToFixTheShadowThenTestAgain() {
+        when(guest.run(eq(shadowTarget()), eq(TEST), any())).thenReturn(failed(TEST), ok(TEST));
+        ProcessInstance pi = runToApproval();
+        assertThat(pi).isWaitingAt("fixShadow");
+        assertThat(pi).task().hasCandidateGroup("operators");
+        assertThat(pi).variables().containsEntry(ProcessVariables.TESTS_PASSED, false)
+                .containsEntry(ProcessVariables.TEST_EXIT_CODE, 1);
+
+        completeTask(pi, "fixShadow", Map.of(ProcessVariables.FIX_DECISION, "retest"));
+        runUntilWaiting(pi);
+
+        assertThat(pi).isWaitingAt("approvePatch");
+        assertThat(pi).variables().containsEntry(ProcessVariables.TEST_ATTEMPTS, 2);
+        verify(hypervisor, never()).shutdown(eq(LIVE), any());
+    }
+
+    @Test
+    void failingPatchGoesToFixTheShadowWithoutRunningTests() {
+        when(guest.run(eq(shadowTarget()), eq(PATCH), any())).thenReturn(failed(PATCH));
+        ProcessInstance pi = runToApproval();
+        assertThat(pi).isWaitingAt("fixShadow").hasNotPassed("testShadow");
+        assertThat(pi).variables().containsEntry(ProcessVariables.PATCH_SUCCEEDED, false);
+
+        completeTask(pi, "fixShadow", Map.of(ProcessVariables.FIX_DECISION, "abandon"));
+        runUntilWaiting(pi);
+        assertThat(pi).isEnded().hasPassed("cleanupAbandoned", "abandoned");
+        verify(hypervisor).cleanup(clone);
+        assertThat(historic(pi, ProcessVariables.OUTCOME)).isEqualTo("abandoned");
+    }
+
+    @Test
+    void rejectionCleansUpTheShadowAndNeverTouchesTheLiveVm() {
+        ProcessInstance pi = runToApproval();
+        completeTask(pi, "approvePatch", Map.of(ProcessVariables.APPROVAL_DECISION, "reject",
+                ProcessVariables.APPROVAL_COMMENT, "not this week"));
+        runUntilWaiting(pi);
+
+        assertThat(pi).isEnded().hasPassed("cleanupRejected", "rejected").hasNotPassed("maintenanceWindow");
+        verify(hypervisor).cleanup(clone);
+        verify(hypervisor, never()).shutdown(eq(LIVE), any());
+        verify(merger, never()).merge(any(), any());
+        assertThat(historic(pi, ProcessVariables.APPROVED_BY)).isNull();
+        assertThat(historic(pi, ProcessVariables.OUTCOME)).isEqualTo("rejected");
+    }
+
+    @Test
+    void sendBackStartsTheShadowAgainForAFix() {
+        ProcessInstance pi = runToApproval();
+        completeTask(pi, "approvePatch", Map.of(ProcessVariables.APPROVAL_DECISION, "sendBack"));
+        runUntilWaiting(pi);
+
+        assertThat(pi).isWaitingAt("fixShadow").hasPassed("startShadow");
+        verify(hypervisor).start(SHADOW);
+    }
+
+    @Test
+    void anUnknownApprovalDecisionIsRefusedAndTheTaskStaysOpen() {
+        ProcessInstance pi = runToApproval();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() ->
+                        completeTask(pi, "approvePatch", Map.of(ProcessVariables.APPROVAL_DECISION, "yolo")))
+                .hasMessageContaining("approvalDecision");
+        assertThat(pi).isWaitingAt("approvePatch");
+    }
+
+    @Test
+    void conflictsMustBeDecidedBeforeTheApprovalCounts() {
+        when(merger.plan(any())).thenReturn(plan(List.of("etc/app.conf")));
+        when(merger.resolve(any(), eq(Map.of()), eq(null)))
+                .thenThrow(new ShadowMerger.ConflictsUnresolvedException(List.of("etc/app.conf")));
+        when(merger.resolve(any(), eq(Map.of("etc/app.conf", "keep-live")), eq(null))).thenReturn(plan(List.of()));
+        ProcessInstance pi = runToApproval();
+        assertThat(pi).variables().containsEntry(ProcessVariables.CONFLICT_COUNT, 1);
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.MERGE_PLAN_SUMMARY)).contains("etc/app.conf");
+
+        approve(pi);
+        assertThat(pi).isWaitingAt("approvePatch");
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.APPROVAL_PROBLEM)).contains("etc/app.conf");
+
+        completeTask(pi, "approvePatch", Map.of(ProcessVariables.APPROVAL_DECISION, "approve",
+                ProcessVariables.CONFLICT_RESOLUTIONS, "etc/app.conf = keep-live\n"));
+        assertThat(pi).isWaitingAt("waitForWindow");
+        assertThat(pi).variables().containsEntry(ProcessVariables.CONFLICT_COUNT, 0);
+    }
+
+    @Test
+    void aMalformedConflictDecisionIsExplainedOnTheApprovalTask() {
+        when(merger.plan(any())).thenReturn(plan(List.of("etc/app.conf")));
+        ProcessInstance pi = runToApproval();
+        completeTask(pi, "approvePatch", Map.of(ProcessVariables.APPROVAL_DECISION, "approve",
+                ProcessVariables.CONFLICT_RESOLUTIONS, "etc/app.conf = whatever"));
+        assertThat(pi).isWaitingAt("approvePatch");
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.APPROVAL_PROBLEM))
+                .contains("line 1").contains("keep-live|take-shadow|hybrid");
+        verify(merger, never()).resolve(any(), anyMap(), any());
+    }
+
+    @Test
+    void aMissedWindowReschedulesToTheNextCalendarWindowAndNeverRunsLate() {
+        Instant now = ClockUtil.getCurrentTime().toInstant();
+        ProcessInstance pi = startRun(now.plus(Duration.ofMinutes(10)), now.plus(Duration.ofMinutes(40)));
+        runUntilWaiting(pi);
+        approve(pi);
+        assertThat(pi).isWaitingAt("waitForWindow");
+
+        // The engine was down: the timer fires after the window closed.
+        ClockUtil.setCurrentTime(Date.from(now.plus(Duration.ofMinutes(45))));
+        fireTimer(pi, "windowStarts");
+
+        assertThat(pi).isWaitingAt("waitForWindow").hasPassed("checkWindow").hasNotPassed("maintenanceWindow");
+        assertThat(pi).variables().containsEntry(ProcessVariables.WINDOW_RESCHEDULES, 1);
+        Job timer = management.createJobQuery().processInstanceId(pi.getId()).timers().activityId("windowStarts").singleResult();
+        ZonedDateTime next = timer.getDuedate().toInstant().atZone(ZoneOffset.UTC);
+        assertThat(next.getDayOfWeek()).isEqualTo(java.time.DayOfWeek.SATURDAY);
+        assertThat(next.getHour()).isEqualTo(2);
+        assertThat(next.toInstant()).isAfter(now.plus(Duration.ofMinutes(40)));
+        verify(hypervisor, never()).shutdown(eq(LIVE), any());
+    }
+
+    @Test
+    void theMaintenanceWindowProcessOpensTheWindowForWaitingRuns() {
+        Instant now = ClockUtil.getCurrentTime().toInstant();
+        ProcessInstance pi = startRun(now.plus(Duration.ofDays(3)), now.plus(Duration.ofDays(3)).plus(Duration.ofHours(2)));
+        runUntilWaiting(pi);
+        approve(pi);
+        assertThat(pi).isWaitingAt("waitForWindow");
+
+        Job windowTimer = management.createJobQuery().processDefinitionKey(ProcessKeys.MAINTENANCE_WINDOW).timers().singleResult();
+        assertThat(windowTimer).as("the calendar's timer start event is scheduled").isNotNull();
+        management.executeJob(windowTimer.getId());
+        Job open = management.createJobQuery().processDefinitionKey(ProcessKeys.MAINTENANCE_WINDOW).messages().singleResult();
+        management.executeJob(open.getId());
+
+        assertThat(pi).isWaitingAt("quiesceLive").hasPassed("windowOpened", "checkWindow");
+        runUntilWaiting(pi);
+        assertThat(pi).isEnded().hasPassed("patched");
+    }
+
+    @Test
+    void aMergeThatKeepsFailingRollsTheLiveVmBackInsteadOfLeavingItDown() {
+        when(merger.merge(any(), any())).thenThrow(new IllegalStateException("disk full on the merge overlay"));
+        ProcessInstance pi = runToApproval();
+        approve(pi);
+        fireTimer(pi, "windowStarts");
+        runUntilWaiting(pi);
+
+        assertThat(pi).isWaitingAt("reviewRollback").hasPassed("rollbackLive").hasNotPassed("restartLive");
+        verify(hypervisor, never()).switchToMergeOverlay(any());
+        verify(hypervisor).rollback(merging);
+        verify(hypervisor).start(LIVE);
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.ROLLBACK_REASON))
+                .contains("Merging").contains("disk full on the merge overlay");
+        assertThat(runtime.createIncidentQuery().processInstanceId(pi.getId()).count()).isZero();
+    }
+
+    @Test
+    void failedVerificationRollsBackAndTheOperatorCanAbandon() {
+        when(guest.run(eq(dev.shadowpatch.guest.GuestTarget.direct(LIVE_IP, "root")), eq(TEST), any())).thenReturn(failed(TEST));
+        ProcessInstance pi = runToApproval();
+        approve(pi);
+        fireTimer(pi, "windowStarts");
+        runUntilWaiting(pi);
+
+        assertThat(pi).isWaitingAt("reviewRollback").hasPassed("verifyLive", "rollbackLive");
+        InOrder order = inOrder(hypervisor);
+        order.verify(hypervisor).switchToMergeOverlay(merging);
+        order.verify(hypervisor).rollback(merging);
+        order.verify(hypervisor).start(LIVE);
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.ROLLBACK_REASON)).contains("Verification");
+
+        completeTask(pi, "reviewRollback", Map.of(ProcessVariables.ROLLBACK_DECISION, "abandon"));
+        runUntilWaiting(pi);
+        assertThat(pi).isEnded().hasPassed("rolledBack");
+        assertThat(historic(pi, ProcessVariables.OUTCOME)).isEqualTo("rolled back");
+    }
+
+    @Test
+    void afterARollbackTheOperatorCanPlanAgainForALaterWindow() {
+        when(guest.run(eq(dev.shadowpatch.guest.GuestTarget.direct(LIVE_IP, "root")), eq(TEST), any())).thenReturn(failed(TEST));
+        ProcessInstance pi = runToApproval();
+        approve(pi);
+        fireTimer(pi, "windowStarts");
+        runUntilWaiting(pi);
+        completeTask(pi, "reviewRollback", Map.of(ProcessVariables.ROLLBACK_DECISION, "retry"));
+        runUntilWaiting(pi);
+        assertThat(pi).isWaitingAt("approvePatch");
+    }
+
+    @Test
+    void theWindowClosingRollsBackWhateverStepIsRunning() {
+        ProcessInstance pi = runToApproval();
+        approve(pi);
+        fireTimer(pi, "windowStarts");
+        Job quiesce = management.createJobQuery().processInstanceId(pi.getId()).activityId("quiesceLive").singleResult();
+        management.executeJob(quiesce.getId());
+        assertThat(pi).isWaitingAt("mergeChanges");
+
+        fireTimer(pi, "windowClosing");
+        runUntilWaiting(pi);
+        assertThat(pi).isWaitingAt("reviewRollback").hasNotPassed("mergeChanges");
+        verify(merger, never()).merge(any(), any());
+        verify(hypervisor).rollback(clone);
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.ROLLBACK_REASON)).contains("window");
+    }
+
+    @Test
+    void aServiceTaskThatKeepsFailingEndsInAnIncidentWithTheReason() {
+        when(hypervisor.createShadow(eq(LIVE), any()))
+                .thenThrow(new IllegalArgumentException("libvirt: no domain named 'web-01' on qemu:///system"));
+        ProcessInstance pi = startRun();
+        runUntilWaiting(pi);
+
+        assertThat(pi).isWaitingAt("snapshotAndClone");
+        Incident incident = runtime.createIncidentQuery().processInstanceId(pi.getId()).singleResult();
+        assertThat(incident).isNotNull();
+        assertThat(incident.getActivityId()).isEqualTo("snapshotAndClone");
+        assertThat(incident.getIncidentMessage()).contains("no domain named 'web-01'");
+        // R3/PT30S: three attempts in all
+        verify(hypervisor, org.mockito.Mockito.times(3)).createShadow(eq(LIVE), any());
+    }
+
+    @Test
+    void aRequestWithoutALiveVmFailsWithAClearMessage() {
+        var pi = runtime.startProcessInstanceByKey(ProcessKeys.SHADOW_PATCHING,
+                Map.of(ProcessVariables.PATCH_COMMAND, PATCH, ProcessVariables.TEST_COMMAND, TEST));
+        runUntilWaiting(pi);
+        Incident incident = runtime.createIncidentQuery().processInstanceId(pi.getId()).singleResult();
+        assertThat(incident.getIncidentMessage()).contains("'liveVm' is required");
+        verify(hypervisor, never()).createShadow(any(), any());
+    }
+
+    private Object historic(ProcessInstance pi, String name) {
+        HistoricVariableInstance v = engine.getHistoryService().createHistoricVariableInstanceQuery()
+                .processInstanceId(pi.getId()).variableName(name).singleResult();
+        return v == null ? null : v.getValue();
+    }
+}
