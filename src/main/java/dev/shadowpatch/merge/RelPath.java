@@ -19,10 +19,23 @@ public final class RelPath {
 
     public static String encodeComponent(byte[] name) {
         if (name.length == 0) throw new IllegalArgumentException("empty file name");
+        return encode(name, false);
+    }
+
+    /** Same escaping for a byte string that may contain '/' (a symlink target). */
+    public static String encodeBytes(byte[] b) {
+        return encode(b, true);
+    }
+
+    public static byte[] decodeBytes(String s) {
+        return decode(s);
+    }
+
+    private static String encode(byte[] name, boolean slashOk) {
         boolean plain = true;
         for (byte b : name) {
             int u = b & 0xff;
-            if (u < 0x20 || u == 0x7f || u == '%' || u == '/') { plain = false; break; }
+            if (u < 0x20 || u == 0x7f || u == '%' || (u == '/' && !slashOk)) { plain = false; break; }
         }
         if (plain) {
             try {
@@ -37,7 +50,7 @@ public final class RelPath {
         StringBuilder sb = new StringBuilder(name.length * 3);
         for (byte b : name) {
             int u = b & 0xff;
-            if (u > 0x20 && u < 0x7f && u != '%' && u != '/') sb.append((char) u);
+            if (u > 0x20 && u < 0x7f && u != '%' && (u != '/' || slashOk)) sb.append((char) u);
             else sb.append('%').append(Character.toUpperCase(Character.forDigit(u >> 4, 16)))
                     .append(Character.toUpperCase(Character.forDigit(u & 15, 16)));
         }
@@ -45,6 +58,13 @@ public final class RelPath {
     }
 
     public static byte[] decodeComponent(String s) {
+        byte[] r = decode(s);
+        if (r.length == 0) throw new IllegalArgumentException("empty component");
+        for (byte b : r) if (b == 0 || b == '/') throw new IllegalArgumentException("NUL or '/' in component: " + s);
+        return r;
+    }
+
+    private static byte[] decode(String s) {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(s.length());
         int i = 0;
         while (i < s.length()) {
@@ -62,10 +82,7 @@ public final class RelPath {
                 i += Character.charCount(cp);
             }
         }
-        byte[] r = out.toByteArray();
-        if (r.length == 0) throw new IllegalArgumentException("empty component");
-        for (byte b : r) if (b == 0 || b == '/') throw new IllegalArgumentException("NUL or '/' in component: " + s);
-        return r;
+        return out.toByteArray();
     }
 
     /** Components of a relative path; validates that no component is "", "." or "..". */

@@ -57,6 +57,13 @@ public final class Libc {
     public static native int ftruncate(int fd, long length);
     public static native int fsync(int fd);
     public static native int umask(int mask);
+    public static native int fsetxattr(int fd, byte[] name, byte[] value, long size, int flags);
+    public static native int fremovexattr(int fd, byte[] name);
+    public static native int setxattr(byte[] path, byte[] name, byte[] value, long size, int flags);
+    public static native int futimens(int fd, long[] times);
+    public static native int syncfs(int fd);
+    public static native int fchown(int fd, int uid, int gid);
+    public static final int ENXIO = 6;
 
     public static int errno() {
         return Native.getLastError();
