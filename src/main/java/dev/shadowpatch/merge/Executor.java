@@ -78,6 +78,10 @@ final class Executor {
         dirMeta.sort(byDepth.reversed());
         for (Op o : dirMeta) attempt(o, () -> applyMetadata(live.dirFd(RelPath.parent(o.path())), name(o.path()), o.shadow(), -1));
         for (Op o : plan.ops()) if (o.action() != Op.Action.NONE && !failed.containsKey(o.path())) count(o.rule());
+    }
+
+    /** Flushes the live file system (one syncfs, after all renames). */
+    void sync() {
         Libc.syncfs(live.rootFd());
     }
 

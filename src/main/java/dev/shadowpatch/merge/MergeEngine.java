@@ -131,6 +131,8 @@ public final class MergeEngine {
             Executor x = new Executor(t[0], t[1], t[2]);
             x.run(plan);
             long t1 = System.nanoTime();
+            x.sync();
+            long t2 = System.nanoTime();
             Map<String, Duration> times = new LinkedHashMap<>();
             DetectInfo di = plan.detect();
             if (di != null) {
@@ -138,6 +140,7 @@ public final class MergeEngine {
                 times.put("plan", Duration.ofMillis(di.planMillis()));
             }
             times.put("execute", Duration.ofNanos(t1 - t0));
+            times.put("sync", Duration.ofNanos(t2 - t1));
             return new MergeReport(plan.ruleCounts(), x.bytesCopied, di == null ? 0 : di.pathsScanned(), times,
                     x.failed, x.alreadyDone, di);
         } finally {

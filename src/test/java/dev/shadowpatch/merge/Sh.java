@@ -45,6 +45,6 @@ final class Sh {
     static String diff(Path expected, Path actual, String... excludes) {
         StringBuilder ex = new StringBuilder();
         for (String e : excludes) ex.append(" --exclude='").append(e).append("'");
-        return run("rsync -rlpgoDHAXc -n -i --delete --numeric-ids" + ex + " '" + expected + "/' '" + actual + "/' | grep -v '^\\.d' || true");
+        return run("rsync -rlpgoDHAXc -n -i --delete --numeric-ids" + ex + " '" + expected + "/' '" + actual + "/'");
     }
 }
