@@ -1,0 +1,100 @@
+package dev.shadowpatch.merge;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeMap;
+
+/**
+ * The guest's change log (a hint, never the authority). One event per line, as
+ * {@code inotifywait -m -r --format '%e %w%f'} writes it: {@code EVENTS /absolute/path}, or just
+ * {@code /absolute/path}. EVENTS is a comma-separated list (CREATE, MODIFY, DELETE, MOVED_FROM,
+ * MOVED_TO, ATTRIB, CLOSE_WRITE, ISDIR, ...). Paths are raw bytes up to the end of the line.
+ * Lines that are not of this form (relative paths, "." or ".." components, NUL bytes, over-long
+ * lines) are refused and reported; they never widen what the merge touches.
+ */
+public final class ChangeLog {
+    public static final int MAX_LINE = 8192;
+    public static final long MAX_LINES = 50_000_000L;
+
+    /** path (encoded, relative) -> true when an event said it is/was a directory created, moved or deleted */
+    public final TreeMap<String, Boolean> paths = new TreeMap<>();
+    public final List<String> malformed = new ArrayList<>();
+
+    public static ChangeLog read(Path file) throws IOException {
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+            return read(in);
+        }
+    }
+
+    public static ChangeLog read(InputStream in) throws IOException {
+        ChangeLog log = new ChangeLog();
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        long lineNo = 0;
+        boolean tooLong = false;
+        int c;
+        while (true) {
+            c = in.read();
+            if (c == '\n' || c < 0) {
+                if (line.size() > 0 || tooLong) {
+                    lineNo++;
+                    if (lineNo > MAX_LINES) { log.malformed.add("more than " + MAX_LINES + " lines: rest ignored"); break; }
+                    if (tooLong) log.refuse(lineNo, "line longer than " + MAX_LINE + " bytes");
+                    else log.parse(lineNo, line.toByteArray());
+                }
+                line.reset();
+                tooLong = false;
+                if (c < 0) break;
+                continue;
+            }
+            if (line.size() >= MAX_LINE) tooLong = true;
+            else line.write(c);
+        }
+        return log;
+    }
+
+    private void refuse(long n, String why) {
+        if (malformed.size() < 1000) malformed.add("line " + n + ": " + why);
+        else if (malformed.size() == 1000) malformed.add("... more malformed lines not listed");
+    }
+
+    private void parse(long n, byte[] l) {
+        int len = l.length;
+        if (len > 0 && l[len - 1] == '\r') len--;
+        int start;
+        String events = "";
+        if (len > 0 && l[0] == '/') start = 0;
+        else {
+            int sp = -1;
+            for (int i = 0; i < len; i++) if (l[i] == ' ') { sp = i; break; }
+            if (sp < 0 || sp + 1 >= len || l[sp + 1] != '/') { refuse(n, "expected 'EVENTS /path' or '/path'"); return; }
+            events = new String(l, 0, sp, java.nio.charset.StandardCharsets.US_ASCII);
+            if (!events.matches("[A-Z_,]+")) { refuse(n, "bad event list"); return; }
+            start = sp + 1;
+        }
+        List<String> comps = new ArrayList<>();
+        int i = start + 1, from = i;
+        for (; i <= len; i++) {
+            if (i == len || l[i] == '/') {
+                if (i > from) {
+                    byte[] comp = java.util.Arrays.copyOfRange(l, from, i);
+                    if ((comp.length == 1 && comp[0] == '.') || (comp.length == 2 && comp[0] == '.' && comp[1] == '.')) {
+                        refuse(n, "'.' or '..' in path"); return;
+                    }
+                    for (byte b : comp) if (b == 0) { refuse(n, "NUL byte in path"); return; }
+                    comps.add(RelPath.encodeComponent(comp));
+                }
+                from = i + 1;
+            }
+        }
+        String rel = String.join("/", comps);
+        if (rel.isEmpty()) { refuse(n, "path is the root"); return; }
+        boolean dirEvent = events.contains("ISDIR") && (events.contains("CREATE") || events.contains("MOVED") || events.contains("DELETE"));
+        paths.merge(rel, dirEvent, Boolean::logicalOr);
+    }
+}

@@ -1,0 +1,134 @@
+package dev.shadowpatch.merge;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Command line of the merge engine:
+ * <pre>
+ * shadowpatch merge --base DIR --live DIR --shadow DIR [--changes LOG] [--policy FILE]
+ *                   [--plan-only] [--report FILE.json] [--plan-out PLAN.json] [--plan-in PLAN.json]
+ *                   [--trust-log]
+ * </pre>
+ * Exit codes: 0 merged (or, with --plan-only, a plan without open conflicts); 3 unresolved 'ask'
+ * conflicts (nothing written; each listed with its three versions); 4 merge incomplete (what is
+ * left is listed; a re-run finishes it); 2 usage; 1 any other error.
+ */
+public final class MergeCli {
+    public static final int OK = 0, ERROR = 1, USAGE = 2, CONFLICTS = 3, INCOMPLETE = 4;
+
+    private MergeCli() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static final String USAGE_TEXT = """
+            usage: shadowpatch merge --base DIR --live DIR --shadow DIR [--changes LOG] [--policy FILE]
+                                     [--plan-only] [--report FILE.json] [--plan-out PLAN.json]
+                                     [--plan-in PLAN.json] [--trust-log]
+              --changes LOG     the shadow's change log (inotifywait '%e %w%f' lines): a hint; the scan stays the authority
+              --trust-log       with --changes: scan only the logged paths (no full scan to find what the log missed)
+              --policy FILE     glob rules 'GLOB ACTION' (three-way|keep-live|take-shadow|hybrid|ask|exclude), before the defaults
+              --plan-only       detect and plan, write nothing to the live tree
+              --plan-out FILE   write the plan as JSON (for an operator to review and resolve)
+              --plan-in FILE    execute an approved plan (re-decided against the live tree as it is now)
+              --report FILE     write the report (counts per rule, bytes, paths scanned, stage times) as JSON
+            exit: 0 merged, 3 unresolved conflicts (nothing written), 4 incomplete (re-run finishes), 2 usage, 1 error
+            """;
+
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        Map<String, String> opt = new LinkedHashMap<>();
+        List<String> flags = new ArrayList<>();
+        if (args.length == 0 || !args[0].equals("merge")) { err.print(USAGE_TEXT); return USAGE; }
+        for (int i = 1; i < args.length; i++) {
+            String a = args[i];
+            switch (a) {
+                case "--plan-only", "--trust-log" -> flags.add(a);
+                case "--base", "--live", "--shadow", "--changes", "--policy", "--report", "--plan-out", "--plan-in" -> {
+                    if (i + 1 >= args.length) { err.println("missing value for " + a); err.print(USAGE_TEXT); return USAGE; }
+                    opt.put(a, args[++i]);
+                }
+                case "-h", "--help" -> { out.print(USAGE_TEXT); return OK; }
+                default -> { err.println("unknown argument: " + a); err.print(USAGE_TEXT); return USAGE; }
+            }
+        }
+        for (String req : List.of("--base", "--live", "--shadow"))
+            if (!opt.containsKey(req)) { err.println("missing " + req); err.print(USAGE_TEXT); return USAGE; }
+        try {
+            MergePolicy policy = opt.containsKey("--policy") ? MergePolicy.parse(Path.of(opt.get("--policy"))) : MergePolicy.defaults();
+            if (flags.contains("--trust-log")) policy = policy.withVerifyChangeLog(false);
+            MergeTrees trees = new MergeTrees(Path.of(opt.get("--base")), Path.of(opt.get("--live")), Path.of(opt.get("--shadow")));
+            for (Path p : List.of(trees.base(), trees.live(), trees.shadow()))
+                if (!Files.isDirectory(p)) { err.println("not a directory: " + p); return USAGE; }
+            MergeEngine engine = new MergeEngine(policy);
+            MergePlan plan;
+            if (opt.containsKey("--plan-in")) {
+                MergePlan approved = MergePlan.fromJson(Files.readString(Path.of(opt.get("--plan-in")), StandardCharsets.UTF_8));
+                plan = engine.replan(approved, trees);
+            } else {
+                plan = engine.plan(trees, Optional.ofNullable(opt.get("--changes")).map(Path::of));
+            }
+            if (opt.containsKey("--plan-out")) Files.writeString(Path.of(opt.get("--plan-out")), plan.toJson(), StandardCharsets.UTF_8);
+            printPlanSummary(plan, out);
+            List<Conflict> conflicts = plan.unresolvedConflicts();
+            if (!conflicts.isEmpty()) {
+                err.println(conflicts.size() + " unresolved conflict(s); nothing written:");
+                for (Conflict c : conflicts) err.println(c.describe());
+            }
+            if (flags.contains("--plan-only") || !conflicts.isEmpty()) {
+                if (opt.containsKey("--report")) {
+                    Map<String, Duration> times = new LinkedHashMap<>();
+                    times.put("detect", Duration.ofMillis(plan.detect().detectMillis()));
+                    times.put("plan", Duration.ofMillis(plan.detect().planMillis()));
+                    Map<String, String> left = new LinkedHashMap<>();
+                    for (Conflict c : conflicts) left.put(c.path(), "unresolved conflict: " + c.kind());
+                    writeReport(opt.get("--report"), new MergeReport(plan.ruleCounts(), 0, plan.detect().pathsScanned(), times, left, List.of(), plan.detect()).toJson());
+                }
+                return conflicts.isEmpty() ? OK : CONFLICTS;
+            }
+            MergeReport report = engine.execute(plan, trees);
+            if (opt.containsKey("--report")) writeReport(opt.get("--report"), report.toJson());
+            out.printf("bytes copied: %d%n", report.bytesCopied());
+            report.stageTimes().forEach((k, v) -> out.printf("%-8s %8.3f s%n", k, v.toNanos() / 1e9));
+            if (!report.complete()) {
+                err.println("merge incomplete; left (a re-run finishes the job):");
+                report.left().forEach((p, why) -> err.println("  /" + p + ": " + why));
+                return INCOMPLETE;
+            }
+            out.println("merged");
+            return OK;
+        } catch (MergeConflictException e) {
+            err.println(e.getMessage());
+            return CONFLICTS;
+        } catch (IOException | RuntimeException e) {
+            err.println("error: " + e);
+            return ERROR;
+        }
+    }
+
+    private static void writeReport(String file, String json) throws IOException {
+        Files.writeString(Path.of(file), json, StandardCharsets.UTF_8);
+    }
+
+    static void printPlanSummary(MergePlan plan, PrintStream out) {
+        DetectInfo d = plan.detect();
+        out.printf("paths scanned: %d (%s)%n", d.pathsScanned(), d.fullScan() ? "full scan" : "change log / plan paths only");
+        if (d.logPaths() >= 0) out.printf("change log: %d paths, %d changed paths it missed, %d malformed lines%n",
+                d.logPaths(), d.logMissed().size(), d.logMalformed().size());
+        for (String m : d.logMissed()) out.println("  missed by the log: /" + m);
+        for (String m : d.logMalformed()) out.println("  malformed log line: " + m);
+        for (String r : d.refused()) out.println("  refused: " + r);
+        out.printf("plan: %d paths, %d bytes to copy%n", plan.size(), plan.bytesToCopy());
+        plan.ruleCounts().forEach((rule, n) -> out.printf("  %-30s %d%n", rule, n));
+    }
+}

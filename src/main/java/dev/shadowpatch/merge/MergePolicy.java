@@ -1,0 +1,136 @@
+package dev.shadowpatch.merge;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * Per-path policy: an ordered list of glob rules, first match wins. Globs are matched against the
+ * path with a leading '/', as the guest sees it. '*' matches within one name, '**' across names, '?'
+ * one character; a rule also matches everything below a path it matches (so "/var/log" covers
+ * "/var/log/syslog").
+ * <pre>
+ * # file format: one rule per line, "GLOB ACTION", '#' starts a comment
+ * /srv/app/config.yml   take-shadow
+ * /etc/**               three-way
+ * </pre>
+ * Actions: exclude (never scanned, never touched), and for conflicts (both sides changed the path
+ * differently): three-way, keep-live, take-shadow, hybrid, ask. Rules from a file come before the
+ * defaults, which always end the list:
+ * {@value #DEFAULT_RULES}
+ */
+public final class MergePolicy {
+    public enum Action {
+        THREE_WAY("three-way"), KEEP_LIVE("keep-live"), TAKE_SHADOW("take-shadow"), HYBRID("hybrid"),
+        ASK("ask"), EXCLUDE("exclude");
+
+        public final String word;
+
+        Action(String word) { this.word = word; }
+
+        public static Action parse(String w) {
+            for (Action a : values()) if (a.word.equals(w)) return a;
+            throw new IllegalArgumentException("unknown policy action '" + w + "' (three-way|keep-live|take-shadow|hybrid|ask|exclude)");
+        }
+    }
+
+    public record Rule(String glob, Action action, Pattern regex) {
+        boolean matches(String abs) {
+            if (regex.matcher(abs).matches()) return true;
+            for (int i = abs.lastIndexOf('/'); i > 0; i = abs.lastIndexOf('/', i - 1))
+                if (regex.matcher(abs.substring(0, i)).matches()) return true;
+            return false;
+        }
+    }
+
+    public static final String DEFAULT_RULES = """
+            /proc exclude
+            /sys exclude
+            /dev exclude
+            /run exclude
+            /tmp exclude
+            /var/tmp exclude
+            /var/cache/apt exclude
+            /var/log keep-live
+            /etc/** three-way
+            ** ask
+            """;
+
+    private final List<Rule> rules;
+    /** When a change log is given, still scan the whole shadow to find what the log missed (default true). */
+    private final boolean verifyChangeLog;
+
+    private MergePolicy(List<Rule> rules, boolean verifyChangeLog) {
+        this.rules = List.copyOf(rules);
+        this.verifyChangeLog = verifyChangeLog;
+    }
+
+    public static MergePolicy defaults() {
+        return new MergePolicy(parseRules(DEFAULT_RULES, "defaults"), true);
+    }
+
+    public static MergePolicy parse(Path file) throws IOException {
+        return of(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+    }
+
+    public static MergePolicy of(String text, String source) {
+        List<Rule> r = new ArrayList<>(parseRules(text, source));
+        r.addAll(parseRules(DEFAULT_RULES, "defaults"));
+        return new MergePolicy(r, true);
+    }
+
+    public MergePolicy withVerifyChangeLog(boolean v) {
+        return new MergePolicy(rules, v);
+    }
+
+    public boolean verifyChangeLog() { return verifyChangeLog; }
+
+    public List<Rule> rules() { return rules; }
+
+    static List<Rule> parseRules(String text, String source) {
+        List<Rule> out = new ArrayList<>();
+        int n = 0;
+        for (String line : text.split("\n")) {
+            n++;
+            int hash = line.indexOf('#');
+            if (hash >= 0) line = line.substring(0, hash);
+            line = line.strip();
+            if (line.isEmpty()) continue;
+            String[] f = line.split("\\s+");
+            if (f.length != 2) throw new IllegalArgumentException(source + ":" + n + ": expected 'GLOB ACTION', got '" + line + "'");
+            String glob = f[0];
+            if (!glob.startsWith("/") && !glob.startsWith("**"))
+                throw new IllegalArgumentException(source + ":" + n + ": glob must start with '/' or '**': " + glob);
+            out.add(new Rule(glob, Action.parse(f[1]), Pattern.compile(globToRegex(glob))));
+        }
+        return out;
+    }
+
+    static String globToRegex(String glob) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < glob.length(); i++) {
+            char ch = glob.charAt(i);
+            if (ch == '*') {
+                if (i + 1 < glob.length() && glob.charAt(i + 1) == '*') { sb.append(".*"); i++; }
+                else sb.append("[^/]*");
+            } else if (ch == '?') sb.append("[^/]");
+            else sb.append(Pattern.quote(String.valueOf(ch)));
+        }
+        return sb.toString();
+    }
+
+    /** The action for a relative path (encoded as in {@link RelPath}). */
+    public Action actionFor(String rel) {
+        String abs = RelPath.absolute(rel);
+        for (Rule r : rules) if (r.matches(abs)) return r.action;
+        return Action.ASK;
+    }
+
+    public boolean excluded(String rel) {
+        return !rel.isEmpty() && actionFor(rel) == Action.EXCLUDE;
+    }
+}

@@ -1,0 +1,34 @@
+package dev.shadowpatch.merge;
+
+/**
+ * Everything the planner needs to decide one path: its three versions (null = absent) and the
+ * comparisons the detector settled (content equality may need hashes, which the pure planner cannot read).
+ *
+ * @param liveChanged        live differs from base (for a directory the shadow removes: also when
+ *                           the live directory holds names the base did not have)
+ * @param liveSameAsShadow   live and shadow are the same version (both absent counts as same)
+ * @param shadowContentSame  base and shadow have the same type and content (only metadata changed)
+ * @param liveDirAdditions   live directory has names that are not in the base directory
+ */
+public record PathFacts(String path, Entry base, Entry live, Entry shadow,
+                        boolean liveChanged, boolean liveSameAsShadow, boolean shadowContentSame,
+                        boolean liveDirAdditions) {
+
+    /** Facts derived from entries whose hashes are filled in (tests, and replays of a plan). */
+    public static PathFacts fromEntries(String path, Entry b, Entry l, Entry s, boolean liveDirAdditions) {
+        return new PathFacts(path, b, l, s,
+                !same(b, l) || liveDirAdditions, same(l, s),
+                b != null && s != null && b.sameContentByHash(s), liveDirAdditions);
+    }
+
+    /** base and shadow are the same version (a path planned before but no longer changed in the shadow). */
+    static boolean sameOrBothAbsent(Entry b, Entry s, boolean contentSame) {
+        if (b == null || s == null) return b == s;
+        return contentSame && b.sameMetadata(s);
+    }
+
+    static boolean same(Entry a, Entry b) {
+        if (a == null || b == null) return a == b;
+        return a.sameMetadata(b) && a.sameContentByHash(b);
+    }
+}

@@ -1,0 +1,183 @@
+package dev.shadowpatch.merge;
+
+import dev.shadowpatch.merge.MergePolicy.Action;
+import dev.shadowpatch.merge.fs.FileType;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The whole case table of the planner: one test per case (B = base, L = live, S = shadow). */
+class PlannerCaseTableTest {
+    static Entry file(String sha) { return file(sha, 0644); }
+    static Entry file(String sha, int mode) {
+        return new Entry(FileType.FILE, mode, 0, 0, sha.length(), null, null, null, Map.of(), sha, 1, 1, 0, 0);
+    }
+    static Entry dir() { return dir(0755); }
+    static Entry dir(int mode) { return new Entry(FileType.DIR, mode, 0, 0, 0, null, null, null, Map.of(), null, 2, 2, 0, 0); }
+    static Entry link(String t) { return new Entry(FileType.SYMLINK, 0777, 0, 0, t.length(), t, null, null, Map.of(), null, 3, 1, 0, 0); }
+    static Entry fifo() { return new Entry(FileType.FIFO, 0600, 0, 0, 0, null, null, null, Map.of(), null, 4, 1, 0, 0); }
+    static Entry chr(int ma, int mi) { return new Entry(FileType.CHAR, 0666, 0, 0, 0, null, ma, mi, Map.of(), null, 5, 1, 0, 0); }
+    static Entry sock() { return new Entry(FileType.SOCKET, 0755, 0, 0, 0, null, null, null, Map.of(), null, 6, 1, 0, 0); }
+    static Entry withXattr(Entry e, String n, String v) {
+        return new Entry(e.type(), e.mode(), e.uid(), e.gid(), e.size(), e.target(), e.rdevMajor(), e.rdevMinor(),
+                Map.of(n, v), e.sha256(), e.ino(), e.nlink(), e.mtimeSec(), e.mtimeNsec());
+    }
+    static Entry owned(Entry e, int uid) {
+        return new Entry(e.type(), e.mode(), uid, uid, e.size(), e.target(), e.rdevMajor(), e.rdevMinor(),
+                e.xattrs(), e.sha256(), e.ino(), e.nlink(), e.mtimeSec(), e.mtimeNsec());
+    }
+
+    static Op decide(Entry b, Entry l, Entry s) { return decide(b, l, s, Action.ASK, null); }
+    static Op decide(Entry b, Entry l, Entry s, Action policy, Resolution r) {
+        return decide(b, l, s, policy, r, Planner.NO_MERGE, false);
+    }
+    static Op decide(Entry b, Entry l, Entry s, Action policy, Resolution r, Planner.TextMerger m, boolean liveAdds) {
+        return Planner.decide(PathFacts.fromEntries("p", b, l, s, liveAdds), policy, r, m);
+    }
+    static void expect(Op op, Op.Action a, String rule) {
+        assertEquals(a, op.action(), "action");
+        assertEquals(rule, op.rule(), "rule");
+    }
+
+    // --- live unchanged since base: the shadow's change is taken ---
+    @Test @DisplayName("rule 1: shadow deleted, live unchanged -> delete")
+    void rule1_shadowDeleted_liveUnchanged() { expect(decide(file("a"), file("a"), null), Op.Action.DELETE, Op.RULE1); }
+    @Test @DisplayName("rule 2: shadow created, live absent -> create")
+    void rule2_shadowCreated() { expect(decide(null, null, file("n")), Op.Action.WRITE, Op.RULE2); }
+    @Test @DisplayName("rule 3: shadow modified content, live unchanged -> replace")
+    void rule3_shadowModified() {
+        Op op = decide(file("a"), file("a"), file("bb"));
+        expect(op, Op.Action.WRITE, Op.RULE3);
+        assertEquals(2, op.bytes());
+    }
+    @Test void rule3_symlinkRetargeted() { expect(decide(link("x"), link("x"), link("y")), Op.Action.WRITE, Op.RULE3); }
+    @Test void rule3_deviceNumberChanged() { expect(decide(chr(1, 3), chr(1, 3), chr(1, 5)), Op.Action.WRITE, Op.RULE3); }
+    @Test void metadataOnly_modeChanged() { expect(decide(file("a"), file("a"), file("a", 04755)), Op.Action.META, Op.METADATA_ONLY); }
+    @Test void metadataOnly_ownerChanged() { expect(decide(file("a"), file("a"), owned(file("a"), 33)), Op.Action.META, Op.METADATA_ONLY); }
+    @Test void metadataOnly_capabilityAdded() {
+        expect(decide(file("a"), file("a"), withXattr(file("a"), "security.capability", "AQAAAg==")), Op.Action.META, Op.METADATA_ONLY);
+    }
+    @Test void metadataOnly_directoryModeChanged() { expect(decide(dir(), dir(), dir(0700)), Op.Action.META, Op.METADATA_ONLY); }
+    @Test void typeChange_fileToSymlink() { expect(decide(file("a"), file("a"), link("a.real")), Op.Action.WRITE, Op.TYPE_CHANGE); }
+    @Test void typeChange_directoryToFile() { expect(decide(dir(), dir(), file("f")), Op.Action.WRITE, Op.TYPE_CHANGE); }
+    @Test void typeChange_fileToDirectory() { expect(decide(file("f"), file("f"), dir()), Op.Action.WRITE, Op.TYPE_CHANGE); }
+    @Test void directoryCreated() { expect(decide(null, null, dir()), Op.Action.WRITE, Op.RULE2); }
+    @Test void directoryRemoved_liveUnchanged() { expect(decide(dir(), dir(), null), Op.Action.DELETE, Op.RULE1); }
+    @Test void fifoCreated() { expect(decide(null, null, fifo()), Op.Action.WRITE, Op.RULE2); }
+    @Test void socketCreated() { expect(decide(null, null, sock()), Op.Action.WRITE, Op.RULE2); }
+    @Test void deviceNodeCreated() { expect(decide(null, null, chr(1, 3)), Op.Action.WRITE, Op.RULE2); }
+
+    // --- nothing to do ---
+    @Test void bothDeleted() { expect(decide(file("a"), null, null), Op.Action.NONE, Op.BOTH_DELETED); }
+    @Test void bothChangedAlike() { expect(decide(file("a"), file("b"), file("b")), Op.Action.NONE, Op.SAME_CHANGE); }
+    @Test void bothCreatedAlike() { expect(decide(null, file("n"), file("n")), Op.Action.NONE, Op.SAME_CHANGE); }
+    @Test void shadowUnchanged_liveChanged_isKeptWithoutWork() { expect(decide(file("a"), file("b"), file("a")), Op.Action.NONE, Op.UNCHANGED); }
+    @Test void excludedPathIsNeverTouched() { expect(decide(file("a"), file("a"), file("b"), Action.EXCLUDE, null), Op.Action.NONE, Op.EXCLUDED); }
+
+    // --- conflicts and the policy that settles them ---
+    @Test void conflict_bothModified_ask() {
+        Op op = decide(file("a"), file("b"), file("c"));
+        expect(op, Op.Action.ASK, Op.ASK);
+        assertEquals("both-modified", op.conflict());
+    }
+    @Test void conflict_bothModified_keepLive() { expect(decide(file("a"), file("b"), file("c"), Action.KEEP_LIVE, null), Op.Action.NONE, Op.KEEP_LIVE); }
+    @Test void conflict_bothModified_takeShadow() { expect(decide(file("a"), file("b"), file("c"), Action.TAKE_SHADOW, null), Op.Action.WRITE, Op.TAKE_SHADOW); }
+    @Test @DisplayName("rule 4: both modified, policy hybrid -> keep both, name points to the shadow's")
+    void rule4_hybrid() { expect(decide(file("a"), file("b"), file("c"), Action.HYBRID, null), Op.Action.HYBRID, Op.RULE4); }
+    @Test void conflict_bothModified_threeWayClean() {
+        Op op = decide(file("a"), file("b"), file("c"), Action.THREE_WAY, null, f -> Optional.of(new Planner.Merged("m", 7)), false);
+        expect(op, Op.Action.MERGE3, Op.THREE_WAY_MERGED);
+        assertEquals("m", op.mergedSha256());
+        assertEquals(7, op.bytes());
+    }
+    @Test void conflict_bothModified_threeWayUnclean_asks() {
+        expect(decide(file("a"), file("b"), file("c"), Action.THREE_WAY, null), Op.Action.ASK, Op.ASK);
+    }
+    @Test void conflict_threeWayOnSymlinks_asks() {
+        expect(decide(link("a"), link("b"), link("c"), Action.THREE_WAY, null, f -> Optional.of(new Planner.Merged("m", 1)), false), Op.Action.ASK, Op.ASK);
+    }
+    @Test void conflict_bothCreatedDifferently() {
+        Op op = decide(null, file("l"), file("s"));
+        expect(op, Op.Action.ASK, Op.ASK);
+        assertEquals("both-created", op.conflict());
+    }
+    @Test void conflict_liveModified_shadowDeleted() {
+        Op op = decide(file("a"), file("b"), null);
+        assertEquals("delete-modify", op.conflict());
+        expect(op, Op.Action.ASK, Op.ASK);
+        expect(decide(file("a"), file("b"), null, Action.TAKE_SHADOW, null), Op.Action.DELETE, Op.TAKE_SHADOW);
+        expect(decide(file("a"), file("b"), null, Action.HYBRID, null), Op.Action.ASK, Op.ASK);
+    }
+    @Test void conflict_liveDeleted_shadowModified() {
+        Op op = decide(file("a"), null, file("c"));
+        assertEquals("modify-delete", op.conflict());
+        expect(op, Op.Action.ASK, Op.ASK);
+        expect(decide(file("a"), null, file("c"), Action.KEEP_LIVE, null), Op.Action.NONE, Op.KEEP_LIVE);
+        expect(decide(file("a"), null, file("c"), Action.TAKE_SHADOW, null), Op.Action.WRITE, Op.TAKE_SHADOW);
+    }
+    @Test void conflict_directoryRemovedInShadow_liveAddedFiles() {
+        Op op = decide(dir(), dir(), null, Action.ASK, null, Planner.NO_MERGE, true);
+        assertEquals("delete-modify", op.conflict());
+        expect(op, Op.Action.ASK, Op.ASK);
+    }
+    @Test void conflict_typeChangedDifferently() { expect(decide(file("a"), link("x"), dir()), Op.Action.ASK, Op.ASK); }
+    @Test void conflict_hybridOnDirectory_asks() { expect(decide(dir(), dir(0700), dir(0750), Action.HYBRID, null), Op.Action.ASK, Op.ASK); }
+    @Test void conflict_metadataBothChanged() { expect(decide(file("a", 0644), file("a", 0600), file("a", 0640)), Op.Action.ASK, Op.ASK); }
+
+    // --- operator resolutions ---
+    @Test void resolution_overridesAsk() {
+        expect(decide(file("a"), file("b"), file("c"), Action.ASK, Resolution.TAKE_SHADOW), Op.Action.WRITE, Op.TAKE_SHADOW);
+        expect(decide(file("a"), file("b"), file("c"), Action.ASK, Resolution.KEEP_LIVE), Op.Action.NONE, Op.KEEP_LIVE);
+        expect(decide(file("a"), file("b"), file("c"), Action.ASK, Resolution.HYBRID), Op.Action.HYBRID, Op.RULE4);
+    }
+    @Test void resolution_isIgnoredWhenNoLongerAConflict() {
+        expect(decide(file("a"), file("a"), file("c"), Action.ASK, Resolution.KEEP_LIVE), Op.Action.WRITE, Op.RULE3);
+    }
+
+    // --- plan: json round trip, resolutions, counts ---
+    @Test void plan_jsonRoundTrip_keepsNonUtf8Names_andResolves() {
+        String weird = RelPath.join("etc", RelPath.encodeComponent(new byte[]{'c', (byte) 0xE9, '%', '\n'}));
+        Op conflict = Planner.decide(PathFacts.fromEntries(weird, file("a"), file("b"), file("c"), false), Action.ASK, null, Planner.NO_MERGE);
+        Op copy = Planner.decide(PathFacts.fromEntries("usr/bin/x", file("a"), file("a"), file("cc", 04755), false), Action.ASK, null, Planner.NO_MERGE);
+        MergePlan plan = new MergePlan(java.util.List.of(conflict, copy), new DetectInfo(2, true, -1, null, null, null, 1, 1));
+        MergePlan back = MergePlan.fromJson(plan.toJson());
+        assertEquals(plan.toJson(), back.toJson());
+        assertEquals(1, back.unresolvedConflicts().size());
+        assertArrayEquals(new byte[]{'c', (byte) 0xE9, '%', '\n'}, RelPath.decodeComponent(RelPath.name(back.unresolvedConflicts().get(0).path())));
+        MergePlan resolved = back.withResolution(weird, Resolution.HYBRID);
+        assertTrue(resolved.unresolvedConflicts().isEmpty());
+        assertEquals(Map.of(Op.RULE4, 1L, Op.RULE3, 1L), resolved.ruleCounts());
+        assertEquals(3, resolved.bytesToCopy());
+        assertEquals(2, resolved.size());
+    }
+
+    @Test void policy_defaults() {
+        MergePolicy p = MergePolicy.defaults();
+        assertEquals(Action.EXCLUDE, p.actionFor("proc/1/status"));
+        assertEquals(Action.EXCLUDE, p.actionFor("var/cache/apt/pkgcache.bin"));
+        assertEquals(Action.KEEP_LIVE, p.actionFor("var/log/dpkg.log"));
+        assertEquals(Action.THREE_WAY, p.actionFor("etc/ssl/openssl.cnf"));
+        assertEquals(Action.ASK, p.actionFor("usr/lib/x"));
+        assertEquals(Action.ASK, p.actionFor("tmpfoo"));
+        MergePolicy q = MergePolicy.of("/srv/*.conf take-shadow # comment\n/usr/** hybrid\n", "t");
+        assertEquals(Action.TAKE_SHADOW, q.actionFor("srv/a.conf"));
+        assertEquals(Action.ASK, q.actionFor("srv/x/a.conf2"));
+        assertEquals(Action.HYBRID, q.actionFor("usr/lib/x"));
+        assertThrows(IllegalArgumentException.class, () -> MergePolicy.of("/x frobnicate", "t"));
+    }
+
+    @Test void relPath_roundTripsEveryByte() {
+        for (int b = 1; b < 256; b++) {
+            if (b == '/') continue;
+            byte[] name = {(byte) b, 'x', (byte) (255 - b == '/' ? 1 : 255 - b == 0 ? 2 : 255 - b)};
+            assertArrayEquals(name, RelPath.decodeComponent(RelPath.encodeComponent(name)));
+        }
+        assertEquals("caf\u00e9", RelPath.encodeComponent("caf\u00e9".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertEquals("caf%E9", RelPath.encodeComponent(new byte[]{'c', 'a', 'f', (byte) 0xE9}));
+        assertThrows(IllegalArgumentException.class, () -> RelPath.split("a/../b"));
+    }
+}
