@@ -48,7 +48,7 @@ public class ApplyResolutionsDelegate implements JavaDelegate {
             var plan = merger.resolve(RunState.fileBytes(execution, MERGE_PLAN), resolutions, fallback);
             PlanVariables.write(execution, plan, settings);
             execution.setVariable(APPROVAL_PROBLEM, "");
-        } catch (ShadowMerger.ConflictsUnresolvedException e) {
+        } catch (ShadowMerger.ConflictsUnresolvedException | IllegalArgumentException e) {
             throw reject(execution, e.getMessage());
         }
     }

@@ -1,0 +1,142 @@
+package dev.shadowpatch.workflow;
+
+import dev.shadowpatch.disk.DiskExposer;
+import dev.shadowpatch.disk.DiskExposer.Access;
+import dev.shadowpatch.disk.MountedImage;
+import dev.shadowpatch.merge.Conflict;
+import dev.shadowpatch.merge.MergeConflictException;
+import dev.shadowpatch.merge.MergeEngine;
+import dev.shadowpatch.merge.MergePlan;
+import dev.shadowpatch.merge.MergePolicy;
+import dev.shadowpatch.merge.MergeReport;
+import dev.shadowpatch.merge.MergeTrees;
+import dev.shadowpatch.merge.Resolution;
+import dev.shadowpatch.virt.ShadowClone;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.stereotype.Component;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The merge on real guest disks: exposes base and shadow delta read-only and the live side (a
+ * snapshot of the running live delta before the window, the merge overlay in it) on the host, runs
+ * the merge engine, and always takes the mounts away again.
+ */
+@Component
+public class ImageMerger implements ShadowMerger {
+    private final DiskExposer disks;
+    private final MergePolicy policy;
+
+    public ImageMerger(DiskExposer disks, @Value("${shadowpatch.merge.policy-file:}") String policyFile) {
+        this.disks = disks;
+        this.policy = loadPolicy(policyFile);
+    }
+
+    @Override
+    public PlanResult plan(ShadowClone clone) {
+        try (MountedImage base = disks.expose(clone.baseImage(), Access.READ_ONLY);
+             MountedImage shadow = disks.expose(clone.shadowDelta(), Access.READ_ONLY);
+             MountedImage live = disks.expose(clone.liveDelta(), Access.SNAPSHOT_OF_RUNNING)) {
+            return result(new MergeEngine(policy).plan(trees(base, live, shadow), Optional.empty()));
+        } catch (IOException e) {
+            throw new UncheckedIOException("Computing the merge plan of " + clone.liveVm() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public PlanResult resolve(byte[] planJson, Map<String, String> resolutions, String fallback) {
+        MergePlan plan = MergePlan.fromJson(new String(planJson, StandardCharsets.UTF_8));
+        Map<String, String> byPath = new HashMap<>();
+        resolutions.forEach((path, decision) -> byPath.put(stripSlash(path), decision));
+        Set<String> conflictPaths = new HashSet<>();
+        List<String> open = new ArrayList<>();
+        for (Conflict conflict : plan.unresolvedConflicts()) {
+            conflictPaths.add(conflict.path());
+            String decision = byPath.getOrDefault(conflict.path(), fallback);
+            if (decision == null) {
+                open.add("/" + conflict.path());
+            } else {
+                plan = plan.withResolution(conflict.path(), Resolution.parse(decision));
+            }
+        }
+        List<String> unknown = byPath.keySet().stream().filter(p -> !conflictPaths.contains(p)).map(p -> "/" + p).sorted().toList();
+        if (!unknown.isEmpty()) {
+            throw new IllegalArgumentException("Not conflicts of this plan (check the spelling): " + String.join(", ", unknown));
+        }
+        if (!open.isEmpty()) {
+            throw new ConflictsUnresolvedException(open);
+        }
+        return result(plan);
+    }
+
+    @Override
+    public MergeResult merge(ShadowClone clone, byte[] approvedPlanJson) {
+        if (clone.mergeOverlay() == null) {
+            throw new IllegalStateException("No merge overlay for " + clone.liveVm() + ": the merge writes only into one");
+        }
+        MergePlan approved = MergePlan.fromJson(new String(approvedPlanJson, StandardCharsets.UTF_8));
+        try (MountedImage base = disks.expose(clone.baseImage(), Access.READ_ONLY);
+             MountedImage shadow = disks.expose(clone.shadowDelta(), Access.READ_ONLY);
+             MountedImage live = disks.expose(clone.mergeOverlay(), Access.READ_WRITE)) {
+            MergeTrees trees = trees(base, live, shadow);
+            MergeEngine engine = new MergeEngine(policy);
+            MergePlan now = engine.replan(approved, trees);
+            if (!now.unresolvedConflicts().isEmpty()) {
+                throw new ConflictsUnresolvedException(now.unresolvedConflicts().stream().map(c -> "/" + c.path()).toList());
+            }
+            MergeReport report = engine.execute(now, trees);
+            if (!report.complete()) {
+                throw new IllegalStateException("The merge left " + report.left().size() + " operation(s) undone: "
+                        + report.left().entrySet().stream().limit(10).map(e -> "/" + e.getKey() + ": " + e.getValue()).toList());
+            }
+            Duration took = report.stageTimes().values().stream().reduce(Duration.ZERO, Duration::plus);
+            return new MergeResult(report.toJson().getBytes(StandardCharsets.UTF_8), report.ruleCounts(),
+                    report.bytesCopied(), took);
+        } catch (MergeConflictException e) {
+            throw new ConflictsUnresolvedException(e.conflicts().stream().map(c -> "/" + c.path()).toList());
+        } catch (IOException e) {
+            throw new UncheckedIOException("Merging into " + clone.mergeOverlay() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private static PlanResult result(MergePlan plan) {
+        List<Conflict> unresolved = plan.unresolvedConflicts();
+        List<String> lines = unresolved.stream().map(c -> c.describe().replace("\n   ", " |")).toList();
+        return new PlanResult(plan.toJson().getBytes(StandardCharsets.UTF_8), plan.ruleCounts(), plan.bytesToCopy(),
+                plan.size(), lines, unresolved.stream().map(c -> "/" + c.path()).toList());
+    }
+
+    private static MergeTrees trees(MountedImage base, MountedImage live, MountedImage shadow) {
+        return new MergeTrees(base.root(), live.root(), shadow.root());
+    }
+
+    private static String stripSlash(String path) {
+        String p = path.strip();
+        while (p.startsWith("/")) {
+            p = p.substring(1);
+        }
+        return p;
+    }
+
+    private static MergePolicy loadPolicy(String file) {
+        if (file == null || file.isBlank()) {
+            return MergePolicy.defaults();
+        }
+        try {
+            return MergePolicy.parse(Path.of(file));
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read the merge policy " + file + " (shadowpatch.merge.policy-file)", e);
+        }
+    }
+}
