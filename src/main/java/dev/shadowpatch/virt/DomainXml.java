@@ -209,7 +209,9 @@ public final class DomainXml {
             f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
             f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
             f.setExpandEntityReferences(false);
-            return f.newDocumentBuilder().parse(new InputSource(new StringReader(xml)));
+            var builder = f.newDocumentBuilder();
+            builder.setErrorHandler(new org.xml.sax.helpers.DefaultHandler()); // errors arrive as exceptions, not on stderr
+            return builder.parse(new InputSource(new StringReader(xml)));
         } catch (Exception e) {
             throw new HypervisorException("unparsable domain XML: " + e.getMessage(), e);
         }
