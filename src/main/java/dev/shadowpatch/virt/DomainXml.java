@@ -1,0 +1,276 @@
+package dev.shadowpatch.virt;
+
+import java.io.StringReader;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import javax.xml.XMLConstants;
+import javax.xml.parsers.DocumentBuilderFactory;
+import javax.xml.transform.OutputKeys;
+import javax.xml.transform.TransformerFactory;
+import javax.xml.transform.dom.DOMSource;
+import javax.xml.transform.stream.StreamResult;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.Node;
+import org.w3c.dom.NodeList;
+import org.xml.sax.InputSource;
+
+/**
+ * Pure functions over libvirt domain XML: read the disks, point a disk at another image (dropping
+ * the stale {@code <backingStore>}), and derive a shadow VM's definition from the live VM's.
+ */
+public final class DomainXml {
+
+    /** One {@code <disk>} of a domain. {@code format} is the driver type (qcow2, raw, ...). */
+    public record Disk(String target, String device, String type, String format, String source) {
+    }
+
+    private DomainXml() {
+    }
+
+    public static List<Disk> disks(String xml) {
+        Document doc = parse(xml);
+        List<Disk> out = new ArrayList<>();
+        for (Element d : children(devices(doc), "disk")) {
+            Element target = child(d, "target");
+            Element driver = child(d, "driver");
+            Element source = child(d, "source");
+            String src = source == null ? null
+                    : firstNonEmpty(source.getAttribute("file"), source.getAttribute("dev"), source.getAttribute("name"));
+            out.add(new Disk(target == null ? null : target.getAttribute("dev"), attrOr(d, "device", "disk"),
+                    d.getAttribute("type"), driver == null ? null : emptyToNull(driver.getAttribute("type")), src));
+        }
+        return out;
+    }
+
+    public static Optional<Disk> disk(String xml, String target) {
+        return disks(xml).stream().filter(d -> target.equals(d.target())).findFirst();
+    }
+
+    /** The disk a shadow is made of: the named target, or the first file-backed {@code device='disk'}. */
+    public static Disk patchDisk(String xml, String preferredTarget) {
+        return disks(xml).stream()
+                .filter(d -> "disk".equals(d.device()))
+                .filter(d -> preferredTarget == null || preferredTarget.equals(d.target()))
+                .findFirst()
+                .orElseThrow(() -> new HypervisorException(preferredTarget == null
+                        ? "domain has no disk device" : "domain has no disk " + preferredTarget));
+    }
+
+    public static String name(String xml) {
+        return text(parse(xml).getDocumentElement(), "name");
+    }
+
+    public static List<String> macAddresses(String xml) {
+        List<String> macs = new ArrayList<>();
+        for (Element i : children(devices(parse(xml)), "interface")) {
+            Element mac = child(i, "mac");
+            if (mac != null) {
+                macs.add(mac.getAttribute("address"));
+            }
+        }
+        return macs;
+    }
+
+    /** The {@code <os><nvram>} path (UEFI variables), if any. */
+    public static Optional<String> nvram(String xml) {
+        Element os = child(parse(xml).getDocumentElement(), "os");
+        Element nv = os == null ? null : child(os, "nvram");
+        return nv == null ? Optional.empty() : Optional.ofNullable(emptyToNull(nv.getTextContent().strip()));
+    }
+
+    /**
+     * Points disk {@code target} at {@code image} (format qcow2) and removes its {@code <backingStore>}:
+     * libvirt would otherwise trust the stale chain and QEMU would silently skip a layer.
+     */
+    public static String withDiskSource(String xml, String target, Path image) {
+        Document doc = parse(xml);
+        Element disk = diskElement(doc, target);
+        setDiskSource(doc, disk, image);
+        return serialize(doc);
+    }
+
+    /**
+     * The shadow's definition: the live VM's XML with a new name, no UUID, no MAC addresses (libvirt
+     * makes new ones), every NIC on the isolated network, the patched disk on the shadow delta, other
+     * writable disks removed (a shadow must never write the live VM's disks), per-VM paths renamed.
+     */
+    public static String shadowDefinition(String liveXml, String shadowName, String diskTarget, Path shadowDelta,
+                                          String isolatedNetwork, Path shadowNvram) {
+        Document doc = parse(liveXml);
+        Element dom = doc.getDocumentElement();
+        String liveName = text(dom, "name");
+        child(dom, "name").setTextContent(shadowName);
+        removeChildren(dom, "uuid");
+        removeChildren(dom, "genid");
+        Element description = child(dom, "description");
+        if (description == null) {
+            description = doc.createElement("description");
+            dom.insertBefore(description, child(dom, "name").getNextSibling());
+        }
+        description.setTextContent("shadow VM of " + liveName + " (Shadow Patching)");
+
+        Element os = child(dom, "os");
+        Element nv = os == null ? null : child(os, "nvram");
+        if (nv != null) {
+            if (shadowNvram == null) {
+                os.removeChild(nv);
+            } else {
+                nv.setTextContent(shadowNvram.toString());
+            }
+        }
+
+        Element devices = devices(doc);
+        for (Element d : children(devices, "disk")) {
+            Element target = child(d, "target");
+            String dev = target == null ? "" : target.getAttribute("dev");
+            boolean writable = child(d, "readonly") == null && child(d, "shareable") == null;
+            if (dev.equals(diskTarget)) {
+                setDiskSource(doc, d, shadowDelta);
+            } else if ("disk".equals(attrOr(d, "device", "disk")) && writable) {
+                devices.removeChild(d);
+            }
+        }
+        for (Element i : children(devices, "interface")) {
+            for (String tag : List.of("mac", "source", "target", "alias", "address", "virtualport", "vlan", "bandwidth")) {
+                removeChildren(i, tag);
+            }
+            i.setAttribute("type", "network");
+            Element src = doc.createElement("source");
+            src.setAttribute("network", isolatedNetwork);
+            i.insertBefore(src, i.getFirstChild());
+        }
+        for (Element c : children(devices, "channel")) {
+            if ("unix".equals(c.getAttribute("type"))) {
+                removeChildren(c, "source"); // libvirt generates a per-domain socket path
+            }
+        }
+        for (Element g : children(devices, "graphics")) {
+            g.removeAttribute("port");
+            g.setAttribute("autoport", "yes");
+        }
+        // Per-VM file names (serial/console logs) must not collide with the live VM's.
+        for (String tag : List.of("serial", "console")) {
+            for (Element s : children(devices, tag)) {
+                for (Element log : children(s, "log")) {
+                    log.setAttribute("file", log.getAttribute("file").replace(liveName, shadowName));
+                }
+                Element src = child(s, "source");
+                if (src != null && src.hasAttribute("path") && "file".equals(s.getAttribute("type"))) {
+                    src.setAttribute("path", src.getAttribute("path").replace(liveName, shadowName));
+                }
+            }
+        }
+        return serialize(doc);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static void setDiskSource(Document doc, Element disk, Path image) {
+        disk.setAttribute("type", "file");
+        Element driver = child(disk, "driver");
+        if (driver == null) {
+            driver = doc.createElement("driver");
+            driver.setAttribute("name", "qemu");
+            disk.insertBefore(driver, disk.getFirstChild());
+        }
+        driver.setAttribute("type", "qcow2");
+        removeChildren(disk, "source");
+        removeChildren(disk, "backingStore");
+        Element src = doc.createElement("source");
+        src.setAttribute("file", image.toString());
+        disk.insertBefore(src, driver.getNextSibling());
+    }
+
+    private static Element diskElement(Document doc, String target) {
+        for (Element d : children(devices(doc), "disk")) {
+            Element t = child(d, "target");
+            if (t != null && target.equals(t.getAttribute("dev"))) {
+                return d;
+            }
+        }
+        throw new HypervisorException("domain " + text(doc.getDocumentElement(), "name") + " has no disk " + target);
+    }
+
+    private static Element devices(Document doc) {
+        Element devices = child(doc.getDocumentElement(), "devices");
+        if (devices == null) {
+            throw new HypervisorException("domain XML has no <devices>");
+        }
+        return devices;
+    }
+
+    static Document parse(String xml) {
+        try {
+            DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
+            f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
+            f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
+            f.setExpandEntityReferences(false);
+            var builder = f.newDocumentBuilder();
+            builder.setErrorHandler(new org.xml.sax.helpers.DefaultHandler()); // errors arrive as exceptions, not on stderr
+            return builder.parse(new InputSource(new StringReader(xml)));
+        } catch (Exception e) {
+            throw new HypervisorException("unparsable domain XML: " + e.getMessage(), e);
+        }
+    }
+
+    static String serialize(Document doc) {
+        try {
+            var t = TransformerFactory.newInstance().newTransformer();
+            t.setOutputProperty(OutputKeys.OMIT_XML_DECLARATION, "yes");
+            StringWriter w = new StringWriter();
+            t.transform(new DOMSource(doc), new StreamResult(w));
+            return w.toString();
+        } catch (Exception e) {
+            throw new HypervisorException("cannot serialise domain XML: " + e.getMessage(), e);
+        }
+    }
+
+    static List<Element> children(Element parent, String tag) {
+        List<Element> out = new ArrayList<>();
+        NodeList nl = parent.getChildNodes();
+        for (int i = 0; i < nl.getLength(); i++) {
+            Node n = nl.item(i);
+            if (n instanceof Element e && e.getTagName().equals(tag)) {
+                out.add(e);
+            }
+        }
+        return out;
+    }
+
+    static Element child(Element parent, String tag) {
+        List<Element> c = children(parent, tag);
+        return c.isEmpty() ? null : c.get(0);
+    }
+
+    private static void removeChildren(Element parent, String tag) {
+        for (Element e : children(parent, tag)) {
+            parent.removeChild(e);
+        }
+    }
+
+    private static String text(Element parent, String tag) {
+        Element e = child(parent, tag);
+        return e == null ? null : e.getTextContent().strip();
+    }
+
+    private static String attrOr(Element e, String attr, String dflt) {
+        return e.hasAttribute(attr) ? e.getAttribute(attr) : dflt;
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+
+    private static String firstNonEmpty(String... s) {
+        for (String x : s) {
+            if (x != null && !x.isEmpty()) {
+                return x;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,664 @@
+package dev.shadowpatch.virt;
+
+import dev.shadowpatch.virt.ChainRecord.Step;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Inet4Address;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.libvirt.Connect;
+import org.libvirt.Domain;
+import org.libvirt.DomainInfo.DomainState;
+import org.libvirt.DomainInterface;
+import org.libvirt.Error.ErrorNumber;
+import org.libvirt.LibvirtException;
+import org.libvirt.Network;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link Hypervisor} on libvirt-java (local {@code qemu:///system} or remote {@code qemu+ssh://}),
+ * with qemu-img for overlays and {@code virsh blockpull} (missing in libvirt-java 0.5.4) to
+ * flatten the live chain. Every step is recorded in a {@link ChainStore} before and after it runs.
+ *
+ * <p>Note: qemu-img and virsh run on this host, so overlays are created where the orchestrator
+ * runs; with a remote URI the image directory must be the same path on both (shared storage).
+ */
+public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(LibvirtHypervisor.class);
+    private static final int VIR_DOMAIN_UNDEFINE_NVRAM = 4;
+    private static final int XML_INACTIVE = 2;
+
+    private final LibvirtProperties props;
+    private final LibvirtConnection conn;
+    private final ChainStore store;
+
+    public LibvirtHypervisor(LibvirtProperties props) {
+        this(props, new LibvirtConnection(props.getUri()), new ChainStore(props.getStateDir()));
+    }
+
+    public LibvirtHypervisor(LibvirtProperties props, LibvirtConnection conn, ChainStore store) {
+        this.props = props;
+        this.conn = conn;
+        this.store = store;
+    }
+
+    public String uri() {
+        return props.getUri();
+    }
+
+    /** Our record of a run, e.g. to resume or undo after an orchestrator restart. */
+    public Optional<ShadowClone> find(String runId) {
+        return store.load(runId).map(ChainRecord::toClone);
+    }
+
+    public Optional<ChainRecord> record(String runId) {
+        return store.load(runId);
+    }
+
+    // ================================================================== snapshot + shadow
+
+    @Override
+    public ShadowClone createShadow(String liveVm, String runId) {
+        ChainStore.checkRunId(runId);
+        ChainRecord r = store.load(runId).orElse(null);
+        if (r != null && !r.liveVm.equals(liveVm)) {
+            throw new HypervisorException("run " + runId + " belongs to VM " + r.liveVm + ", not " + liveVm);
+        }
+        if (r != null && r.has(Step.CLEANED)) {
+            throw new HypervisorException("run " + runId + " of VM " + liveVm + " was already cleaned up; use a new run id");
+        }
+        if (r == null || !r.has(Step.SNAPSHOT_TAKEN)) {
+            r = snapshot(liveVm, runId, r);
+        }
+        try {
+            if (!r.has(Step.SHADOW_DELTA_CREATED) || !Files.exists(Path.of(r.shadowDelta))) {
+                createOverlay(Path.of(r.baseImage), Path.of(r.shadowDelta));
+                mark(r, Step.SHADOW_DELTA_CREATED);
+            }
+            ensureIsolatedNetwork();
+            if (!r.has(Step.SHADOW_DEFINED) || !exists(r.shadowVm)) {
+                defineShadow(r);
+                mark(r, Step.SHADOW_DEFINED);
+            }
+            start(r.shadowVm);
+            mark(r, Step.SHADOW_STARTED);
+            log.info("shadow {} of {} runs on {} (base {}, live delta {})", r.shadowVm, liveVm, r.shadowDelta, r.baseImage, r.liveDelta);
+            return r.toClone();
+        } catch (RuntimeException e) {
+            // Nothing half-made: the shadow side goes; the snapshot stays recorded (cleanup() flattens it).
+            try {
+                removeShadow(r);
+            } catch (RuntimeException undo) {
+                e.addSuppressed(undo);
+            }
+            throw new HypervisorException("shadow of VM " + liveVm + " (run " + runId + ") on " + uri() + " failed: "
+                    + e.getMessage() + "; the live VM keeps running on " + r.liveDelta
+                    + " (retry createShadow, or cleanup to flatten)", e);
+        }
+    }
+
+    private ChainRecord snapshot(String liveVm, String runId, ChainRecord existing) {
+        return withDomain(liveVm, d -> {
+            DomainState state = d.getInfo().state;
+            String xml = d.getXMLDesc(0);
+            Path imageDir = props.getImageDir();
+            String liveDelta = imageDir.resolve(liveVm + "-" + runId + "-live.qcow2").toString();
+            DomainXml.Disk disk = DomainXml.patchDisk(xml, existing == null ? null : existing.diskTarget);
+            if (existing != null && liveDelta.equals(disk.source())) {
+                // The snapshot happened but the orchestrator died before recording it.
+                mark(existing, Step.SNAPSHOT_TAKEN);
+                return existing;
+            }
+            if (state != DomainState.VIR_DOMAIN_RUNNING) {
+                throw new HypervisorException("VM " + liveVm + " on " + uri() + " is not running (state "
+                        + state.name().replace("VIR_DOMAIN_", "").toLowerCase() + "): a shadow is taken of a running VM");
+            }
+            if (!"file".equals(disk.type()) || !"qcow2".equals(disk.format())) {
+                throw new HypervisorException("disk " + disk.target() + " of VM " + liveVm + " on " + uri() + " is "
+                        + disk.format() + " (" + disk.source() + "), not a qcow2 file: external snapshots need qcow2");
+            }
+            String shadowVm = liveVm + "-shadow-" + runId;
+            ChainRecord r = existing != null ? existing : new ChainRecord();
+            r.runId = runId;
+            r.liveVm = liveVm;
+            r.shadowVm = shadowVm;
+            r.diskTarget = disk.target();
+            r.baseImage = disk.source();
+            r.liveDelta = liveDelta;
+            r.shadowDelta = imageDir.resolve(shadowVm + ".qcow2").toString();
+            ioRun(() -> Files.createDirectories(imageDir), "create image directory " + imageDir);
+            ioRun(() -> Files.deleteIfExists(Path.of(liveDelta)), "remove leftover " + liveDelta);
+            store.save(r); // intended paths recorded before anything changes
+
+            String snapXml = snapshotXml(xml, r);
+            int flags = Domain.SnapshotCreateFlags.DISK_ONLY | Domain.SnapshotCreateFlags.ATOMIC
+                    | Domain.SnapshotCreateFlags.NO_METADATA;
+            boolean quiesce = props.isQuiesce() && agentAnswers(d);
+            long t0 = System.nanoTime();
+            if (quiesce) {
+                try {
+                    d.snapshotCreateXML(snapXml, flags | Domain.SnapshotCreateFlags.QUIESCE);
+                } catch (LibvirtException e) {
+                    log.warn("quiesced snapshot of {} failed ({}); taking a crash-consistent one", liveVm, e.getError().getMessage());
+                    quiesce = false;
+                    d.snapshotCreateXML(snapXml, flags);
+                }
+            } else {
+                d.snapshotCreateXML(snapXml, flags);
+            }
+            r.quiesced = quiesce;
+            r.snapshotAt = Instant.now();
+            mark(r, Step.SNAPSHOT_TAKEN);
+            log.info("snapshot of {} in {} ms ({}): base {}, live delta {}", liveVm, (System.nanoTime() - t0) / 1_000_000,
+                    quiesce ? "quiesced" : "crash-consistent", r.baseImage, r.liveDelta);
+            return r;
+        }, "snapshot");
+    }
+
+    private static String snapshotXml(String domainXml, ChainRecord r) {
+        StringBuilder s = new StringBuilder("<domainsnapshot><name>shadowpatch-").append(r.runId)
+                .append("</name><description>Shadow Patching run ").append(r.runId).append("</description><disks>");
+        for (DomainXml.Disk d : DomainXml.disks(domainXml)) {
+            if (d.target() == null) {
+                continue;
+            }
+            if (d.target().equals(r.diskTarget)) {
+                s.append("<disk name='").append(d.target()).append("' snapshot='external'><driver type='qcow2'/>")
+                        .append("<source file='").append(xmlAttr(r.liveDelta)).append("'/></disk>");
+            } else if ("disk".equals(d.device())) {
+                s.append("<disk name='").append(d.target()).append("' snapshot='no'/>");
+            }
+        }
+        return s.append("</disks></domainsnapshot>").toString();
+    }
+
+    private boolean agentAnswers(Domain d) {
+        try {
+            d.qemuAgentCommand("{\"execute\":\"guest-ping\"}", 3, 0);
+            return true;
+        } catch (LibvirtException e) {
+            return false;
+        }
+    }
+
+    private void defineShadow(ChainRecord r) {
+        String liveXml = withDomain(r.liveVm, d -> d.getXMLDesc(XML_INACTIVE), "read definition");
+        Path nvram = null;
+        Optional<String> liveNvram = DomainXml.nvram(liveXml);
+        if (liveNvram.isPresent() && Files.exists(Path.of(liveNvram.get()))) {
+            nvram = props.getImageDir().resolve(r.shadowVm + "_VARS.fd");
+            Path target = nvram;
+            ioRun(() -> Files.copy(Path.of(liveNvram.get()), target, StandardCopyOption.REPLACE_EXISTING), "copy UEFI vars");
+            r.shadowNvram = nvram.toString();
+        }
+        String xml = DomainXml.shadowDefinition(liveXml, r.shadowVm, r.diskTarget, Path.of(r.shadowDelta),
+                props.getShadowNetwork(), nvram);
+        undefineIfExists(r.shadowVm);
+        Domain d = call(() -> conn.get().domainDefineXML(xml), "define shadow VM " + r.shadowVm);
+        free(d);
+    }
+
+    /** Creates the isolated network shadows attach to, when missing, and starts it. */
+    public void ensureIsolatedNetwork() {
+        String name = props.getShadowNetwork();
+        Connect c = conn.get();
+        Network n = null;
+        try {
+            try {
+                n = c.networkLookupByName(name);
+            } catch (LibvirtException e) {
+                if (e.getError().getCode() != ErrorNumber.VIR_ERR_NO_NETWORK) {
+                    throw e;
+                }
+                String a = props.getShadowNetworkAddress();
+                String prefix = a.substring(0, a.lastIndexOf('.') + 1);
+                n = c.networkDefineXML("<network><name>" + name + "</name>"
+                        + "<bridge name='" + props.getShadowBridge() + "' stp='on' delay='0'/>"
+                        + "<ip address='" + a + "' netmask='255.255.255.0'><dhcp><range start='" + prefix + "10' end='"
+                        + prefix + "250'/></dhcp></ip></network>");
+                n.setAutostart(true);
+                log.info("defined isolated network {} ({}0/24, no forwarding)", name, prefix);
+            }
+            if (n.isActive() == 0) {
+                n.create();
+            }
+        } catch (LibvirtException e) {
+            throw new HypervisorException("isolated network " + name + " on " + uri() + ": " + e.getError().getMessage(), e);
+        } finally {
+            if (n != null) {
+                try {
+                    n.free();
+                } catch (LibvirtException ignored) {
+                    // handle already gone
+                }
+            }
+        }
+    }
+
+    // ================================================================== lifecycle
+
+    @Override
+    public String waitForAddress(String vm, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            Optional<String> ip = withDomain(vm, d -> {
+                if (d.isActive() == 0) {
+                    throw new HypervisorException("VM " + vm + " on " + uri() + " is not running: it has no address");
+                }
+                for (DomainInterface i : d.interfaceAddresses(Domain.InterfaceAddressesSource.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0)) {
+                    for (DomainInterface.InterfaceAddress a : i.addrs) {
+                        if (a.address instanceof Inet4Address) {
+                            return Optional.of(a.address.getHostAddress());
+                        }
+                    }
+                }
+                return Optional.<String>empty();
+            }, "read addresses");
+            if (ip.isPresent()) {
+                return ip.get();
+            }
+            if (System.nanoTime() > deadline) {
+                throw new HypervisorException("VM " + vm + " on " + uri() + " got no IPv4 lease within " + timeout.toSeconds() + " s");
+            }
+            sleep(500);
+        }
+    }
+
+    @Override
+    public void shutdown(String vm, Duration grace) {
+        long t0 = System.nanoTime();
+        long deadline = t0 + grace.toNanos();
+        long nextRequest = 0;
+        while (state(vm) != DomainState.VIR_DOMAIN_SHUTOFF) {
+            long now = System.nanoTime();
+            if (now > deadline) {
+                log.warn("VM {} did not shut down within {} s: forcing it off", vm, grace.toSeconds());
+                withDomain(vm, d -> {
+                    try {
+                        d.destroy();
+                    } catch (LibvirtException e) {
+                        if (e.getError().getCode() != ErrorNumber.VIR_ERR_OPERATION_INVALID) {
+                            throw e;
+                        }
+                    }
+                    return null;
+                }, "force off");
+                waitForState(vm, DomainState.VIR_DOMAIN_SHUTOFF, props.getStateTimeout());
+                break;
+            }
+            if (now >= nextRequest) { // repeat: an ACPI request early in boot is ignored by the guest
+                withDomain(vm, d -> {
+                    try {
+                        d.shutdown();
+                    } catch (LibvirtException e) {
+                        if (e.getError().getCode() != ErrorNumber.VIR_ERR_OPERATION_INVALID) {
+                            throw e;
+                        }
+                    }
+                    return null;
+                }, "shut down");
+                nextRequest = now + Duration.ofSeconds(5).toNanos();
+            }
+            awaitEvent(250);
+        }
+        log.info("VM {} is shut off ({} ms)", vm, (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    @Override
+    public void start(String vm) {
+        withDomain(vm, d -> {
+            if (d.isActive() == 0) {
+                d.create();
+            }
+            return null;
+        }, "start");
+        waitForState(vm, DomainState.VIR_DOMAIN_RUNNING, props.getStateTimeout());
+    }
+
+    @Override
+    public boolean isRunning(String vm) {
+        return exists(vm) && state(vm) == DomainState.VIR_DOMAIN_RUNNING;
+    }
+
+    /** Waits for a state, woken by libvirt lifecycle events (and polling as a safety net). */
+    public void waitForState(String vm, DomainState wanted, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        DomainState s;
+        while ((s = state(vm)) != wanted) {
+            if (System.nanoTime() > deadline) {
+                throw new HypervisorException("VM " + vm + " on " + uri() + " did not reach " + wanted + " within "
+                        + timeout.toSeconds() + " s (it is " + s + ")");
+            }
+            awaitEvent(250);
+        }
+    }
+
+    public DomainState state(String vm) {
+        return withDomain(vm, d -> d.getInfo().state, "read state");
+    }
+
+    public boolean exists(String vm) {
+        try {
+            Domain d = conn.get().domainLookupByName(vm);
+            free(d);
+            return true;
+        } catch (LibvirtException e) {
+            if (e.getError().getCode() == ErrorNumber.VIR_ERR_NO_DOMAIN) {
+                return false;
+            }
+            throw new HypervisorException("looking up VM " + vm + " on " + uri() + ": " + e.getError().getMessage(), e);
+        }
+    }
+
+    /** The file the VM's disk currently points at (persistent definition when {@code inactive}). */
+    public String diskSource(String vm, String target, boolean inactive) {
+        String xml = withDomain(vm, d -> d.getXMLDesc(inactive ? XML_INACTIVE : 0), "read definition");
+        return DomainXml.disk(xml, target).map(DomainXml.Disk::source)
+                .orElseThrow(() -> new HypervisorException("VM " + vm + " on " + uri() + " has no disk " + target));
+    }
+
+    // ================================================================== merge overlay, switch, rollback
+
+    @Override
+    public ShadowClone createMergeOverlay(ShadowClone clone) {
+        ChainRecord r = required(clone);
+        if (r.has(Step.MERGE_OVERLAY_CREATED) && r.mergeOverlay != null && Files.exists(Path.of(r.mergeOverlay))) {
+            return r.toClone();
+        }
+        requireShutOff(r.liveVm, "the merge overlay is created");
+        String current = diskSource(r.liveVm, r.diskTarget, true);
+        if (!current.equals(r.liveDelta)) {
+            throw new HypervisorException("VM " + r.liveVm + " disk " + r.diskTarget + " points at " + current
+                    + ", not at the live delta " + r.liveDelta + " of run " + r.runId);
+        }
+        Path overlay = props.getImageDir().resolve(r.liveVm + "-" + r.runId + "-merge.qcow2");
+        createOverlay(Path.of(r.liveDelta), overlay);
+        r.mergeOverlay = overlay.toString();
+        r.done.remove(Step.ROLLED_BACK);
+        mark(r, Step.MERGE_OVERLAY_CREATED);
+        return r.toClone();
+    }
+
+    @Override
+    public void switchToMergeOverlay(ShadowClone clone) {
+        ChainRecord r = required(clone);
+        if (!r.has(Step.MERGE_OVERLAY_CREATED) || r.mergeOverlay == null) {
+            throw new HypervisorException("run " + r.runId + " has no merge overlay to switch VM " + r.liveVm + " to");
+        }
+        requireShutOff(r.liveVm, "its disk is switched");
+        redefineDisk(r.liveVm, r.diskTarget, Path.of(r.mergeOverlay));
+        mark(r, Step.SWITCHED_TO_MERGE_OVERLAY);
+        log.info("VM {} disk {} now on merge overlay {}", r.liveVm, r.diskTarget, r.mergeOverlay);
+    }
+
+    @Override
+    public void rollback(ShadowClone clone) {
+        ChainRecord r = required(clone);
+        String overlay = r.mergeOverlay;
+        if (overlay != null && isRunning(r.liveVm) && overlay.equals(diskSource(r.liveVm, r.diskTarget, false))) {
+            log.warn("VM {} runs on the merge overlay being rolled back: shutting it down", r.liveVm);
+            shutdown(r.liveVm, props.getShutdownGrace());
+        }
+        if (!isRunning(r.liveVm) && !r.liveDelta.equals(diskSource(r.liveVm, r.diskTarget, true))) {
+            redefineDisk(r.liveVm, r.diskTarget, Path.of(r.liveDelta));
+        }
+        if (overlay != null) {
+            ioRun(() -> Files.deleteIfExists(Path.of(overlay)), "remove merge overlay " + overlay);
+        }
+        r.mergeOverlay = null;
+        r.done.remove(Step.MERGE_OVERLAY_CREATED);
+        r.done.remove(Step.SWITCHED_TO_MERGE_OVERLAY);
+        mark(r, Step.ROLLED_BACK);
+        log.info("VM {} rolled back to {}", r.liveVm, r.liveDelta);
+    }
+
+    // ================================================================== cleanup
+
+    @Override
+    public void cleanup(ShadowClone clone) {
+        ChainRecord r = required(clone);
+        if (r.has(Step.CLEANED)) {
+            return;
+        }
+        removeShadow(r);
+        mark(r, Step.SHADOW_REMOVED);
+        if (r.has(Step.SNAPSHOT_TAKEN) && !r.has(Step.LIVE_CHAIN_FLATTENED)) {
+            flattenLiveChain(r);
+        }
+        mark(r, Step.CLEANED);
+    }
+
+    private void removeShadow(ChainRecord r) {
+        undefineIfExists(r.shadowVm);
+        for (String f : new String[] {r.shadowDelta, r.shadowNvram}) {
+            if (f != null) {
+                ioRun(() -> Files.deleteIfExists(Path.of(f)), "remove " + f);
+            }
+        }
+        r.done.remove(Step.SHADOW_DELTA_CREATED);
+        r.done.remove(Step.SHADOW_DEFINED);
+        r.done.remove(Step.SHADOW_STARTED);
+        store.save(r);
+    }
+
+    /**
+     * Makes the live VM's top image standalone: {@code virsh blockpull} while it runs, {@code qemu-img
+     * rebase -b ""} when it is shut off (never a commit into the shared base). Then the base and the
+     * live delta go when nothing else references them.
+     */
+    private void flattenLiveChain(ChainRecord r) {
+        if (!exists(r.liveVm)) {
+            throw new HypervisorException("live VM " + r.liveVm + " of run " + r.runId + " no longer exists on " + uri());
+        }
+        for (ChainRecord other : store.all()) {
+            if (!other.runId.equals(r.runId) && !other.has(Step.CLEANED) && r.baseImage.equals(other.baseImage)) {
+                log.warn("base {} is still used by run {}: not flattening {} now", r.baseImage, other.runId, r.liveVm);
+                return;
+            }
+        }
+        boolean running = isRunning(r.liveVm);
+        String top = diskSource(r.liveVm, r.diskTarget, !running);
+        long t0 = System.nanoTime();
+        if (running) {
+            HostCommand.run(props.getCommandTimeout(), "virsh", "-q", "-c", uri(), "blockpull", r.liveVm, r.diskTarget, "--wait")
+                    .orThrow("flatten disk " + r.diskTarget + " of VM " + r.liveVm);
+        } else {
+            HostCommand.run(props.getCommandTimeout(), "qemu-img", "rebase", "-f", "qcow2", "-b", "", top)
+                    .orThrow("flatten " + top + " of VM " + r.liveVm);
+        }
+        redefineDisk(r.liveVm, r.diskTarget, Path.of(top)); // drop the stale <backingStore> from the definition
+        log.info("flattened {} of {} in {} ms", top, r.liveVm, (System.nanoTime() - t0) / 1_000_000);
+        Set<String> referenced = referencedImages();
+        for (String f : new String[] {r.liveDelta, r.baseImage}) {
+            if (f != null && !f.equals(top) && !referenced.contains(f)) {
+                ioRun(() -> Files.deleteIfExists(Path.of(f)), "remove " + f);
+            }
+        }
+        mark(r, Step.LIVE_CHAIN_FLATTENED);
+    }
+
+    /** Every image file any defined domain (running or not) refers to, including backing chains. */
+    private Set<String> referencedImages() {
+        Set<String> out = new HashSet<>();
+        try {
+            Connect c = conn.get();
+            List<String> names = new ArrayList<>(List.of(c.listDefinedDomains()));
+            for (int id : c.listDomains()) {
+                Domain d = c.domainLookupByID(id);
+                names.add(d.getName());
+                free(d);
+            }
+            for (String n : names) {
+                for (int flags : new int[] {0, XML_INACTIVE}) {
+                    String xml = withDomain(n, d -> d.getXMLDesc(flags), "read definition");
+                    var m = java.util.regex.Pattern.compile("<source file=['\"]([^'\"]+)['\"]").matcher(xml);
+                    while (m.find()) {
+                        out.add(m.group(1));
+                    }
+                }
+            }
+        } catch (LibvirtException e) {
+            throw new HypervisorException("listing domains on " + uri() + ": " + e.getError().getMessage(), e);
+        }
+        return out;
+    }
+
+    // ================================================================== helpers
+
+    private ChainRecord required(ShadowClone clone) {
+        return store.load(clone.runId()).orElseThrow(() -> new HypervisorException(
+                "no chain record for run " + clone.runId() + " in " + props.getStateDir()));
+    }
+
+    private void mark(ChainRecord r, Step s) {
+        r.done.add(s);
+        store.save(r);
+    }
+
+    private void requireShutOff(String vm, String before) {
+        DomainState s = state(vm);
+        if (s != DomainState.VIR_DOMAIN_SHUTOFF) {
+            throw new HypervisorException("VM " + vm + " on " + uri() + " must be shut off before " + before + " (it is "
+                    + s.name().replace("VIR_DOMAIN_", "").toLowerCase() + ")");
+        }
+    }
+
+    private void redefineDisk(String vm, String target, Path image) {
+        String xml = withDomain(vm, d -> d.getXMLDesc(XML_INACTIVE), "read definition");
+        String updated = DomainXml.withDiskSource(xml, target, image);
+        free(call(() -> conn.get().domainDefineXML(updated), "redefine VM " + vm + " with disk " + image));
+    }
+
+    private void undefineIfExists(String vm) {
+        if (!exists(vm)) {
+            return;
+        }
+        withDomain(vm, d -> {
+            if (d.isActive() != 0) {
+                d.destroy();
+            }
+            try {
+                d.undefine(VIR_DOMAIN_UNDEFINE_NVRAM);
+            } catch (LibvirtException e) {
+                d.undefine();
+            }
+            return null;
+        }, "remove");
+    }
+
+    /** Creates a qcow2 overlay on {@code backing}; the backing format is always explicit. */
+    private void createOverlay(Path backing, Path overlay) {
+        ioRun(() -> Files.deleteIfExists(overlay), "remove leftover " + overlay);
+        if (!isQcow2(backing)) {
+            throw new HypervisorException(backing + " is not a qcow2 image");
+        }
+        HostCommand.run(props.getCommandTimeout(), "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
+                "-b", backing.toString(), overlay.toString()).orThrow("create overlay " + overlay);
+    }
+
+    static boolean isQcow2(Path image) {
+        try (InputStream in = Files.newInputStream(image)) {
+            byte[] magic = in.readNBytes(4);
+            return magic.length == 4 && magic[0] == 'Q' && magic[1] == 'F' && magic[2] == 'I' && (magic[3] & 0xff) == 0xfb;
+        } catch (IOException e) {
+            throw new HypervisorException("cannot read image " + image + ": " + e.getMessage(), e);
+        }
+    }
+
+    @FunctionalInterface
+    interface DomainFn<T> {
+        T apply(Domain d) throws LibvirtException;
+    }
+
+    @FunctionalInterface
+    interface LibvirtCall<T> {
+        T call() throws LibvirtException;
+    }
+
+    @FunctionalInterface
+    interface IoAction {
+        void run() throws IOException;
+    }
+
+    /** Looks the VM up, runs {@code fn}, frees the handle; errors say what, which VM and where. */
+    private <T> T withDomain(String vm, DomainFn<T> fn, String what) {
+        Domain d;
+        try {
+            d = conn.get().domainLookupByName(vm);
+        } catch (LibvirtException e) {
+            if (e.getError().getCode() == ErrorNumber.VIR_ERR_NO_DOMAIN) {
+                throw new HypervisorException("VM " + vm + " not found on " + uri(), e);
+            }
+            throw new HypervisorException(what + " VM " + vm + " on " + uri() + ": " + e.getError().getMessage(), e);
+        }
+        try {
+            return fn.apply(d);
+        } catch (LibvirtException e) {
+            throw new HypervisorException(what + " VM " + vm + " on " + uri() + ": " + e.getError().getMessage(), e);
+        } finally {
+            free(d);
+        }
+    }
+
+    private <T> T call(LibvirtCall<T> c, String what) {
+        try {
+            return c.call();
+        } catch (LibvirtException e) {
+            throw new HypervisorException(what + " on " + uri() + ": " + e.getError().getMessage(), e);
+        }
+    }
+
+    private static void ioRun(IoAction a, String what) {
+        try {
+            a.run();
+        } catch (IOException e) {
+            throw new HypervisorException("cannot " + what + ": " + e, e);
+        }
+    }
+
+    private static void free(Domain d) {
+        if (d != null) {
+            try {
+                d.free();
+            } catch (LibvirtException ignored) {
+                // already freed
+            }
+        }
+    }
+
+    private void awaitEvent(long millis) {
+        try {
+            conn.awaitEvent(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HypervisorException("interrupted while waiting for libvirt on " + uri());
+        }
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HypervisorException("interrupted");
+        }
+    }
+
+    private static String xmlAttr(String s) {
+        return s.replace("&", "&amp;").replace("'", "&apos;").replace("<", "&lt;").replace("\"", "&quot;");
+    }
+
+    @Override
+    public void close() {
+        conn.close();
+    }
+}

@@ -1,0 +1,104 @@
+package dev.shadowpatch.virt;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+class DomainXmlTest {
+
+    /** What libvirt shows after an external disk-only snapshot: the chain in {@code <backingStore>}. */
+    static final String LIVE = """
+            <domain type='qemu' id='3'>
+              <name>web1</name>
+              <uuid>1b4e28ba-2fa1-11d2-883f-0016d3cca427</uuid>
+              <memory unit='KiB'>786432</memory>
+              <os>
+                <type arch='x86_64' machine='pc'>hvm</type>
+                <loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>
+                <nvram>/var/lib/libvirt/qemu/nvram/web1_VARS.fd</nvram>
+              </os>
+              <devices>
+                <disk type='file' device='disk'>
+                  <driver name='qemu' type='qcow2'/>
+                  <source file='/img/web1-r1-live.qcow2' index='2'/>
+                  <backingStore type='file' index='1'>
+                    <format type='qcow2'/>
+                    <source file='/img/web1.qcow2'/>
+                    <backingStore/>
+                  </backingStore>
+                  <target dev='vda' bus='virtio'/>
+                  <alias name='virtio-disk0'/>
+                </disk>
+                <disk type='file' device='disk'>
+                  <driver name='qemu' type='qcow2'/>
+                  <source file='/img/web1-data.qcow2'/>
+                  <target dev='vdb' bus='virtio'/>
+                </disk>
+                <disk type='file' device='cdrom'>
+                  <driver name='qemu' type='raw'/>
+                  <source file='/img/seed.iso'/>
+                  <target dev='sda' bus='sata'/>
+                  <readonly/>
+                </disk>
+                <interface type='bridge'>
+                  <mac address='52:54:00:12:34:56'/>
+                  <source bridge='br-prod'/>
+                  <target dev='vnet0'/>
+                  <model type='virtio'/>
+                  <alias name='net0'/>
+                </interface>
+                <serial type='pty'>
+                  <log file='/var/log/libvirt/qemu/web1-serial.log' append='off'/>
+                  <target port='0'/>
+                </serial>
+                <channel type='unix'>
+                  <source mode='bind' path='/run/libvirt/qemu/channel/3-web1/org.qemu.guest_agent.0'/>
+                  <target type='virtio' name='org.qemu.guest_agent.0'/>
+                </channel>
+                <graphics type='vnc' port='5901' autoport='no'/>
+              </devices>
+            </domain>
+            """;
+
+    @Test
+    void readsDisksAndTheirFormats() {
+        assertThat(DomainXml.disks(LIVE)).extracting(DomainXml.Disk::target).containsExactly("vda", "vdb", "sda");
+        DomainXml.Disk vda = DomainXml.patchDisk(LIVE, null);
+        assertThat(vda.source()).isEqualTo("/img/web1-r1-live.qcow2");
+        assertThat(vda.format()).isEqualTo("qcow2");
+        assertThat(DomainXml.patchDisk(LIVE, "vdb").source()).isEqualTo("/img/web1-data.qcow2");
+        assertThatThrownBy(() -> DomainXml.patchDisk(LIVE, "vdz")).hasMessageContaining("no disk vdz");
+    }
+
+    @Test
+    void switchingADiskDropsTheStaleBackingStore() {
+        String xml = DomainXml.withDiskSource(LIVE, "vda", Path.of("/img/web1-r1-merge.qcow2"));
+        assertThat(DomainXml.disk(xml, "vda").orElseThrow().source()).isEqualTo("/img/web1-r1-merge.qcow2");
+        assertThat(xml).doesNotContain("backingStore").doesNotContain("/img/web1.qcow2");
+        assertThat(DomainXml.disk(xml, "vdb").orElseThrow().source()).isEqualTo("/img/web1-data.qcow2");
+    }
+
+    @Test
+    void shadowDefinitionHasANewIdentityOnTheIsolatedNetwork() {
+        String xml = DomainXml.shadowDefinition(LIVE, "web1-shadow-r1", "vda", Path.of("/img/web1-shadow-r1.qcow2"),
+                "shadowpatch-isolated", Path.of("/img/web1-shadow-r1_VARS.fd"));
+        assertThat(DomainXml.name(xml)).isEqualTo("web1-shadow-r1");
+        assertThat(xml).doesNotContain("<uuid>").doesNotContain("52:54:00:12:34:56").doesNotContain("backingStore");
+        assertThat(DomainXml.macAddresses(xml)).isEmpty();
+        assertThat(xml).contains("network=\"shadowpatch-isolated\"").doesNotContain("br-prod").doesNotContain("vnet0");
+        assertThat(DomainXml.disk(xml, "vda").orElseThrow().source()).isEqualTo("/img/web1-shadow-r1.qcow2");
+        assertThat(DomainXml.disk(xml, "vdb")).as("a writable disk of the live VM is never shared").isEmpty();
+        assertThat(DomainXml.disk(xml, "sda")).as("read-only media stay").isPresent();
+        assertThat(DomainXml.nvram(xml)).contains("/img/web1-shadow-r1_VARS.fd");
+        assertThat(xml).contains("/var/log/libvirt/qemu/web1-shadow-r1-serial.log")
+                .doesNotContain("channel/3-web1").doesNotContain("5901");
+    }
+
+    @Test
+    void hostileXmlIsRejected() {
+        assertThatThrownBy(() -> DomainXml.disks("<!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><domain>&x;</domain>"))
+                .isInstanceOf(HypervisorException.class);
+    }
+}

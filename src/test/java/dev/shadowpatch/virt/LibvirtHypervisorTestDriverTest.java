@@ -1,0 +1,142 @@
+package dev.shadowpatch.virt;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.libvirt.DomainInfo.DomainState;
+
+/**
+ * Lifecycle and input checking against libvirt's {@code test:///} driver (a fresh simulated host per
+ * connection; it cannot take disk-only snapshots, those run in the @Tag("vm") tests).
+ */
+class LibvirtHypervisorTestDriverTest {
+
+    @TempDir
+    Path tmp;
+    LibvirtHypervisor hv;
+    LibvirtProperties props;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        Path node = tmp.resolve("node.xml");
+        try (var in = getClass().getResourceAsStream("/libvirt/test-node.xml")) {
+            Files.copy(in, node);
+        }
+        props = new LibvirtProperties();
+        props.setUri("test://" + node);
+        props.setStateDir(tmp.resolve("chains"));
+        props.setImageDir(tmp.resolve("images"));
+        props.setStateTimeout(Duration.ofSeconds(5));
+        hv = new LibvirtHypervisor(props);
+    }
+
+    @AfterEach
+    void tearDown() {
+        hv.close();
+    }
+
+    @Test
+    void lifecycleShutdownAndStart() {
+        assertThat(hv.isRunning("live")).isTrue();
+        hv.shutdown("live", Duration.ofSeconds(5));
+        assertThat(hv.isRunning("live")).isFalse();
+        assertThat(hv.state("live")).isEqualTo(DomainState.VIR_DOMAIN_SHUTOFF);
+        hv.shutdown("live", Duration.ofSeconds(5)); // idempotent
+        hv.start("live");
+        assertThat(hv.isRunning("live")).isTrue();
+        hv.start("live"); // idempotent
+        assertThat(hv.isRunning("nope")).isFalse();
+    }
+
+    @Test
+    void unknownVmSaysWhatAndWhereAndLeavesNothing() {
+        assertThatThrownBy(() -> hv.createShadow("nope", "r1"))
+                .isInstanceOf(HypervisorException.class)
+                .hasMessageContaining("VM nope not found on " + props.getUri());
+        assertThatThrownBy(() -> hv.start("nope")).hasMessageContaining("VM nope not found");
+        assertNoRecords();
+    }
+
+    @Test
+    void vmNotRunningIsRefusedBeforeAnythingIsMade() {
+        hv.shutdown("live", Duration.ofSeconds(5));
+        assertThatThrownBy(() -> hv.createShadow("live", "r1"))
+                .isInstanceOf(HypervisorException.class)
+                .hasMessageContaining("VM live on " + props.getUri() + " is not running (state shutoff)");
+        assertNoRecords();
+        assertThat(hv.exists("live-shadow-r1")).isFalse();
+    }
+
+    @Test
+    void diskNotQcow2IsRefused() {
+        assertThatThrownBy(() -> hv.createShadow("rawvm", "r1"))
+                .isInstanceOf(HypervisorException.class)
+                .hasMessageContaining("disk vda of VM rawvm on " + props.getUri() + " is raw (/var/lib/libvirt/images/rawvm.img)");
+        assertNoRecords();
+    }
+
+    @Test
+    void badRunIdIsRefused() {
+        assertThatThrownBy(() -> hv.createShadow("live", "../../etc")).hasMessageContaining("bad run id");
+    }
+
+    @Test
+    void libvirtUnreachableSaysWhere() {
+        props.setUri("qemu+unix:///system?socket=" + tmp.resolve("no-such.sock"));
+        try (LibvirtHypervisor down = new LibvirtHypervisor(props)) {
+            assertThatThrownBy(() -> down.isRunning("live"))
+                    .isInstanceOf(HypervisorException.class)
+                    .hasMessageContaining("libvirt at qemu+unix:///system?socket=")
+                    .hasMessageContaining("is unreachable");
+        }
+    }
+
+    @Test
+    void constructionDoesNotTouchLibvirt() {
+        props.setUri("qemu+unix:///system?socket=" + tmp.resolve("no-such.sock"));
+        new LibvirtHypervisor(props).close(); // no exception: connects on first use only
+    }
+
+    @Test
+    void isolatedNetworkIsCreatedOnceAndStarted() {
+        hv.ensureIsolatedNetwork();
+        hv.ensureIsolatedNetwork();
+    }
+
+    @Test
+    void mergeStepsNeedARecordAndAShutOffVm() {
+        ShadowClone unknown = new ShadowClone("r9", "live", "live-shadow-r9", "vda", Path.of("/b"), Path.of("/l"),
+                Path.of("/s"), null);
+        assertThatThrownBy(() -> hv.createMergeOverlay(unknown)).hasMessageContaining("no chain record for run r9");
+        ChainRecord r = new ChainRecord();
+        r.runId = "r9";
+        r.liveVm = "live";
+        r.shadowVm = "live-shadow-r9";
+        r.diskTarget = "vda";
+        r.baseImage = "/b";
+        r.liveDelta = "/var/lib/libvirt/images/live.qcow2";
+        r.shadowDelta = "/s";
+        r.done.add(ChainRecord.Step.SNAPSHOT_TAKEN);
+        new ChainStore(props.getStateDir()).save(r);
+        assertThatThrownBy(() -> hv.createMergeOverlay(r.toClone()))
+                .hasMessageContaining("VM live on " + props.getUri() + " must be shut off before the merge overlay is created");
+        assertThatThrownBy(() -> hv.switchToMergeOverlay(r.toClone())).hasMessageContaining("has no merge overlay");
+    }
+
+    private void assertNoRecords() {
+        Path dir = props.getStateDir();
+        try {
+            assertThat(Files.exists(dir) ? Files.list(dir).toList() : List.of()).isEmpty();
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+}
