@@ -51,8 +51,10 @@ public class ProcessDeployer {
                 throw new IllegalStateException("No process found on the classpath under processes/: the build did not copy processes/");
             }
             var result = deployment.deployWithResult();
-            log.info("Deployed {} process resources (deployment {}, {} process definitions new)", count,
-                    result.getId(), result.getDeployedProcessDefinitions().size());
+            // With duplicate filtering an unchanged set yields the previous deployment and no new definitions.
+            var created = result.getDeployedProcessDefinitions();
+            log.info("Deployed {} process resources: deployment {}, {} new process definition version(s)", count,
+                    result.getId(), created == null ? 0 : created.size());
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read processes/ from the classpath", e);
         }
