@@ -55,6 +55,7 @@ abstract class ProcessTestSupport {
     @MockitoBean Hypervisor hypervisor;
     @MockitoBean GuestShell guest;
     @MockitoBean ShadowMerger merger;
+    @MockitoBean dev.shadowpatch.guest.ChangeCapture changeCapture; // needs the SSH implementation, not the double
 
     final ShadowClone clone = new ShadowClone("run", LIVE, SHADOW, "vda", Path.of("/images/web-01.qcow2"),
             Path.of("/images/web-01.live.qcow2"), Path.of("/images/web-01.shadow.qcow2"), null);
