@@ -39,6 +39,7 @@ def main(src, dst):
     tree = ET.parse(src)
     root = tree.getroot()
     shapes, bounds, flows = [], {}, []
+    gateways = {el.get("id") for el in root.iter() if kind(el.tag) == "gateway"}
     for process in root.iter(f"{{{BPMN}}}process"):
         place(process, bounds, shapes, flows, 0, 0)
     diagram = ET.SubElement(root, f"{{{DI}}}BPMNDiagram", id="Diagram_1")
@@ -52,7 +53,8 @@ def main(src, dst):
         ET.SubElement(shape, f"{{{DC}}}Bounds", x=str(x), y=str(y), width=str(w), height=str(h))
     for flow in flows:
         edge = ET.SubElement(plane, f"{{{DI}}}BPMNEdge", id=flow.get("id") + "_di", bpmnElement=flow.get("id"))
-        for (px, py) in route(bounds[flow.get("sourceRef")], bounds[flow.get("targetRef")], flow.get(f"{{{SP}}}via")):
+        source = flow.get("sourceRef")
+        for (px, py) in route(bounds[source], bounds[flow.get("targetRef")], flow.get(f"{{{SP}}}via"), source in gateways):
             ET.SubElement(edge, f"{{{DDI}}}waypoint", x=str(int(px)), y=str(int(py)))
         flow.attrib.pop(f"{{{SP}}}via", None)
     ET.indent(tree, space="  ")
@@ -86,7 +88,7 @@ def place(container, bounds, shapes, flows, ox, oy):
         shapes.append((el.get("id"), (int(x), int(y), int(w), int(h)), False))
 
 
-def route(s, t, via):
+def route(s, t, via, from_gateway):
     sx, sy, sw, sh = s
     tx, ty, tw, th = t
     scx, scy, tcx, tcy = sx + sw / 2, sy + sh / 2, tx + tw / 2, ty + th / 2
@@ -96,9 +98,11 @@ def route(s, t, via):
         ty_edge = ty + th if lane > tcy else ty
         return [(scx, sy_edge), (scx, lane), (tcx, lane), (tcx, ty_edge)]
     if abs(scy - tcy) < 1:
-        return [(sx + sw, scy), (tx, tcy)]
-    if tx >= sx + sw:  # forward to another row: go vertical out of the source, then right
+        return [(sx + sw, scy), (tx, tcy)] if tx >= sx else [(sx, scy), (tx + tw, tcy)]
+    if tx >= sx + sw and from_gateway:  # a branch: leave the gateway vertically, then go right
         return [(scx, sy + sh if tcy > scy else sy), (scx, tcy), (tx, tcy)]
+    if tx >= sx + sw:  # forward to another row: go right, then enter the target from above or below
+        return [(sx + sw, scy), (tcx, scy), (tcx, ty if tcy > scy else ty + th)]
     if tx + tw <= sx:  # backward to another row
         return [(scx, sy + sh if tcy > scy else sy), (scx, tcy), (tx + tw, tcy)]
     return [(scx, sy + sh if tcy > scy else sy), (tcx, ty if tcy > scy else ty + th)]

@@ -8,7 +8,8 @@ import org.springframework.context.annotation.Configuration;
 
 /**
  * With authorization on, Camunda's REST API still serves anonymous callers (checks only run for an
- * authenticated user), so every call to {@code /engine-rest} must authenticate (HTTP Basic).
+ * authenticated user), so every call to {@code /engine-rest} and our own {@code /api} must authenticate
+ * (HTTP Basic); the engine then checks each call against the caller's authorizations.
  */
 @Configuration
 public class RestAuthenticationConfig {
@@ -18,7 +19,7 @@ public class RestAuthenticationConfig {
         FilterRegistrationBean<ProcessEngineAuthenticationFilter> registration =
                 new FilterRegistrationBean<>(new ProcessEngineAuthenticationFilter());
         registration.setName("camunda-rest-authentication");
-        registration.addUrlPatterns("/engine-rest/*");
+        registration.addUrlPatterns("/engine-rest/*", "/api/*");
         registration.addInitParameter(ProcessEngineAuthenticationFilter.AUTHENTICATION_PROVIDER_PARAM,
                 HttpBasicAuthenticationProvider.class.getName());
         registration.setOrder(102);

@@ -1,0 +1,45 @@
+package dev.shadowpatch.audit;
+
+import dev.shadowpatch.workflow.ProcessTestAccess;
+import org.camunda.bpm.engine.IdentityService;
+import org.camunda.bpm.engine.runtime.ProcessInstance;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The audit record of a finished run answers: what changed, who allowed it, how long it was down. */
+class RunAuditTest extends ProcessTestAccess {
+    @Autowired RunAudit audit;
+    @Autowired IdentityService identity;
+
+    @AfterEach
+    void logout() {
+        identity.clearAuthentication();
+    }
+
+    @Test
+    void aPatchedRunTellsWhoStartedAndApprovedItWhatChangedAndTheDowntime() {
+        identity.setAuthentication("olga", List.of("operators"));
+        ProcessInstance pi = runToEnd();
+        identity.clearAuthentication();
+
+        RunAudit.RunRecord run = audit.run(pi.getId()).orElseThrow();
+        assertThat(run.liveVm()).isEqualTo(LIVE);
+        assertThat(run.state()).isEqualTo("ended");
+        assertThat(run.outcome()).isEqualTo("patched");
+        assertThat(run.startedBy()).isEqualTo("olga");
+        assertThat(run.approvedBy()).isEqualTo("olga");
+        assertThat(run.approvedAt()).isNotNull();
+        assertThat(run.mergeRuleCounts()).containsEntry("take-shadow-replace (rule 3)", 42L);
+        assertThat(run.downtimeSeconds()).isNotNull().isGreaterThanOrEqualTo(0.0);
+        assertThat(run.liveDownAt()).isBeforeOrEqualTo(run.serviceVerifiedAt());
+
+        assertThat(audit.runs(LIVE, 10)).extracting(RunAudit.RunRecord::runId).contains(pi.getId());
+        assertThat(audit.runs("some-other-vm", 10)).isEmpty();
+        assertThat(audit.run("no-such-run")).isEmpty();
+    }
+}
