@@ -14,6 +14,8 @@ public final class ProcessVariables {
     public static final String TEST_COMMAND = "testCommand";
     /** Optional; defaults to the test command. Runs in the live VM after the merge. */
     public static final String VERIFY_COMMAND = "verifyCommand";
+    /** Optional: a directory under shadowpatch.run.bundle-root sent to the shadow before the patch command. */
+    public static final String PATCH_BUNDLE = "patchBundle";
     /** Optional explicit window (ISO-8601 instants); otherwise the configured window calendar decides. */
     public static final String REQUESTED_WINDOW_START = "windowStart";
     public static final String REQUESTED_WINDOW_END = "windowEnd";

@@ -1,6 +1,7 @@
 package dev.shadowpatch.workflow;
 
 
+import java.nio.file.Path;
 import java.time.Duration;
 
 /**
@@ -14,7 +15,8 @@ public record RunSettings(
         Duration testTimeout,
         Duration shutdownGrace,
         Duration expectedBoot,
-        long mergeBytesPerSecond) {
+        long mergeBytesPerSecond,
+        Path bundleRoot) {
 
     public RunSettings {
         guestUser = guestUser == null ? "root" : guestUser;
@@ -24,6 +26,7 @@ public record RunSettings(
         shutdownGrace = or(shutdownGrace, Duration.ofSeconds(60));
         expectedBoot = or(expectedBoot, Duration.ofSeconds(40));
         mergeBytesPerSecond = mergeBytesPerSecond <= 0 ? 50L * 1024 * 1024 : mergeBytesPerSecond;
+        bundleRoot = bundleRoot == null ? Path.of("/var/lib/shadowpatch/bundles") : bundleRoot;
     }
 
     /** Shutdown + merge + boot: what the users will see, predicted from the plan. */

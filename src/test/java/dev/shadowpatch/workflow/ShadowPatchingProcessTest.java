@@ -296,6 +296,38 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         verify(hypervisor, never()).createShadow(any(), any());
     }
 
+    @Test
+    void aPatchBundleIsSentToTheShadowBeforeThePatchCommandRuns() throws Exception {
+        java.nio.file.Path bundle = java.nio.file.Files.createDirectories(java.nio.file.Path.of("target/test-bundles/openssl-2026-11")).toAbsolutePath();
+        java.nio.file.Files.writeString(bundle.resolve("apply.sh"), "#!/bin/sh\n");
+        java.nio.file.Files.writeString(bundle.resolve("openssl_3.0.22_amd64.deb"), "deb");
+        ProcessInstance pi = runtime.startProcessInstanceByKey(ProcessKeys.SHADOW_PATCHING, Map.of(
+                ProcessVariables.LIVE_VM, LIVE, ProcessVariables.TEST_COMMAND, TEST,
+                ProcessVariables.PATCH_BUNDLE, "openssl-2026-11",
+                ProcessVariables.PATCH_COMMAND, PatchBundle.GUEST_DIR + "/apply.sh"));
+        runUntilWaiting(pi);
+
+        assertThat(pi).isWaitingAt("approvePatch");
+        InOrder order = inOrder(guest);
+        order.verify(guest).upload(eq(shadowTarget()), eq(bundle.resolve("apply.sh")), eq(PatchBundle.GUEST_DIR + "/apply.sh"));
+        order.verify(guest).upload(eq(shadowTarget()), eq(bundle.resolve("openssl_3.0.22_amd64.deb")),
+                eq(PatchBundle.GUEST_DIR + "/openssl_3.0.22_amd64.deb"));
+        order.verify(guest).run(eq(shadowTarget()), eq(PatchBundle.GUEST_DIR + "/apply.sh"), any());
+    }
+
+    @Test
+    void aPatchBundleOutsideTheBundleRootIsRefused() {
+        ProcessInstance pi = runtime.startProcessInstanceByKey(ProcessKeys.SHADOW_PATCHING, Map.of(
+                ProcessVariables.LIVE_VM, LIVE, ProcessVariables.TEST_COMMAND, TEST,
+                ProcessVariables.PATCH_BUNDLE, "../../etc", ProcessVariables.PATCH_COMMAND, PATCH));
+        runUntilWaiting(pi);
+        Incident incident = runtime.createIncidentQuery().processInstanceId(pi.getId()).singleResult();
+        assertThat(incident.getActivityId()).isEqualTo("patchShadow");
+        assertThat(incident.getIncidentMessage()).contains("outside the bundle root");
+        verify(guest, never()).upload(any(), any(), any());
+        verify(guest, never()).run(any(), eq(PATCH), any());
+    }
+
     private Object historic(ProcessInstance pi, String name) {
         HistoricVariableInstance v = engine.getHistoryService().createHistoricVariableInstanceQuery()
                 .processInstanceId(pi.getId()).variableName(name).singleResult();

@@ -19,9 +19,14 @@ final class GuestCommandStep {
         this.settings = settings;
     }
 
+    /** A guest of this run: the shadow is a clone, so both present the live VM's pinned host key. */
+    GuestTarget target(DelegateExecution execution, String address) {
+        return GuestTarget.direct(address, settings.guestUser());
+    }
+
     CommandResult run(DelegateExecution execution, String address, String command, Duration timeout,
                       String evidenceVariable) {
-        CommandResult result = guest.run(GuestTarget.direct(address, settings.guestUser()), command, timeout);
+        CommandResult result = guest.run(target(execution, address), command, timeout);
         String transcript = "$ " + command + "\n" + result.stdout()
                 + (result.stderr().isEmpty() ? "" : "\n--- stderr ---\n" + result.stderr())
                 + "\n--- exit code " + result.exitCode() + " after " + result.took().toSeconds() + " s ---\n";
