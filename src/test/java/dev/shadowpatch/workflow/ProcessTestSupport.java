@@ -95,8 +95,13 @@ abstract class ProcessTestSupport {
         return new CommandResult(command, 1, "", "it broke\n", Duration.ofSeconds(1));
     }
 
+    /** The shadow is a clone: its host key is checked against the live VM's pinned entry. */
     static GuestTarget shadowTarget() {
-        return GuestTarget.direct(SHADOW_IP, "root");
+        return GuestTarget.direct(SHADOW_IP, "root").withHostKeyAlias(LIVE);
+    }
+
+    static GuestTarget liveTarget() {
+        return GuestTarget.direct(LIVE_IP, "root").withHostKeyAlias(LIVE);
     }
 
     /** A run whose window is open now (started a minute ago, two hours long). */

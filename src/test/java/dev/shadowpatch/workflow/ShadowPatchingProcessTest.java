@@ -55,7 +55,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         order.verify(merger).merge(eq(merging), any());
         order.verify(hypervisor).switchToMergeOverlay(merging);
         order.verify(hypervisor).start(LIVE);
-        order.verify(guest).run(eq(dev.shadowpatch.guest.GuestTarget.direct(LIVE_IP, "root")), eq(TEST), any());
+        order.verify(guest).run(eq(liveTarget()), eq(TEST), any());
         order.verify(hypervisor).cleanup(merging);
         verify(hypervisor, never()).rollback(any());
 
@@ -222,7 +222,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
 
     @Test
     void failedVerificationRollsBackAndTheOperatorCanAbandon() {
-        when(guest.run(eq(dev.shadowpatch.guest.GuestTarget.direct(LIVE_IP, "root")), eq(TEST), any())).thenReturn(failed(TEST));
+        when(guest.run(eq(liveTarget()), eq(TEST), any())).thenReturn(failed(TEST));
         ProcessInstance pi = runToApproval();
         approve(pi);
         fireTimer(pi, "windowStarts");
@@ -243,7 +243,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
 
     @Test
     void afterARollbackTheOperatorCanPlanAgainForALaterWindow() {
-        when(guest.run(eq(dev.shadowpatch.guest.GuestTarget.direct(LIVE_IP, "root")), eq(TEST), any())).thenReturn(failed(TEST));
+        when(guest.run(eq(liveTarget()), eq(TEST), any())).thenReturn(failed(TEST));
         ProcessInstance pi = runToApproval();
         approve(pi);
         fireTimer(pi, "windowStarts");

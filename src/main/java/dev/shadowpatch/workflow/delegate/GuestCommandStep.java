@@ -3,6 +3,7 @@ package dev.shadowpatch.workflow.delegate;
 import dev.shadowpatch.guest.CommandResult;
 import dev.shadowpatch.guest.GuestShell;
 import dev.shadowpatch.guest.GuestTarget;
+import dev.shadowpatch.workflow.ProcessVariables;
 import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.workflow.RunState;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
@@ -21,7 +22,8 @@ final class GuestCommandStep {
 
     /** A guest of this run: the shadow is a clone, so both present the live VM's pinned host key. */
     GuestTarget target(DelegateExecution execution, String address) {
-        return GuestTarget.direct(address, settings.guestUser());
+        return GuestTarget.direct(address, settings.guestUser())
+                .withHostKeyAlias(RunState.requireString(execution, ProcessVariables.LIVE_VM));
     }
 
     CommandResult run(DelegateExecution execution, String address, String command, Duration timeout,
