@@ -51,8 +51,11 @@ public class ProcessDeployer {
                 throw new IllegalStateException("No process found on the classpath under processes/: the build did not copy processes/");
             }
             var result = deployment.deployWithResult();
+            // Unchanged files (a restart, a second node): Camunda returns the existing deployment with no
+            // definitions list at all (null), not an empty one.
+            var definitions = result.getDeployedProcessDefinitions();
             log.info("Deployed {} process resources (deployment {}, {} process definitions new)", count,
-                    result.getId(), result.getDeployedProcessDefinitions().size());
+                    result.getId(), definitions == null ? 0 : definitions.size());
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read processes/ from the classpath", e);
         }
