@@ -112,7 +112,10 @@ public class IdentityBootstrap {
 
     private void firstAdmin() {
         String user = env.getProperty("SP_ADMIN_USER", "admin");
-        String password = env.getProperty("SP_ADMIN_PASSWORD", env.getProperty("admin_password")); // env, or a secret file
+        String password = nonBlank(env.getProperty("SP_ADMIN_PASSWORD")); // env, or a secret file
+        if (password == null) {
+            password = nonBlank(env.getProperty("admin_password"));
+        }
         boolean exists = identity.createUserQuery().userId(user).count() > 0;
         if (password == null && !exists) {
             password = Accounts.randomPassword();
@@ -122,6 +125,11 @@ public class IdentityBootstrap {
                     user, file.toAbsolutePath());
         }
         Accounts.ensure(identity, user, password, Groups.CAMUNDA_ADMIN);
+    }
+
+    /** A blank password (an empty variable in a compose file) counts as none, never as the password. */
+    private static String nonBlank(String value) {
+        return value == null || value.isBlank() ? null : value;
     }
 
     private void optionalUser(String userVar, String passwordVar, String group) {
