@@ -69,6 +69,11 @@ public final class AppNode implements AutoCloseable {
         return context.getBean(type);
     }
 
+    /** The HTTP port of a node started with a servlet web server ({@code --server.port=0}: a free one). */
+    public int port() {
+        return context.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
+    }
+
     public JobExecutor jobExecutor() {
         return ((ProcessEngineConfigurationImpl) engine().getProcessEngineConfiguration()).getJobExecutor();
     }
