@@ -150,6 +150,13 @@ class RestSecurityTest {
         assertThat(complete.status()).as(complete.toString()).isEqualTo(403);
         Rest.Response claim = auditor.post("/task/" + approval.getId() + "/claim", Map.of("userId", AUDITOR));
         assertThat(claim.status()).as(claim.toString()).isEqualTo(403);
+        // nor change the run some other way: its variables, or the window message that releases it
+        Rest.Response variable = auditor.put("/process-instance/" + run + "/variables/" + ProcessVariables.APPROVED_BY,
+                Map.of("value", AUDITOR, "type", "String"));
+        assertThat(variable.status()).as(variable.toString()).isEqualTo(403);
+        Rest.Response message = auditor.post("/message", Map.of("messageName", ProcessKeys.MESSAGE_WINDOW_OPENED, "all", true));
+        assertThat(message.status()).as(message.toString()).isEqualTo(403);
+        assertThat(message.json().get("type").asText()).isEqualTo("AuthorizationException");
         Task still = tasks.createTaskQuery().taskId(approval.getId()).singleResult();
         assertThat(still).as("the approval task is still open").isNotNull();
         assertThat(still.getAssignee()).isNull();

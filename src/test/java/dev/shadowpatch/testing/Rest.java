@@ -54,10 +54,16 @@ public final class Rest {
     }
 
     public Response post(String path, Object jsonBody) {
+        return send(request(path).header("Content-Type", "application/json").POST(body(jsonBody)));
+    }
+
+    public Response put(String path, Object jsonBody) {
+        return send(request(path).header("Content-Type", "application/json").PUT(body(jsonBody)));
+    }
+
+    private static HttpRequest.BodyPublisher body(Object jsonBody) {
         try {
-            String body = jsonBody instanceof String s ? s : JSON.writeValueAsString(jsonBody);
-            return send(request(path).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(body)));
+            return HttpRequest.BodyPublishers.ofString(jsonBody instanceof String s ? s : JSON.writeValueAsString(jsonBody));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

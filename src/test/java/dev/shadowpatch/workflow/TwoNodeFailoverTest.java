@@ -88,6 +88,13 @@ class TwoNodeFailoverTest {
 
     @Test
     void whenANodeIsStoppedInsideAStepTheOtherNodeFinishesTheRun() throws Exception {
+        // Both nodes deployed the same files: one version of each process, one calendar timer (not one per node).
+        var repository = nodeB.engine().getRepositoryService();
+        assertThat(repository.createProcessDefinitionQuery().processDefinitionKey(ProcessKeys.SHADOW_PATCHING).count()).isEqualTo(1);
+        assertThat(repository.createProcessDefinitionQuery().processDefinitionKey(ProcessKeys.MAINTENANCE_WINDOW).count()).isEqualTo(1);
+        assertThat(nodeB.engine().getManagementService().createJobQuery()
+                .processDefinitionKey(ProcessKeys.MAINTENANCE_WINDOW).timers().count()).isEqualTo(1);
+
         // Node B takes no job until A hangs: that decides which node gets stuck, nothing else.
         nodeB.jobExecutor().shutdown();
 
