@@ -25,7 +25,7 @@ public final class PostgresNodes {
                 "--spring.profiles.active=postgres",
                 "--SP_DB_URL=jdbc:postgresql://localhost:" + pg.getPort() + "/postgres",
                 "--SP_DB_USER=postgres",
-                "--SP_SECRETS_DIR=" + emptyDir(dataDir.resolve("secrets")),
+                "--SP_SECRETS_DIR=" + directory(dataDir.resolve("secrets")), // secret files: none unless a test writes one
                 "--SP_ADMIN_PASSWORD=" + ADMIN_PASSWORD,
                 "--shadowpatch.data-dir=" + dataDir.resolve(hostname),
                 "--camunda.bpm.job-execution.enabled=true",
@@ -38,7 +38,7 @@ public final class PostgresNodes {
         return args;
     }
 
-    private static Path emptyDir(Path dir) {
+    private static Path directory(Path dir) {
         try {
             return Files.createDirectories(dir);
         } catch (IOException e) {

@@ -25,6 +25,7 @@ import org.springframework.core.io.support.PathMatchingResourcePatternResolver;
 import javax.sql.DataSource;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -48,6 +49,7 @@ import static org.awaitility.Awaitility.await;
 @Tag("postgres")
 class PostgresRunTest {
     private static final Duration STEP_TIMEOUT = Duration.ofSeconds(60);
+    private static final String DB_PASSWORD = "db-secret-" + java.util.UUID.randomUUID();
 
     @TempDir static Path dataDir;
     static EmbeddedPostgres pg;
@@ -57,6 +59,9 @@ class PostgresRunTest {
     @BeforeAll
     static void startPostgresAndTheApp() throws IOException {
         pg = EmbeddedPostgres.builder().start();
+        // as docker-compose passes it: a secret file (with the trailing newline editors add)
+        Files.createDirectories(dataDir.resolve("secrets"));
+        Files.writeString(dataDir.resolve("secrets/db_password"), DB_PASSWORD + "\n");
         node = AppNode.start("pg-node", calls, WebApplicationType.SERVLET,
                 PostgresNodes.args(pg, dataDir, "pg-node", "--server.port=0"));
     }
@@ -92,6 +97,17 @@ class PostgresRunTest {
         // and the app's own data went there: the processes and the bootstrap's groups
         assertThat(count(pg.getPostgresDatabase(), "select count(*) from act_re_procdef where key_ = 'shadow-patching'")).isEqualTo(1);
         assertThat(count(pg.getPostgresDatabase(), "select count(*) from act_id_group where id_ in ('operators', 'auditors')")).isEqualTo(2);
+    }
+
+    @Test
+    void theDatabasePasswordComesFromTheSecretFileWithoutItsNewline() {
+        // embedded PostgreSQL trusts local connections, so the password the pool would send is checked here
+        assertThat(node.bean(DataSource.class)).isInstanceOfSatisfying(com.zaxxer.hikari.HikariDataSource.class,
+                hikari -> {
+                    assertThat(hikari.getJdbcUrl()).isEqualTo("jdbc:postgresql://localhost:" + pg.getPort() + "/postgres");
+                    assertThat(hikari.getUsername()).isEqualTo("postgres");
+                    assertThat(hikari.getPassword()).isEqualTo(DB_PASSWORD);
+                });
     }
 
     @Test
