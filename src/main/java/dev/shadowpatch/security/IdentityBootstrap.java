@@ -27,6 +27,7 @@ import java.util.Map;
 
 import static dev.shadowpatch.workflow.ProcessKeys.GROUP_AUDITORS;
 import static dev.shadowpatch.workflow.ProcessKeys.GROUP_OPERATORS;
+import static dev.shadowpatch.workflow.ProcessKeys.SHADOW_PATCHING;
 import static org.camunda.bpm.engine.authorization.Permissions.ACCESS;
 import static org.camunda.bpm.engine.authorization.Permissions.ALL;
 import static org.camunda.bpm.engine.authorization.Permissions.CREATE;
@@ -84,8 +85,11 @@ public class IdentityBootstrap {
         }
         grant(GROUP_OPERATORS, Resources.APPLICATION, "tasklist", ACCESS);
         grant(GROUP_OPERATORS, Resources.APPLICATION, "cockpit", ACCESS);
-        grant(GROUP_OPERATORS, Resources.PROCESS_DEFINITION, "*", READ, CREATE_INSTANCE, READ_INSTANCE,
+        grant(GROUP_OPERATORS, Resources.PROCESS_DEFINITION, "*", READ, READ_INSTANCE,
                 UPDATE_INSTANCE, READ_TASK, UPDATE_TASK, READ_HISTORY);
+        // Operators start patch runs, not the maintenance-window process (it opens the window at once
+        // for every approved run, so a manual start would take live VMs down outside their window).
+        grant(GROUP_OPERATORS, Resources.PROCESS_DEFINITION, SHADOW_PATCHING, CREATE_INSTANCE);
         grant(GROUP_OPERATORS, Resources.PROCESS_INSTANCE, "*", CREATE, READ, UPDATE);
         grant(GROUP_OPERATORS, Resources.TASK, "*", READ, UPDATE, TASK_WORK);
         grant(GROUP_OPERATORS, Resources.DEPLOYMENT, "*", READ);
@@ -108,7 +112,10 @@ public class IdentityBootstrap {
 
     private void firstAdmin() {
         String user = env.getProperty("SP_ADMIN_USER", "admin");
-        String password = env.getProperty("SP_ADMIN_PASSWORD", env.getProperty("admin_password")); // env, or a secret file
+        String password = nonBlank(env.getProperty("SP_ADMIN_PASSWORD")); // env, or a secret file
+        if (password == null) {
+            password = nonBlank(env.getProperty("admin_password"));
+        }
         boolean exists = identity.createUserQuery().userId(user).count() > 0;
         if (password == null && !exists) {
             password = Accounts.randomPassword();
@@ -118,6 +125,11 @@ public class IdentityBootstrap {
                     user, file.toAbsolutePath());
         }
         Accounts.ensure(identity, user, password, Groups.CAMUNDA_ADMIN);
+    }
+
+    /** A blank password (an empty variable in a compose file) counts as none, never as the password. */
+    private static String nonBlank(String value) {
+        return value == null || value.isBlank() ? null : value;
     }
 
     private void optionalUser(String userVar, String passwordVar, String group) {

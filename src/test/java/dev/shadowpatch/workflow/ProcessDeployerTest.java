@@ -12,7 +12,9 @@ class ProcessDeployerTest extends ProcessTestSupport {
 
     @Test
     void deploysProcessesAndFormsUnderPlainNamesAndARestartAddsNoVersion() {
+        long deployments = repository.createDeploymentQuery().count();
         deployer.deploy(); // as a second node or a restart would
+        assertThat(repository.createDeploymentQuery().count()).isEqualTo(deployments);
         assertThat(repository.createProcessDefinitionQuery().processDefinitionKey(ProcessKeys.SHADOW_PATCHING).count()).isEqualTo(1);
         assertThat(repository.createProcessDefinitionQuery().processDefinitionKey(ProcessKeys.MAINTENANCE_WINDOW).count()).isEqualTo(1);
         var definition = repository.createProcessDefinitionQuery().processDefinitionKey(ProcessKeys.SHADOW_PATCHING).singleResult();

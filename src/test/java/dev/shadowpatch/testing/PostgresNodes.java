@@ -1,0 +1,48 @@
+package dev.shadowpatch.testing;
+
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Command-line arguments of an app node on the {@code postgres} profile against an embedded PostgreSQL. */
+public final class PostgresNodes {
+    /** The admin password given to every node (the admin account is not what these tests are about). */
+    public static final String ADMIN_PASSWORD = "pg-admin-" + java.util.UUID.randomUUID();
+
+    private PostgresNodes() {}
+
+    /**
+     * The node as production configures it (application-postgres.yml through SP_DB_URL/SP_DB_USER),
+     * with a job executor that polls often so a test does not wait for its idle back-off.
+     */
+    public static List<String> args(EmbeddedPostgres pg, Path dataDir, String hostname, String... more) {
+        List<String> args = new ArrayList<>(List.of(
+                "--spring.profiles.active=postgres",
+                "--SP_DB_URL=jdbc:postgresql://localhost:" + pg.getPort() + "/postgres",
+                "--SP_DB_USER=postgres",
+                "--SP_SECRETS_DIR=" + directory(dataDir.resolve("secrets")), // secret files: none unless a test writes one
+                "--SP_ADMIN_PASSWORD=" + ADMIN_PASSWORD,
+                "--shadowpatch.data-dir=" + dataDir.resolve(hostname),
+                "--camunda.bpm.job-execution.enabled=true",
+                "--camunda.bpm.job-execution.wait-time-in-millis=300",
+                "--camunda.bpm.job-execution.max-wait=1000",
+                "--camunda.bpm.generic-properties.properties.hostname=" + hostname,
+                "--spring.datasource.hikari.maximum-pool-size=5",
+                "--logging.level.org.camunda.bpm.engine.jobexecutor=ERROR"));
+        args.addAll(List.of(more));
+        return args;
+    }
+
+    private static Path directory(Path dir) {
+        try {
+            return Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+package dev.shadowpatch.testing;
+
+import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.virt.ShadowClone;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * Test double of {@link Hypervisor}: no libvirt, every call succeeds at once and is recorded in a
+ * {@link CapabilityLog} with the name of the node that made it. Live VMs answer on
+ * {@link #LIVE_ADDRESS}, shadows on {@link #SHADOW_ADDRESS}.
+ */
+public class RecordingHypervisor implements Hypervisor {
+    public static final String LIVE_ADDRESS = "192.0.2.10";
+    public static final String SHADOW_ADDRESS = "192.0.2.20";
+
+    private final String node;
+    private final CapabilityLog log;
+
+    public RecordingHypervisor(String node, CapabilityLog log) {
+        this.node = node;
+        this.log = log;
+    }
+
+    public static String shadowOf(String liveVm) {
+        return liveVm + "-shadow";
+    }
+
+    @Override
+    public ShadowClone createShadow(String liveVm, String runId) {
+        log.record(node, "hypervisor.createShadow", liveVm);
+        Path dir = Path.of("/images", runId);
+        return new ShadowClone(runId, liveVm, shadowOf(liveVm), "vda", dir.resolve("base.qcow2"),
+                dir.resolve("live.qcow2"), dir.resolve("shadow.qcow2"), null);
+    }
+
+    @Override
+    public String waitForAddress(String vm, Duration timeout) {
+        log.record(node, "hypervisor.waitForAddress", vm);
+        return vm.endsWith("-shadow") ? SHADOW_ADDRESS : LIVE_ADDRESS;
+    }
+
+    @Override
+    public void shutdown(String vm, Duration grace) {
+        log.record(node, "hypervisor.shutdown", vm);
+    }
+
+    @Override
+    public void start(String vm) {
+        log.record(node, "hypervisor.start", vm);
+    }
+
+    @Override
+    public boolean isRunning(String vm) {
+        log.record(node, "hypervisor.isRunning", vm);
+        return true;
+    }
+
+    @Override
+    public ShadowClone createMergeOverlay(ShadowClone clone) {
+        log.record(node, "hypervisor.createMergeOverlay", clone.liveVm());
+        return clone.withMergeOverlay(clone.liveDelta().resolveSibling("merge.qcow2"));
+    }
+
+    @Override
+    public void switchToMergeOverlay(ShadowClone clone) {
+        log.record(node, "hypervisor.switchToMergeOverlay", clone.liveVm());
+    }
+
+    @Override
+    public void rollback(ShadowClone clone) {
+        log.record(node, "hypervisor.rollback", clone.liveVm());
+    }
+
+    @Override
+    public void cleanup(ShadowClone clone) {
+        log.record(node, "hypervisor.cleanup", clone.shadowVm());
+    }
+}

@@ -1,0 +1,40 @@
+package dev.shadowpatch.testing;
+
+import dev.shadowpatch.virt.ShadowClone;
+import dev.shadowpatch.workflow.ShadowMerger;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/** Test double of {@link ShadowMerger}: a plan without conflicts and a merge that succeeds, recorded. */
+public class RecordingShadowMerger implements ShadowMerger {
+    private final String node;
+    private final CapabilityLog log;
+
+    public RecordingShadowMerger(String node, CapabilityLog log) {
+        this.node = node;
+        this.log = log;
+    }
+
+    @Override
+    public PlanResult plan(ShadowClone clone) {
+        log.record(node, "merger.plan", clone.liveVm());
+        return new PlanResult("{\"plan\":[]}".getBytes(StandardCharsets.UTF_8),
+                Map.of("take-shadow-replace (rule 3)", 7L), 1_000_000L, 12, List.of(), List.of());
+    }
+
+    @Override
+    public PlanResult resolve(byte[] planJson, Map<String, String> resolutions, String fallback) {
+        log.record(node, "merger.resolve", resolutions.toString());
+        return new PlanResult(planJson, Map.of("take-shadow-replace (rule 3)", 7L), 1_000_000L, 12, List.of(), List.of());
+    }
+
+    @Override
+    public MergeResult merge(ShadowClone clone, byte[] approvedPlanJson) {
+        log.record(node, "merger.merge", clone.liveVm());
+        return new MergeResult("{\"merged\":7}".getBytes(StandardCharsets.UTF_8),
+                Map.of("take-shadow-replace (rule 3)", 7L), 1_000_000L, Duration.ofMillis(5));
+    }
+}

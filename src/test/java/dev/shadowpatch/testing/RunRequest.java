@@ -1,0 +1,51 @@
+package dev.shadowpatch.testing;
+
+import dev.shadowpatch.workflow.ProcessVariables;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The variables of a patch run request whose maintenance window is open now, and the calls such a run makes. */
+public final class RunRequest {
+    public static final String LIVE_VM = "web-01";
+    public static final String SHADOW_VM = RecordingHypervisor.shadowOf(LIVE_VM);
+    public static final String PATCH = "apt-get -y upgrade";
+    public static final String TEST = "curl -fsS http://localhost/";
+
+    private RunRequest() {}
+
+    /** Window opened a minute ago, closes in two hours: the run goes into it as soon as it is approved. */
+    public static Map<String, Object> windowOpenNow() {
+        Instant now = Instant.now();
+        Map<String, Object> vars = new LinkedHashMap<>();
+        vars.put(ProcessVariables.LIVE_VM, LIVE_VM);
+        vars.put(ProcessVariables.PATCH_COMMAND, PATCH);
+        vars.put(ProcessVariables.TEST_COMMAND, TEST);
+        vars.put(ProcessVariables.REQUESTED_WINDOW_START, now.minusSeconds(60).toString());
+        vars.put(ProcessVariables.REQUESTED_WINDOW_END, now.plus(Duration.ofHours(2)).toString());
+        return vars;
+    }
+
+    /** The capability calls of a run up to the approval task, in order. */
+    public static final List<String> BEFORE_APPROVAL = List.of(
+            "hypervisor.createShadow " + LIVE_VM,
+            "hypervisor.waitForAddress " + SHADOW_VM,
+            "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + PATCH,
+            "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + TEST,
+            "hypervisor.shutdown " + SHADOW_VM,
+            "merger.plan " + LIVE_VM);
+
+    /** The capability calls of an approved run in its window, in order. */
+    public static final List<String> IN_WINDOW = List.of(
+            "hypervisor.shutdown " + LIVE_VM,
+            "hypervisor.createMergeOverlay " + LIVE_VM,
+            "merger.merge " + LIVE_VM,
+            "hypervisor.switchToMergeOverlay " + LIVE_VM,
+            "hypervisor.start " + LIVE_VM,
+            "hypervisor.waitForAddress " + LIVE_VM,
+            "guest.run " + RecordingHypervisor.LIVE_ADDRESS + " " + TEST,
+            "hypervisor.cleanup " + SHADOW_VM);
+}
