@@ -220,6 +220,20 @@ class ShadowLifecycleVmTest {
 
     @Test
     @Order(5)
+    void theRunningLiveVmsDiskCanBeViewedWithoutTouchingIt() throws Exception {
+        // the image stays opened read-only (shared); the journal replays into a throwaway overlay
+        try (MountedImage view = timedExpose(clone.liveDelta(), Access.SNAPSHOT_OF_RUNNING, "mount running live delta (snapshot view) (ms)")) {
+            List<String> log = Files.readAllLines(view.root().resolve("root/writer.log"));
+            assertThat(log).isNotEmpty();
+            assertThat(log.get(0)).isEqualTo("1");
+        }
+        assertThat(hv.isRunning(VM)).isTrue();
+        assertThat(shell.check(live, "hostname", CMD).stdout().strip()).isEqualTo("splab");
+        assertThat(Files.list(diskWork).toList()).isEmpty();
+    }
+
+    @Test
+    @Order(6)
     void patchInTheShadowIsCapturedByTheChangeLog() {
         ChangeCapture capture = new ChangeCapture(shell);
         capture.install(shadow);
@@ -236,7 +250,7 @@ class ShadowLifecycleVmTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void baseShadowDeltaAndLiveDeltaMountOnTheHost() throws Exception {
         long t0 = System.nanoTime();
         hv.shutdown(VM, Duration.ofSeconds(90));
@@ -258,7 +272,7 @@ class ShadowLifecycleVmTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void rollbackRestoresTheExactPreviousDisk() throws Exception {
         liveDeltaHash = sha256(clone.liveDelta());
         clone = hv.createMergeOverlay(clone);
@@ -280,7 +294,7 @@ class ShadowLifecycleVmTest {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void mergeOverlayTakesTheChangeAndTheLiveVmBootsOnIt() throws Exception {
         clone = hv.createMergeOverlay(clone);
         assertThat(clone.mergeOverlay()).exists();
@@ -300,7 +314,7 @@ class ShadowLifecycleVmTest {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void cleanupLeavesNoDomainOverlayMountOrDaemonBehind() throws Exception {
         long t0 = System.nanoTime();
         hv.cleanup(clone);
