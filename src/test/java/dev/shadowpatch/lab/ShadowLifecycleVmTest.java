@@ -336,6 +336,19 @@ class ShadowLifecycleVmTest {
         clone = null;
     }
 
+    @Test
+    @Order(11)
+    void aGuestThatIgnoresShutdownIsForcedOffAtTheDeadline() {
+        // Neither ACPI nor the agent can power it off any more.
+        shell.check(live, "systemctl mask --runtime poweroff.target halt.target && systemctl stop qemu-guest-agent", CMD);
+        long t0 = System.nanoTime();
+        hv.shutdown(VM, Duration.ofSeconds(10));
+        long took = ms(t0);
+        measured.put("shutdown of a guest ignoring it, 10 s grace, then forced off (ms)", took);
+        assertThat(hv.isRunning(VM)).isFalse();
+        assertThat(took).isGreaterThanOrEqualTo(10_000);
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private MountedImage timedExpose(Path image, String label) {
