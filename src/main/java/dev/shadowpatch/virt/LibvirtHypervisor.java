@@ -205,6 +205,24 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
         undefineIfExists(r.shadowVm);
         Domain d = call(() -> conn.get().domainDefineXML(xml), "define shadow VM " + r.shadowVm);
         free(d);
+        if (DomainXml.hasEmulatedTpm(liveXml)) {
+            copyTpmState(DomainXml.uuid(liveXml), DomainXml.uuid(withDomain(r.shadowVm, x -> x.getXMLDesc(XML_INACTIVE), "read definition")));
+        }
+    }
+
+    /**
+     * swtpm keeps a domain's TPM state under its UUID; the shadow (a new UUID) gets a copy of the
+     * live VM's, so sealed secrets still open. Local hosts only (the state lives on the hypervisor).
+     */
+    private void copyTpmState(String liveUuid, String shadowUuid) {
+        Path from = props.getSwtpmStateDir().resolve(liveUuid);
+        Path to = props.getSwtpmStateDir().resolve(shadowUuid);
+        if (!Files.isDirectory(from)) {
+            log.warn("live VM TPM state {} not found: the shadow starts with a fresh TPM", from);
+            return;
+        }
+        HostCommand.run(props.getCommandTimeout(), "cp", "-a", "-T", from.toString(), to.toString())
+                .orThrow("copy TPM state " + from + " to " + to);
     }
 
     /** Creates the isolated network shadows attach to, when missing, and starts it. */
