@@ -2,7 +2,6 @@ package dev.shadowpatch.virt;
 
 import dev.shadowpatch.virt.ChainRecord.Step;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.Inet4Address;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -576,20 +575,17 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     /** Creates a qcow2 overlay on {@code backing}; the backing format is always explicit. */
     private void createOverlay(Path backing, Path overlay) {
         ioRun(() -> Files.deleteIfExists(overlay), "remove leftover " + overlay);
-        if (!isQcow2(backing)) {
+        boolean qcow2;
+        try {
+            qcow2 = Qcow2.isQcow2(backing);
+        } catch (java.io.UncheckedIOException e) {
+            throw new HypervisorException(e.getMessage(), e);
+        }
+        if (!qcow2) {
             throw new HypervisorException(backing + " is not a qcow2 image");
         }
         HostCommand.run(props.getCommandTimeout(), "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
                 "-b", backing.toString(), overlay.toString()).orThrow("create overlay " + overlay);
-    }
-
-    static boolean isQcow2(Path image) {
-        try (InputStream in = Files.newInputStream(image)) {
-            byte[] magic = in.readNBytes(4);
-            return magic.length == 4 && magic[0] == 'Q' && magic[1] == 'F' && magic[2] == 'I' && (magic[3] & 0xff) == 0xfb;
-        } catch (IOException e) {
-            throw new HypervisorException("cannot read image " + image + ": " + e.getMessage(), e);
-        }
     }
 
     @FunctionalInterface
