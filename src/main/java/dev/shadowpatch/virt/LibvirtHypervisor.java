@@ -75,6 +75,14 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
         if (r != null && r.has(Step.CLEANED)) {
             throw new HypervisorException("run " + runId + " of VM " + liveVm + " was already cleaned up; use a new run id");
         }
+        if (r == null) {
+            for (ChainRecord other : store.all()) {
+                if (other.liveVm.equals(liveVm) && !other.has(Step.CLEANED)) {
+                    throw new HypervisorException("VM " + liveVm + " on " + uri() + " already has an open patch run "
+                            + other.runId + " (live delta " + other.liveDelta + "): clean it up before starting run " + runId);
+                }
+            }
+        }
         if (r == null || !r.has(Step.SNAPSHOT_TAKEN)) {
             r = snapshot(liveVm, runId, r);
         }

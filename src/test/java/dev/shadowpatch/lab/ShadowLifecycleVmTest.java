@@ -16,6 +16,7 @@ import dev.shadowpatch.guest.GuestTarget;
 import dev.shadowpatch.guest.JschGuestShell;
 import dev.shadowpatch.virt.DomainXml;
 import dev.shadowpatch.virt.HostCommand;
+import dev.shadowpatch.virt.HypervisorException;
 import dev.shadowpatch.virt.LibvirtHypervisor;
 import dev.shadowpatch.virt.LibvirtProperties;
 import dev.shadowpatch.virt.ShadowClone;
@@ -178,9 +179,27 @@ class ShadowLifecycleVmTest {
                 + "echo $i >> /root/writer.log; sleep 0.01; done' >/dev/null 2>&1 < /dev/null & echo $! > /root/writer.pid", CMD);
         Thread.sleep(3000);
         long before = lines(live);
+        // First attempt fails after the snapshot (its isolated network cannot be made): nothing of
+        // the shadow is left, the live VM runs on, and the retry resumes without a second snapshot.
+        LibvirtProperties broken = new LibvirtProperties();
+        broken.setStateDir(lp.getStateDir());
+        broken.setShadowNetwork("no/such/network");
+        try (LibvirtHypervisor failing = new LibvirtHypervisor(broken)) {
+            assertThatThrownBy(() -> failing.createShadow(VM, RUN))
+                    .isInstanceOf(HypervisorException.class)
+                    .hasMessageContaining("shadow of VM " + VM + " (run " + RUN + ") on qemu:///system failed")
+                    .hasMessageContaining("no/such/network")
+                    .hasMessageContaining("the live VM keeps running on");
+        }
+        ShadowClone recorded = hv.find(RUN).orElseThrow();
+        assertThat(hv.exists(recorded.shadowVm())).isFalse();
+        assertThat(recorded.shadowDelta()).doesNotExist();
+        assertThat(hv.isRunning(VM)).isTrue();
+        assertThat(hv.diskSource(VM, "vda", false)).isEqualTo(recorded.liveDelta().toString());
         long t0 = System.nanoTime();
         clone = hv.createShadow(VM, RUN);
-        measured.put("createShadow: snapshot + overlay + define + start (ms)", ms(t0));
+        measured.put("createShadow resumed after the failure: overlay + define + start (ms)", ms(t0));
+        assertThat(clone.liveDelta()).isEqualTo(recorded.liveDelta());
         Thread.sleep(3000);
         shell.check(live, "kill $(cat /root/writer.pid); sync", CMD);
         writerLines = lines(live);
