@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shadowpatch.virt.HostCommand;
+import dev.shadowpatch.virt.Qcow2;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,7 +44,13 @@ public class QemuStorageDaemonExposer implements DiskExposer {
         if (!Files.isRegularFile(image)) {
             throw new DiskException("image " + image + " does not exist or is not a regular file");
         }
-        if (!isQcow2(image)) {
+        boolean qcow2;
+        try {
+            qcow2 = Qcow2.isQcow2(image);
+        } catch (java.io.UncheckedIOException ex) {
+            throw new DiskException(ex.getMessage(), ex);
+        }
+        if (!qcow2) {
             throw new DiskException("image " + image + " is not qcow2 (only qcow2 images are exposed; the format is never probed)");
         }
         reapStale();
@@ -95,12 +101,12 @@ public class QemuStorageDaemonExposer implements DiskExposer {
             e.overlay = e.dir.resolve("view.qcow2");
             run("create the throwaway overlay for " + e.image, props.getQemuImg(), "create", "-q", "-f", "qcow2", "-F", "qcow2",
                     "-u", "-b", e.image.toString(), e.overlay.toString(), Long.toString(size));
-            argv.addAll(List.of("--blockdev", blockdev("file", "bf", e.image, true, null).put("locking", "off").toString()));
+            argv.addAll(List.of("--blockdev", blockdev("file", "bf", e.image, true).put("locking", "off").toString()));
             argv.addAll(List.of("--blockdev", qcow2("b", "bf", true, null).put("force-share", true).toString()));
-            argv.addAll(List.of("--blockdev", blockdev("file", "of", e.overlay, false, null).toString()));
+            argv.addAll(List.of("--blockdev", blockdev("file", "of", e.overlay, false).toString()));
             argv.addAll(List.of("--blockdev", qcow2("q", "of", false, "b").toString()));
         } else {
-            argv.addAll(List.of("--blockdev", blockdev("file", "f", e.image, !writable, null).toString()));
+            argv.addAll(List.of("--blockdev", blockdev("file", "f", e.image, !writable).toString()));
             argv.addAll(List.of("--blockdev", qcow2("q", "f", !writable, null).toString()));
         }
         try {
@@ -204,7 +210,7 @@ public class QemuStorageDaemonExposer implements DiskExposer {
         }
     }
 
-    private static ObjectNode blockdev(String driver, String node, Path file, boolean readOnly, String unused) {
+    private static ObjectNode blockdev(String driver, String node, Path file, boolean readOnly) {
         return JSON.createObjectNode().put("driver", driver).put("node-name", node).put("filename", file.toString())
                 .put("read-only", readOnly);
     }
@@ -223,15 +229,6 @@ public class QemuStorageDaemonExposer implements DiskExposer {
             return HostCommand.run(props.getCommandTimeout(), argv).orThrow(what);
         } catch (HostCommand.HostCommandException ex) {
             throw new DiskException(ex.getMessage(), ex);
-        }
-    }
-
-    static boolean isQcow2(Path image) {
-        try (InputStream in = Files.newInputStream(image)) {
-            byte[] m = in.readNBytes(4);
-            return m.length == 4 && m[0] == 'Q' && m[1] == 'F' && m[2] == 'I' && (m[3] & 0xff) == 0xfb;
-        } catch (IOException ex) {
-            throw new DiskException("cannot read image " + image + ": " + ex.getMessage(), ex);
         }
     }
 

@@ -15,8 +15,6 @@ public class GuestProperties {
     private String user = "root";
     /** TCP + SSH handshake deadline. */
     private Duration connectTimeout = Duration.ofSeconds(15);
-    /** Default deadline for one command. */
-    private Duration commandTimeout = Duration.ofMinutes(10);
 
     public Path getPrivateKey() { return privateKey; }
     public void setPrivateKey(Path privateKey) { this.privateKey = privateKey; }
@@ -26,6 +24,4 @@ public class GuestProperties {
     public void setUser(String user) { this.user = user; }
     public Duration getConnectTimeout() { return connectTimeout; }
     public void setConnectTimeout(Duration connectTimeout) { this.connectTimeout = connectTimeout; }
-    public Duration getCommandTimeout() { return commandTimeout; }
-    public void setCommandTimeout(Duration commandTimeout) { this.commandTimeout = commandTimeout; }
 }

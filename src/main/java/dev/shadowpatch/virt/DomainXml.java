@@ -82,6 +82,21 @@ public final class DomainXml {
         return nv == null ? Optional.empty() : Optional.ofNullable(emptyToNull(nv.getTextContent().strip()));
     }
 
+    /** Whether the domain has an emulated TPM (swtpm keeps its state per domain UUID). */
+    public static boolean hasEmulatedTpm(String xml) {
+        for (Element tpm : children(devices(parse(xml)), "tpm")) {
+            Element backend = child(tpm, "backend");
+            if (backend != null && "emulator".equals(backend.getAttribute("type"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public static String uuid(String xml) {
+        return text(parse(xml).getDocumentElement(), "uuid");
+    }
+
     /**
      * Points disk {@code target} at {@code image} (format qcow2) and removes its {@code <backingStore>}:
      * libvirt would otherwise trust the stale chain and QEMU would silently skip a layer.

@@ -20,6 +20,7 @@ public class LibvirtConnection implements AutoCloseable {
 
     private final String uri;
     private final Object stateChanged = new Object();
+    private final Notifier notifier = new Notifier(stateChanged);
     private Connect connect;
 
     public LibvirtConnection(String uri) {
@@ -48,7 +49,7 @@ public class LibvirtConnection implements AutoCloseable {
             } catch (LibvirtException e) {
                 log.debug("no keepalive on {}: {}", uri, e.getMessage()); // local/test drivers have none
             }
-            c.addLifecycleListener(new Notifier(stateChanged));
+            c.addLifecycleListener(notifier);
             connect = c;
             return c;
         } catch (LibvirtException e) {
@@ -91,6 +92,11 @@ public class LibvirtConnection implements AutoCloseable {
 
     private void closeQuietly() {
         if (connect != null) {
+            try {
+                connect.removeLifecycleListener(notifier); // no callbacks into a closed connection
+            } catch (LibvirtException | RuntimeException e) {
+                log.debug("removing the lifecycle listener on {}: {}", uri, e.getMessage());
+            }
             try {
                 connect.close();
             } catch (LibvirtException | RuntimeException e) {

@@ -2,7 +2,6 @@ package dev.shadowpatch.virt;
 
 import dev.shadowpatch.virt.ChainRecord.Step;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.Inet4Address;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,6 +74,14 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
         }
         if (r != null && r.has(Step.CLEANED)) {
             throw new HypervisorException("run " + runId + " of VM " + liveVm + " was already cleaned up; use a new run id");
+        }
+        if (r == null) {
+            for (ChainRecord other : store.all()) {
+                if (other.liveVm.equals(liveVm) && !other.has(Step.CLEANED)) {
+                    throw new HypervisorException("VM " + liveVm + " on " + uri() + " already has an open patch run "
+                            + other.runId + " (live delta " + other.liveDelta + "): clean it up before starting run " + runId);
+                }
+            }
         }
         if (r == null || !r.has(Step.SNAPSHOT_TAKEN)) {
             r = snapshot(liveVm, runId, r);
@@ -205,6 +212,24 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
         undefineIfExists(r.shadowVm);
         Domain d = call(() -> conn.get().domainDefineXML(xml), "define shadow VM " + r.shadowVm);
         free(d);
+        if (DomainXml.hasEmulatedTpm(liveXml)) {
+            copyTpmState(DomainXml.uuid(liveXml), DomainXml.uuid(withDomain(r.shadowVm, x -> x.getXMLDesc(XML_INACTIVE), "read definition")));
+        }
+    }
+
+    /**
+     * swtpm keeps a domain's TPM state under its UUID; the shadow (a new UUID) gets a copy of the
+     * live VM's, so sealed secrets still open. Local hosts only (the state lives on the hypervisor).
+     */
+    private void copyTpmState(String liveUuid, String shadowUuid) {
+        Path from = props.getSwtpmStateDir().resolve(liveUuid);
+        Path to = props.getSwtpmStateDir().resolve(shadowUuid);
+        if (!Files.isDirectory(from)) {
+            log.warn("live VM TPM state {} not found: the shadow starts with a fresh TPM", from);
+            return;
+        }
+        HostCommand.run(props.getCommandTimeout(), "cp", "-a", "-T", from.toString(), to.toString())
+                .orThrow("copy TPM state " + from + " to " + to);
     }
 
     /** Creates the isolated network shadows attach to, when missing, and starts it. */
@@ -558,20 +583,17 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     /** Creates a qcow2 overlay on {@code backing}; the backing format is always explicit. */
     private void createOverlay(Path backing, Path overlay) {
         ioRun(() -> Files.deleteIfExists(overlay), "remove leftover " + overlay);
-        if (!isQcow2(backing)) {
+        boolean qcow2;
+        try {
+            qcow2 = Qcow2.isQcow2(backing);
+        } catch (java.io.UncheckedIOException e) {
+            throw new HypervisorException(e.getMessage(), e);
+        }
+        if (!qcow2) {
             throw new HypervisorException(backing + " is not a qcow2 image");
         }
         HostCommand.run(props.getCommandTimeout(), "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
                 "-b", backing.toString(), overlay.toString()).orThrow("create overlay " + overlay);
-    }
-
-    static boolean isQcow2(Path image) {
-        try (InputStream in = Files.newInputStream(image)) {
-            byte[] magic = in.readNBytes(4);
-            return magic.length == 4 && magic[0] == 'Q' && magic[1] == 'F' && magic[2] == 'I' && (magic[3] & 0xff) == 0xfb;
-        } catch (IOException e) {
-            throw new HypervisorException("cannot read image " + image + ": " + e.getMessage(), e);
-        }
     }
 
     @FunctionalInterface

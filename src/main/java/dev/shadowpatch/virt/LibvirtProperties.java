@@ -25,6 +25,8 @@ public class LibvirtProperties {
     private Duration stateTimeout = Duration.ofSeconds(30);
     /** Deadline for qemu-img and virsh calls (blockpull can take long on big disks). */
     private Duration commandTimeout = Duration.ofMinutes(30);
+    /** Where swtpm keeps per-domain TPM state (copied from the live VM to its shadow). */
+    private Path swtpmStateDir = Path.of("/var/lib/libvirt/swtpm");
     /** Try QUIESCE (guest agent fsfreeze) for the snapshot when the agent answers. */
     private boolean quiesce = true;
 
@@ -46,6 +48,8 @@ public class LibvirtProperties {
     public void setStateTimeout(Duration stateTimeout) { this.stateTimeout = stateTimeout; }
     public Duration getCommandTimeout() { return commandTimeout; }
     public void setCommandTimeout(Duration commandTimeout) { this.commandTimeout = commandTimeout; }
+    public Path getSwtpmStateDir() { return swtpmStateDir; }
+    public void setSwtpmStateDir(Path swtpmStateDir) { this.swtpmStateDir = swtpmStateDir; }
     public boolean isQuiesce() { return quiesce; }
     public void setQuiesce(boolean quiesce) { this.quiesce = quiesce; }
 }

@@ -58,6 +58,7 @@ class DomainXmlTest {
                   <target type='virtio' name='org.qemu.guest_agent.0'/>
                 </channel>
                 <graphics type='vnc' port='5901' autoport='no'/>
+                <tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>
               </devices>
             </domain>
             """;
@@ -92,6 +93,9 @@ class DomainXmlTest {
         assertThat(DomainXml.disk(xml, "vdb")).as("a writable disk of the live VM is never shared").isEmpty();
         assertThat(DomainXml.disk(xml, "sda")).as("read-only media stay").isPresent();
         assertThat(DomainXml.nvram(xml)).contains("/img/web1-shadow-r1_VARS.fd");
+        assertThat(DomainXml.hasEmulatedTpm(xml)).isTrue();
+        assertThat(DomainXml.uuid(LIVE)).isEqualTo("1b4e28ba-2fa1-11d2-883f-0016d3cca427");
+        assertThat(DomainXml.uuid(xml)).isNull();
         assertThat(xml).contains("/var/log/libvirt/qemu/web1-shadow-r1-serial.log")
                 .doesNotContain("channel/3-web1").doesNotContain("5901");
     }

@@ -131,6 +131,19 @@ class LibvirtHypervisorTestDriverTest {
         assertThatThrownBy(() -> hv.switchToMergeOverlay(r.toClone())).hasMessageContaining("has no merge overlay");
     }
 
+    @Test
+    void oneOpenRunPerVm() {
+        ChainRecord r = new ChainRecord();
+        r.runId = "r1";
+        r.liveVm = "live";
+        r.liveDelta = "/img/live-r1-live.qcow2";
+        r.done.add(ChainRecord.Step.SNAPSHOT_TAKEN);
+        new ChainStore(props.getStateDir()).save(r);
+        assertThatThrownBy(() -> hv.createShadow("live", "r2"))
+                .isInstanceOf(HypervisorException.class)
+                .hasMessageContaining("VM live on " + props.getUri() + " already has an open patch run r1");
+    }
+
     private void assertNoRecords() {
         Path dir = props.getStateDir();
         try {
