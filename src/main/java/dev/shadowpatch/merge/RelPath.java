@@ -32,6 +32,12 @@ public final class RelPath {
     }
 
     private static String encode(byte[] name, boolean slashOk) {
+        boolean ascii = true;
+        for (byte b : name) {
+            int u = b & 0xff;
+            if (u < 0x20 || u >= 0x7f || u == '%' || (u == '/' && !slashOk)) { ascii = false; break; }
+        }
+        if (ascii) return new String(name, StandardCharsets.ISO_8859_1);
         boolean plain = true;
         for (byte b : name) {
             int u = b & 0xff;

@@ -28,7 +28,7 @@ import static dev.shadowpatch.merge.fs.Libc.*;
  */
 public final class Tree implements AutoCloseable {
     public static final int MAX_DEPTH = 4096;
-    private static final int CACHE = 128;
+    private static final int CACHE = 512;
     private static final int DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
     private final String label;
