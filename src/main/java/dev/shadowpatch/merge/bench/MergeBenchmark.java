@@ -50,6 +50,10 @@ public final class MergeBenchmark {
         }
         sh("mkdir -p '" + work + "'");
         List<Row> rows = new ArrayList<>();
+        // warm-up (JIT, JNA binding, page cache of the tool itself): a small case, not reported
+        Path warm = work.resolve("base-2000");
+        if (!Files.exists(warm.resolve(".complete"))) makeBase(warm, 2000);
+        synthetic(work, warm, 2000, 200);
         for (long n : sizes) {
             Path baseDir = work.resolve("base-" + n);
             if (!Files.exists(baseDir.resolve(".complete"))) makeBase(baseDir, n);

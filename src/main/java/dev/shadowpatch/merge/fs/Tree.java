@@ -107,6 +107,23 @@ public final class Tree implements AutoCloseable {
         return fd;
     }
 
+    /** A new descriptor of the directory at rel, resolved from the root without the cache (caller closes). */
+    public int openDir(String rel) throws IOException {
+        int fd = openDirAt(rootFd, new byte[]{'.'}, ".");
+        String sofar = "";
+        for (String comp : RelPath.split(rel)) {
+            sofar = RelPath.join(sofar, comp);
+            int next;
+            try {
+                next = openDirAt(fd, RelPath.decodeComponent(comp), sofar);
+            } finally {
+                Libc.close(fd);
+            }
+            fd = next;
+        }
+        return fd;
+    }
+
     /** Drops cached descriptors of rel and everything below it. */
     public synchronized void invalidate(String rel) {
         for (Iterator<Map.Entry<String, Integer>> it = dirs.entrySet().iterator(); it.hasNext(); ) {
