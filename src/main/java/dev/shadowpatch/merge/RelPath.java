@@ -71,6 +71,12 @@ public final class RelPath {
     }
 
     private static byte[] decode(String s) {
+        boolean ascii = true;
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            if (ch == '%' || ch >= 0x80) { ascii = false; break; }
+        }
+        if (ascii) return s.getBytes(StandardCharsets.ISO_8859_1);
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(s.length());
         int i = 0;
         while (i < s.length()) {
