@@ -54,7 +54,7 @@ final class Detector {
         int bfd = base.openDirAt(base.rootFd(), new byte[]{'.'}, "."), sfd = shadow.openDirAt(shadow.rootFd(), new byte[]{'.'}, ".");
         try {
             scanned++;
-            if (!sameVersion(base, "", base.lstat(""), shadow, shadow.lstat(""))) out.put("", true);
+            // the root directory's own metadata is not merged (see docs/merge.md, known gaps)
             walk("", bfd, sfd, out);
         } finally {
             Libc.close(bfd);
