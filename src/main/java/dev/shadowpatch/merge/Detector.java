@@ -54,7 +54,7 @@ final class Detector {
         int bfd = base.openDirAt(base.rootFd(), new byte[]{'.'}, "."), sfd = shadow.openDirAt(shadow.rootFd(), new byte[]{'.'}, ".");
         try {
             scanned++;
-            if (!sameVersion(base, "", base.lstat(""), shadow, shadow.lstat(""))) out.put("", true);
+            // the root directory's own metadata is not merged (see docs/merge.md, known gaps)
             walk("", bfd, sfd, out);
         } finally {
             Libc.close(bfd);
@@ -133,7 +133,7 @@ final class Detector {
             }
             default -> { }
         }
-        if (!xattrs(ta, fa, name).equals(xattrs(tb, fb, name))) return false;
+        if (!xattrs(ta, fa, name, a).equals(xattrs(tb, fb, name, b))) return false;
         if (a.type() == FileType.FILE) return hash(ta, fa, name, a).equals(hash(tb, fb, name, b));
         return true;
     }
@@ -152,6 +152,20 @@ final class Detector {
                 + st.mtimeSec() + "." + st.mtimeNsec() + ":" + st.ctimeSec() + "." + st.ctimeNsec();
     }
 
+    private final Map<String, Map<String, String>> xattrCache = new java.util.HashMap<>();
+
+    /** xattrs of an entry, cached by its identity (any xattr change moves ctime). */
+    private Map<String, String> xattrs(Tree t, int dirfd, byte[] name, Stat st) throws IOException {
+        String key = hashKey(t, st);
+        Map<String, String> x = xattrCache.get(key);
+        if (x == null) {
+            x = xattrs(t, dirfd, name);
+            if (xattrCache.size() > 100_000) xattrCache.clear();
+            xattrCache.put(key, x);
+        }
+        return x;
+    }
+
     private static Map<String, String> xattrs(Tree t, int dirfd, byte[] name) throws IOException {
         TreeMap<String, byte[]> raw = name == null ? t.xattrsAt(dirfd, new byte[]{'.'}) : t.xattrsAt(dirfd, name);
         TreeMap<String, String> out = new TreeMap<>();
@@ -161,14 +175,17 @@ final class Detector {
 
     /** The full version of rel in tree t (null when absent); sha256 filled in when withHash and a regular file. */
     Entry entry(Tree t, String rel, boolean withHash) throws IOException {
-        Stat st = t.lstat(rel);
+        return entry(t, rel, t.lstat(rel), withHash);
+    }
+
+    Entry entry(Tree t, String rel, Stat st, boolean withHash) throws IOException {
         if (st == null) return null;
         int pfd = rel.isEmpty() ? t.rootFd() : t.dirFd(RelPath.parent(rel));
         byte[] name = rel.isEmpty() ? new byte[]{'.'} : RelPath.decodeComponent(RelPath.name(rel));
         String target = st.type() == FileType.SYMLINK ? RelPath.encodeBytes(t.readlinkAt(pfd, name)) : null;
         String sha = null;
         if (st.type() == FileType.FILE) sha = withHash ? hash(t, pfd, name, st) : hashes.get(hashKey(t, st));
-        return Entry.of(st, target, xattrs(t, pfd, name), sha);
+        return Entry.of(st, target, xattrs(t, pfd, name, st), sha);
     }
 
     /** Facts of one path: its three versions and how they compare. */
@@ -196,7 +213,7 @@ final class Detector {
             for (Tree.DirEntry d : live.list(live.dirFd(rel)))
                 if (!baseNames.contains(RelPath.encodeComponent(d.name()))) { additions = true; break; }
         }
-        return new PathFacts(rel, entry(base, rel, false), entry(live, rel, false), entry(shadow, rel, false),
+        return new PathFacts(rel, entry(base, rel, bs, false), entry(live, rel, ls, false), entry(shadow, rel, ss, false),
                 !liveSameBase || additions, liveSameShadow, contentSame, additions);
     }
 

@@ -37,16 +37,22 @@ final class Executor {
 
     private final Tree base, live, shadow;
     private final TextMerge merger;
-    long bytesCopied;
-    final Map<String, String> failed = new LinkedHashMap<>();
-    final List<String> alreadyDone = new ArrayList<>();
+    private final java.util.concurrent.atomic.AtomicLong copied = new java.util.concurrent.atomic.AtomicLong();
+    final Map<String, String> failed = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
+    final List<String> alreadyDone = java.util.Collections.synchronizedList(new ArrayList<>());
+    /** worker threads for plain file copies (grouped by directory); 1 = sequential */
+    private final int threads;
     final Map<String, Long> counts = new TreeMap<>();
     /** shadow inode -> live path already written for it (hard links) */
     private final Map<Long, String> linkGroups = new HashMap<>();
     private final List<Op> dirMeta = new ArrayList<>();
 
     Executor(Tree base, Tree live, Tree shadow) {
-        this.base = base; this.live = live; this.shadow = shadow;
+        this(base, live, shadow, Math.min(4, Math.max(1, Runtime.getRuntime().availableProcessors() * 2)));
+    }
+
+    Executor(Tree base, Tree live, Tree shadow, int threads) {
+        this.base = base; this.live = live; this.shadow = shadow; this.threads = threads;
         this.merger = new TextMerge(base, live, shadow);
     }
 
@@ -69,12 +75,19 @@ final class Executor {
         typeChanges.sort(byDepth.reversed());
         for (Op o : typeChanges) attempt(o, () -> removeLiveDirForTypeChange(o));
         writes.sort(byDepth);
+        // Plain file copies (no directory on either side, a single link) are independent of each
+        // other once all directories exist: they run last, grouped by directory, on worker threads
+        // that open their own directory descriptors. Everything else runs in order, shallowest first.
+        Map<String, List<Op>> plain = new TreeMap<>();
         for (Op o : writes) {
+            boolean isPlain = o.action() == Op.Action.WRITE && o.shadow() != null && o.shadow().type() != FileType.DIR
+                    && o.shadow().nlink() == 1 && (o.live() == null || o.live().type() != FileType.DIR);
+            if (isPlain) { plain.computeIfAbsent(RelPath.parent(o.path()), k -> new ArrayList<>()).add(o); continue; }
             if (failed.containsKey(o.path())) continue;
-            String parentFailure = failedAncestor(o.path());
-            if (parentFailure != null) { failed.put(o.path(), "not attempted: /" + parentFailure + " failed"); continue; }
-            attempt(o, () -> write(o));
+            if (notAttempted(o)) continue;
+            attempt(o, () -> write(o, live.dirFd(RelPath.parent(o.path())), -1));
         }
+        runPlain(plain);
         dirMeta.sort(byDepth.reversed());
         for (Op o : dirMeta) attempt(o, () -> applyMetadata(live.dirFd(RelPath.parent(o.path())), name(o.path()), o.shadow(), -1));
         for (Op o : plan.ops()) if (o.action() != Op.Action.NONE && !failed.containsKey(o.path())) count(o.rule());
@@ -83,6 +96,57 @@ final class Executor {
     /** Flushes the live file system (one syncfs, after all renames). */
     void sync() {
         Libc.syncfs(live.rootFd());
+    }
+
+    private boolean notAttempted(Op o) {
+        String parentFailure = failedAncestor(o.path());
+        if (parentFailure == null) return false;
+        failed.put(o.path(), "not attempted: /" + parentFailure + " failed");
+        return true;
+    }
+
+    private void runPlain(Map<String, List<Op>> byDir) {
+        if (byDir.isEmpty()) return;
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "merge-copy");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<java.util.concurrent.Future<?>> fs = new ArrayList<>();
+            for (Map.Entry<String, List<Op>> e : byDir.entrySet()) fs.add(pool.submit(() -> copyDir(e.getKey(), e.getValue())));
+            for (java.util.concurrent.Future<?> f : fs) {
+                try {
+                    f.get();
+                } catch (java.util.concurrent.ExecutionException ex) {
+                    throw new IllegalStateException(ex.getCause());
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(ex);
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** One directory's plain copies, with descriptors of its own (never shared with other threads). */
+    private void copyDir(String dir, List<Op> ops) {
+        int lfd = -1, sfd = -1;
+        try {
+            lfd = live.openDir(dir);
+            sfd = shadow.openDir(dir);
+            for (Op o : ops) {
+                if (notAttempted(o)) continue;
+                int l = lfd, s = sfd;
+                attempt(o, () -> write(o, l, s));
+            }
+        } catch (IOException ex) {
+            for (Op o : ops) failed.putIfAbsent(o.path(), ex.getMessage());
+        } finally {
+            if (lfd >= 0) Libc.close(lfd);
+            if (sfd >= 0) Libc.close(sfd);
+        }
     }
 
     private String failedAncestor(String rel) {
@@ -99,6 +163,8 @@ final class Executor {
             failed.putIfAbsent(o.path(), e.getMessage() == null ? e.toString() : e.getMessage());
         }
     }
+
+    long bytesCopied() { return copied.get(); }
 
     private void count(String rule) { counts.merge(rule, 1L, Long::sum); }
 
@@ -175,16 +241,16 @@ final class Executor {
 
     // ---------- write ----------
 
-    private void write(Op o) throws IOException {
+    /** pfd: live parent directory; spfd: shadow parent directory, or -1 to look it up (cached). */
+    private void write(Op o, int pfd, int spfd) throws IOException {
         String rel = o.path();
-        int pfd = live.dirFd(RelPath.parent(rel));
         byte[] n = name(rel);
         Stat now = live.lstatAt(pfd, n);
         Entry s = o.shadow();
         boolean planned = asPlanned(now, o.live()) || (o.live() != null && o.live().type() == FileType.DIR && now == null
                 && s != null && s.type() != FileType.DIR);
         if (!planned) {
-            if (now != null && isShadowVersion(pfd, n, now, rel)) { alreadyDone.add(rel); return; }
+            if (now != null && isShadowVersion(pfd, n, now, rel, spfd)) { alreadyDone.add(rel); return; }
             throw new IOException("live entry changed since the plan was made; replan");
         }
         switch (o.action()) {
@@ -209,7 +275,7 @@ final class Executor {
                     dirMeta.add(o);
                 } else {
                     byte[] t = tempName(n);
-                    buildFromShadow(pfd, t, rel, s);
+                    buildFromShadow(pfd, t, rel, s, spfd);
                     if (renameat(pfd, c(t), pfd, c(n)) != 0) throw new Errno("renameat", "live:" + rel, errno());
                 }
             }
@@ -230,7 +296,7 @@ final class Executor {
                         if (w < 0) throw new Errno("pwrite", "live:" + rel, errno());
                         off += w;
                     }
-                    bytesCopied += merged.length;
+                    copied.addAndGet(merged.length);
                     applyMetadata(pfd, t, mergedMetadata(o), fd);
                 } finally {
                     Libc.close(fd);
@@ -248,7 +314,7 @@ final class Executor {
         byte[] liveName = concat(n, (".sp-live-" + l.ino()).getBytes(StandardCharsets.US_ASCII));
         byte[] shadowName = concat(n, (".sp-shadow-" + s.ino()).getBytes(StandardCharsets.US_ASCII));
         byte[] t = tempName(shadowName);
-        buildFromShadow(pfd, t, o.path(), s);
+        buildFromShadow(pfd, t, o.path(), s, -1);
         if (renameat(pfd, c(t), pfd, c(shadowName)) != 0) throw new Errno("renameat", "live:" + o.path(), errno());
         if (live.lstatAt(pfd, liveName) == null && linkat(pfd, c(n), pfd, c(liveName), 0) != 0)
             throw new Errno("linkat", "live:" + o.path(), errno());
@@ -276,22 +342,23 @@ final class Executor {
         return new Entry(FileType.FILE, mode, uid, gid, 0, null, null, null, x, null, 0, 1, s.mtimeSec(), s.mtimeNsec());
     }
 
-    private boolean isShadowVersion(int pfd, byte[] n, Stat now, String rel) throws IOException {
-        Stat ss = shadow.lstat(rel);
+    private boolean isShadowVersion(int pfd, byte[] n, Stat now, String rel, int spfd) throws IOException {
+        if (spfd < 0) spfd = shadow.dirFd(RelPath.parent(rel));
+        Stat ss = shadow.lstatAt(spfd, n);
         if (ss == null) return false;
         Detector d = new Detector(MergePolicy.defaults(), base, live, shadow);
-        return d.sameVersionAt(live, pfd, now, shadow, shadow.dirFd(RelPath.parent(rel)), ss, n);
+        return d.sameVersionAt(live, pfd, now, shadow, spfd, ss, n);
     }
 
     /** Creates tempName in live dir pfd as a copy of the shadow's entry rel (never opening special files). */
-    private void buildFromShadow(int pfd, byte[] t, String rel, Entry planned) throws IOException {
-        int spfd = shadow.dirFd(RelPath.parent(rel));
+    private void buildFromShadow(int pfd, byte[] t, String rel, Entry planned, int spfd) throws IOException {
+        if (spfd < 0) spfd = shadow.dirFd(RelPath.parent(rel));
         byte[] n = name(rel);
         Stat ss = shadow.lstatAt(spfd, n);
         if (ss == null || ss.type() != planned.type() || ss.ino() != planned.ino())
             throw new IOException("shadow entry changed since the plan was made");
         Entry s = Entry.of(ss, null, xattrsOf(shadow, spfd, n), null);
-        unlinkat(pfd, c(t), 0);
+        if (ss.type() != FileType.FILE) unlinkat(pfd, c(t), 0);
         switch (ss.type()) {
             case FILE -> {
                 if (ss.nlink() > 1) {
@@ -303,9 +370,13 @@ final class Executor {
                 }
                 int src = shadow.openFileAt(spfd, n);
                 int dst = openat(pfd, c(t), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (dst < 0 && errno() == EEXIST) { // a stale temporary file from a crash
+                    unlinkat(pfd, c(t), 0);
+                    dst = openat(pfd, c(t), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+                }
                 if (dst < 0) { int e = errno(); Libc.close(src); throw new Errno("openat", "live:" + rel, e); }
                 try {
-                    copySparse(src, dst, ss.size(), rel);
+                    copySparse(src, dst, ss.size(), rel, ss.blocks() * 512 < ss.size());
                     applyMetadata(pfd, t, s, dst);
                 } finally {
                     Libc.close(src);
@@ -327,10 +398,10 @@ final class Executor {
         }
     }
 
-    private void copySparse(int src, int dst, long size, String rel) throws IOException {
+    private void copySparse(int src, int dst, long size, String rel, boolean maybeSparse) throws IOException {
         ByteBuffer buf = BUF.get();
         long off = 0;
-        boolean sparse = true;
+        boolean sparse = maybeSparse;
         while (off < size) {
             long data, hole;
             if (sparse) {
@@ -361,7 +432,7 @@ final class Executor {
                     w += k;
                 }
                 pos += r;
-                bytesCopied += r;
+                copied.addAndGet(r);
             }
             off = hole;
         }

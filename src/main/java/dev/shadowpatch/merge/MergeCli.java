@@ -17,7 +17,7 @@ import java.util.Optional;
  * <pre>
  * shadowpatch merge --base DIR --live DIR --shadow DIR [--changes LOG] [--policy FILE]
  *                   [--plan-only] [--report FILE.json] [--plan-out PLAN.json] [--plan-in PLAN.json]
- *                   [--trust-log]
+ *                   [--trust-log] [--resolve /PATH=keep-live|take-shadow|hybrid ...]
  * </pre>
  * Exit codes: 0 merged (or, with --plan-only, a plan without open conflicts); 3 unresolved 'ask'
  * conflicts (nothing written; each listed with its three versions); 4 merge incomplete (what is
@@ -35,13 +35,14 @@ public final class MergeCli {
     static final String USAGE_TEXT = """
             usage: shadowpatch merge --base DIR --live DIR --shadow DIR [--changes LOG] [--policy FILE]
                                      [--plan-only] [--report FILE.json] [--plan-out PLAN.json]
-                                     [--plan-in PLAN.json] [--trust-log]
+                                     [--plan-in PLAN.json] [--trust-log] [--resolve /PATH=ACTION ...]
               --changes LOG     the shadow's change log (inotifywait '%e %w%f' lines): a hint; the scan stays the authority
               --trust-log       with --changes: scan only the logged paths (no full scan to find what the log missed)
               --policy FILE     glob rules 'GLOB ACTION' (three-way|keep-live|take-shadow|hybrid|ask|exclude), before the defaults
               --plan-only       detect and plan, write nothing to the live tree
               --plan-out FILE   write the plan as JSON (for an operator to review and resolve)
               --plan-in FILE    execute an approved plan (re-decided against the live tree as it is now)
+              --resolve /P=A    an operator's decision for the conflict at /P (A: keep-live|take-shadow|hybrid); repeatable
               --report FILE     write the report (counts per rule, bytes, paths scanned, stage times) as JSON
             exit: 0 merged, 3 unresolved conflicts (nothing written), 4 incomplete (re-run finishes), 2 usage, 1 error
             """;
@@ -49,6 +50,7 @@ public final class MergeCli {
     static int run(String[] args, PrintStream out, PrintStream err) {
         Map<String, String> opt = new LinkedHashMap<>();
         List<String> flags = new ArrayList<>();
+        List<String> resolves = new ArrayList<>();
         if (args.length == 0 || !args[0].equals("merge")) { err.print(USAGE_TEXT); return USAGE; }
         for (int i = 1; i < args.length; i++) {
             String a = args[i];
@@ -57,6 +59,10 @@ public final class MergeCli {
                 case "--base", "--live", "--shadow", "--changes", "--policy", "--report", "--plan-out", "--plan-in" -> {
                     if (i + 1 >= args.length) { err.println("missing value for " + a); err.print(USAGE_TEXT); return USAGE; }
                     opt.put(a, args[++i]);
+                }
+                case "--resolve" -> {
+                    if (i + 1 >= args.length) { err.println("missing value for --resolve"); return USAGE; }
+                    resolves.add(args[++i]);
                 }
                 case "-h", "--help" -> { out.print(USAGE_TEXT); return OK; }
                 default -> { err.println("unknown argument: " + a); err.print(USAGE_TEXT); return USAGE; }
@@ -77,6 +83,13 @@ public final class MergeCli {
                 plan = engine.replan(approved, trees);
             } else {
                 plan = engine.plan(trees, Optional.ofNullable(opt.get("--changes")).map(Path::of));
+            }
+            for (String r : resolves) {
+                int eq = r.lastIndexOf('=');
+                if (eq <= 0) { err.println("--resolve wants /PATH=keep-live|take-shadow|hybrid: " + r); return USAGE; }
+                String path = r.substring(0, eq);
+                while (path.startsWith("/")) path = path.substring(1);
+                plan = plan.withResolution(path, Resolution.parse(r.substring(eq + 1)));
             }
             if (opt.containsKey("--plan-out")) Files.writeString(Path.of(opt.get("--plan-out")), plan.toJson(), StandardCharsets.UTF_8);
             printPlanSummary(plan, out);

@@ -141,7 +141,7 @@ public final class MergeEngine {
             }
             times.put("execute", Duration.ofNanos(t1 - t0));
             times.put("sync", Duration.ofNanos(t2 - t1));
-            return new MergeReport(plan.ruleCounts(), x.bytesCopied, di == null ? 0 : di.pathsScanned(), times,
+            return new MergeReport(plan.ruleCounts(), x.bytesCopied(), di == null ? 0 : di.pathsScanned(), times,
                     x.failed, x.alreadyDone, di);
         } finally {
             close(t);

@@ -38,8 +38,18 @@ public final class MergePolicy {
         }
     }
 
-    public record Rule(String glob, Action action, Pattern regex) {
+    /** lit: the glob's text before its first wildcard; a path (or ancestor) the rule matches starts with it. */
+    public record Rule(String glob, Action action, Pattern regex, String lit) {
+        static String literal(String glob) {
+            int i = 0;
+            while (i < glob.length() && glob.charAt(i) != '*' && glob.charAt(i) != '?') i++;
+            return glob.substring(0, i);
+        }
+
         boolean matches(String abs) {
+            if (lit.isEmpty() && glob.equals("**")) return true;
+            if (!abs.startsWith(lit)) return false;
+            if (lit.length() == glob.length()) return abs.length() == lit.length() || abs.charAt(lit.length()) == '/';
             if (regex.matcher(abs).matches()) return true;
             for (int i = abs.lastIndexOf('/'); i > 0; i = abs.lastIndexOf('/', i - 1))
                 if (regex.matcher(abs.substring(0, i)).matches()) return true;
@@ -105,7 +115,7 @@ public final class MergePolicy {
             String glob = f[0];
             if (!glob.startsWith("/") && !glob.startsWith("**"))
                 throw new IllegalArgumentException(source + ":" + n + ": glob must start with '/' or '**': " + glob);
-            out.add(new Rule(glob, Action.parse(f[1]), Pattern.compile(globToRegex(glob))));
+            out.add(new Rule(glob, Action.parse(f[1]), Pattern.compile(globToRegex(glob)), Rule.literal(glob)));
         }
         return out;
     }

@@ -45,6 +45,7 @@ public record Op(String path, Action action, String rule, String conflict, Strin
     public static final String TAKE_SHADOW = "take-shadow (conflict)";
     public static final String ASK = "ask (unresolved conflict)";
     public static final String EXCLUDED = "excluded";
+    public static final String HYBRID_DONE = "hybrid done (rule 4)";
     public static final String UNCHANGED = "unchanged in shadow";
 
     public Entry base() { return facts.base(); }

@@ -32,6 +32,8 @@ public final class Planner {
             return op(f, NONE, Op.UNCHANGED, null, pol, null, 0, null);
         if (f.liveSameAsShadow())
             return op(f, NONE, s == null ? Op.BOTH_DELETED : Op.SAME_CHANGE, null, pol, null, 0, null);
+        if (hybridDone(f))
+            return op(f, NONE, Op.HYBRID_DONE, null, pol, null, 0, null);
         if (!f.liveChanged()) {
             // live is still the base version: the shadow's change is taken (paper rules 1-3)
             if (s == null) return op(f, DELETE, Op.RULE1, null, pol, null, 0, null);
@@ -70,6 +72,13 @@ public final class Planner {
         Entry s = f.shadow();
         return s == null ? op(f, DELETE, Op.TAKE_SHADOW, kind, pol, r, 0, null)
                 : op(f, WRITE, Op.TAKE_SHADOW, kind, pol, r, bytes(s), null);
+    }
+
+    /** The live name is already rule 4's link to the copy of this shadow version (a re-run after a hybrid copy). */
+    static boolean hybridDone(PathFacts f) {
+        Entry l = f.live(), s = f.shadow();
+        return l != null && s != null && l.type() == FileType.SYMLINK && s.type() != FileType.DIR
+                && (RelPath.name(f.path()) + ".sp-shadow-" + s.ino()).equals(l.target());
     }
 
     /** Rule 4 keeps both versions under new names and points the name at the shadow's: both must be non-directories. */

@@ -32,6 +32,12 @@ public final class RelPath {
     }
 
     private static String encode(byte[] name, boolean slashOk) {
+        boolean ascii = true;
+        for (byte b : name) {
+            int u = b & 0xff;
+            if (u < 0x20 || u >= 0x7f || u == '%' || (u == '/' && !slashOk)) { ascii = false; break; }
+        }
+        if (ascii) return new String(name, StandardCharsets.ISO_8859_1);
         boolean plain = true;
         for (byte b : name) {
             int u = b & 0xff;
@@ -65,6 +71,12 @@ public final class RelPath {
     }
 
     private static byte[] decode(String s) {
+        boolean ascii = true;
+        for (int i = 0; i < s.length(); i++) {
+            char ch = s.charAt(i);
+            if (ch == '%' || ch >= 0x80) { ascii = false; break; }
+        }
+        if (ascii) return s.getBytes(StandardCharsets.ISO_8859_1);
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(s.length());
         int i = 0;
         while (i < s.length()) {

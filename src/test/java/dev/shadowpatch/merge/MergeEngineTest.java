@@ -138,6 +138,10 @@ class MergeEngineTest {
         try (var s = Files.list(live.resolve("usr/share"))) {
             assertTrue(s.anyMatch(p -> p.getFileName().toString().startsWith("x.sp-live-")));
         }
+        // a re-run of the resolved plan finds the hybrid copy done
+        MergePlan rerun = engine.replan(resolved, trees);
+        assertEquals(Op.HYBRID_DONE, rerun.op("usr/share/x").rule());
+        assertTrue(engine.execute(rerun, trees).complete());
     }
 
     @Test

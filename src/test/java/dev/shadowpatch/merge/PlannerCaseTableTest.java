@@ -128,6 +128,12 @@ class PlannerCaseTableTest {
     @Test void conflict_hybridOnDirectory_asks() { expect(decide(dir(), dir(0700), dir(0750), Action.HYBRID, null), Op.Action.ASK, Op.ASK); }
     @Test void conflict_metadataBothChanged() { expect(decide(file("a", 0644), file("a", 0600), file("a", 0640)), Op.Action.ASK, Op.ASK); }
 
+    @Test void rule4_rerunAfterHybridCopy_isDone() {
+        Entry s = file("c");
+        Op op = Planner.decide(PathFacts.fromEntries("usr/x", file("a"), link("x.sp-shadow-" + s.ino()), s, false), Action.HYBRID, null, Planner.NO_MERGE);
+        expect(op, Op.Action.NONE, Op.HYBRID_DONE);
+    }
+
     // --- operator resolutions ---
     @Test void resolution_overridesAsk() {
         expect(decide(file("a"), file("b"), file("c"), Action.ASK, Resolution.TAKE_SHADOW), Op.Action.WRITE, Op.TAKE_SHADOW);

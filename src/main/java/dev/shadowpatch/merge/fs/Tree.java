@@ -28,7 +28,7 @@ import static dev.shadowpatch.merge.fs.Libc.*;
  */
 public final class Tree implements AutoCloseable {
     public static final int MAX_DEPTH = 4096;
-    private static final int CACHE = 128;
+    private static final int CACHE = 512;
     private static final int DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
     private final String label;
@@ -104,6 +104,23 @@ public final class Tree implements AutoCloseable {
         if (RelPath.depth(rel) > MAX_DEPTH) throw new IOException("path deeper than " + MAX_DEPTH + ": " + rel);
         int fd = openDirAt(pfd, RelPath.decodeComponent(RelPath.name(rel)), rel);
         dirs.put(rel, fd);
+        return fd;
+    }
+
+    /** A new descriptor of the directory at rel, resolved from the root without the cache (caller closes). */
+    public int openDir(String rel) throws IOException {
+        int fd = openDirAt(rootFd, new byte[]{'.'}, ".");
+        String sofar = "";
+        for (String comp : RelPath.split(rel)) {
+            sofar = RelPath.join(sofar, comp);
+            int next;
+            try {
+                next = openDirAt(fd, RelPath.decodeComponent(comp), sofar);
+            } finally {
+                Libc.close(fd);
+            }
+            fd = next;
+        }
         return fd;
     }
 
