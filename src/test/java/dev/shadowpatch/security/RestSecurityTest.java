@@ -26,6 +26,7 @@ import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Primary;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.test.context.ActiveProfiles;
 
@@ -61,15 +62,16 @@ class RestSecurityTest {
     static class CapabilityDoubles {
         static final CapabilityLog CALLS = new CapabilityLog();
 
-        @Bean RecordingHypervisor hypervisor() {
+        // Primary: the real implementations are beans too (they connect only on first use).
+        @Bean @Primary RecordingHypervisor testHypervisor() {
             return new RecordingHypervisor("rest", CALLS);
         }
 
-        @Bean RecordingGuestShell guestShell() {
+        @Bean @Primary RecordingGuestShell testGuestShell() {
             return new RecordingGuestShell("rest", CALLS);
         }
 
-        @Bean RecordingShadowMerger shadowMerger() {
+        @Bean @Primary RecordingShadowMerger testShadowMerger() {
             return new RecordingShadowMerger("rest", CALLS);
         }
     }

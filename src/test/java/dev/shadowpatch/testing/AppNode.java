@@ -10,6 +10,7 @@ import org.camunda.bpm.engine.impl.jobexecutor.JobExecutor;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.context.support.GenericApplicationContext;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -46,10 +47,11 @@ public final class AppNode implements AutoCloseable {
         ConfigurableApplicationContext context = new SpringApplicationBuilder(ShadowPatchingApplication.class)
                 .web(web)
                 .initializers(ctx -> {
-                    var beans = ctx.getBeanFactory();
-                    beans.registerSingleton("testDoubleHypervisor", hypervisor);
-                    beans.registerSingleton("testDoubleGuestShell", guest);
-                    beans.registerSingleton("testDoubleShadowMerger", merger);
+                    // Primary: the real implementations are beans too (they connect only on first use).
+                    var beans = (GenericApplicationContext) ctx;
+                    beans.registerBean("testDoubleHypervisor", Hypervisor.class, () -> hypervisor, bd -> bd.setPrimary(true));
+                    beans.registerBean("testDoubleGuestShell", GuestShell.class, () -> guest, bd -> bd.setPrimary(true));
+                    beans.registerBean("testDoubleShadowMerger", ShadowMerger.class, () -> merger, bd -> bd.setPrimary(true));
                 })
                 .run(all.toArray(String[]::new));
         // The doubles must be what the delegates got, not some other implementation.
