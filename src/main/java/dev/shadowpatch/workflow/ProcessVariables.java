@@ -48,6 +48,8 @@ public final class ProcessVariables {
     public static final String APPROVAL_DECISION = "approvalDecision";
     public static final String APPROVAL_COMMENT = "approvalComment";
     public static final String CONFLICT_RESOLUTIONS = "conflictResolutions";
+    /** Decision for every conflict the resolutions do not name (keep-live | take-shadow | hybrid), optional. */
+    public static final String CONFLICT_FALLBACK = "conflictFallback";
     public static final String APPROVAL_PROBLEM = "approvalProblem";
     public static final String APPROVED_BY = "approvedBy";
     public static final String APPROVED_AT = "approvedAt";

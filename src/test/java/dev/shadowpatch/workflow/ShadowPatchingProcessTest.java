@@ -151,6 +151,17 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
     }
 
     @Test
+    void aFallbackDecisionSettlesEveryConflictNotListed() {
+        when(merger.plan(any())).thenReturn(plan(List.of("etc/app.conf", "usr/share/app/data")));
+        when(merger.resolve(any(), eq(Map.of()), eq("take-shadow"))).thenReturn(plan(List.of()));
+        ProcessInstance pi = runToApproval();
+        completeTask(pi, "approvePatch", Map.of(ProcessVariables.APPROVAL_DECISION, "approve",
+                ProcessVariables.CONFLICT_FALLBACK, "take-shadow"));
+        assertThat(pi).isWaitingAt("waitForWindow");
+        verify(merger).resolve(any(), eq(Map.of()), eq("take-shadow"));
+    }
+
+    @Test
     void aMalformedConflictDecisionIsExplainedOnTheApprovalTask() {
         when(merger.plan(any())).thenReturn(plan(List.of("etc/app.conf")));
         ProcessInstance pi = runToApproval();

@@ -39,7 +39,7 @@ public class ApplyResolutionsDelegate implements JavaDelegate {
             return;
         }
         try {
-            Object fallbackValue = execution.getVariable("conflictFallback");
+            Object fallbackValue = execution.getVariable(CONFLICT_FALLBACK);
             String fallback = fallbackValue == null || fallbackValue.toString().isBlank() ? null : fallbackValue.toString();
             if (fallback != null && !DECISIONS.contains(fallback)) {
                 throw reject(execution, "Unknown fallback decision '" + fallback + "'; use one of " + DECISIONS);
