@@ -57,6 +57,11 @@ public final class MergePolicy {
         }
     }
 
+    /**
+     * Database data directories belong to the live VM: the shadow's copies changed only because the
+     * patch restarted the server there, and taking any file of them would mix two databases (seen in
+     * ops/e2e with PostgreSQL 15). A patch that migrates data needs its own policy file.
+     */
     public static final String DEFAULT_RULES = """
             /proc exclude
             /sys exclude
@@ -66,6 +71,8 @@ public final class MergePolicy {
             /var/tmp exclude
             /var/cache/apt exclude
             /var/log keep-live
+            /var/lib/postgresql exclude
+            /var/lib/mysql exclude
             /etc/** three-way
             ** ask
             """;

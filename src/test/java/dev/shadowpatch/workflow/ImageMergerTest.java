@@ -108,6 +108,26 @@ class ImageMergerTest {
     }
 
     @Test
+    void theLiveVmsDatabaseFilesAreNeverMixedWithTheShadowsByDefault() throws IOException {
+        // The patch restarted PostgreSQL in the shadow (its files changed there); the live VM kept writing.
+        write(base, "var/lib/postgresql/15/main/global/pg_control", "base");
+        write(base, "var/lib/postgresql/15/main/base/5/2662", "base");
+        live = copy(base, "live2");
+        shadow = copy(base, "shadow2");
+        clone = new ShadowClone("run", "web-01", "web-01-shadow", "vda", base, live, shadow, null);
+        write(shadow, "var/lib/postgresql/15/main/global/pg_control", "shadow restarted");
+        write(shadow, "var/lib/postgresql/15/main/base/5/2662", "shadow restarted");
+        write(live, "var/lib/postgresql/15/main/global/pg_control", "live wrote");
+
+        ShadowMerger.PlanResult plan = new ImageMerger(directoriesAsImages, "").plan(clone);
+        assertThat(plan.unresolvedPaths()).as("no conflict to ask about").isEmpty();
+        overlay = copy(live, "overlay");
+        new ImageMerger(directoriesAsImages, "").merge(clone.withMergeOverlay(overlay), plan.planJson());
+        assertThat(read(overlay, "var/lib/postgresql/15/main/global/pg_control")).isEqualTo("live wrote");
+        assertThat(read(overlay, "var/lib/postgresql/15/main/base/5/2662")).as("not even a shadow-only change").isEqualTo("base");
+    }
+
+    @Test
     void mergingWithoutAnOverlayIsRefused() {
         ImageMerger merger = new ImageMerger(directoriesAsImages, "");
         ShadowMerger.PlanResult plan = merger.plan(clone);
