@@ -61,6 +61,8 @@ public final class MergePolicy {
      * Database data directories belong to the live VM: the shadow's copies changed only because the
      * patch restarted the server there, and taking any file of them would mix two databases (seen in
      * ops/e2e with PostgreSQL 15). A patch that migrates data needs its own policy file.
+     * Per-machine state (DHCP leases, the random seed, timer stamps) is the live VM's too: the
+     * shadow's is of another network and another boot (both turned into conflicts in ops/e2e).
      */
     public static final String DEFAULT_RULES = """
             /proc exclude
@@ -73,6 +75,9 @@ public final class MergePolicy {
             /var/log keep-live
             /var/lib/postgresql exclude
             /var/lib/mysql exclude
+            /var/lib/dhcp exclude
+            /var/lib/systemd/random-seed exclude
+            /var/lib/systemd/timers exclude
             /etc/** three-way
             ** ask
             """;

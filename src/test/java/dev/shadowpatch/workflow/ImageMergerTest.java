@@ -128,6 +128,25 @@ class ImageMergerTest {
     }
 
     @Test
+    void perMachineStateStaysTheLiveVmsEvenWhenItChangesInTheWindow() throws IOException {
+        write(base, "var/lib/systemd/random-seed", "base seed");
+        write(base, "var/lib/dhcp/dhclient.ens2.leases", "lease 192.168.122.10");
+        live = copy(base, "live3");
+        shadow = copy(base, "shadow3");
+        clone = new ShadowClone("run", "web-01", "web-01-shadow", "vda", base, live, shadow, null);
+        write(shadow, "var/lib/systemd/random-seed", "shadow seed");
+        write(shadow, "var/lib/dhcp/dhclient.ens2.leases", "lease 192.168.150.20");
+        ImageMerger merger = new ImageMerger(directoriesAsImages, "");
+        ShadowMerger.PlanResult plan = merger.plan(clone);
+
+        overlay = copy(live, "overlay");
+        write(overlay, "var/lib/systemd/random-seed", "seed written at the live VM's shutdown");
+        merger.merge(clone.withMergeOverlay(overlay), plan.planJson());
+        assertThat(read(overlay, "var/lib/systemd/random-seed")).isEqualTo("seed written at the live VM's shutdown");
+        assertThat(read(overlay, "var/lib/dhcp/dhclient.ens2.leases")).isEqualTo("lease 192.168.122.10");
+    }
+
+    @Test
     void mergingWithoutAnOverlayIsRefused() {
         ImageMerger merger = new ImageMerger(directoriesAsImages, "");
         ShadowMerger.PlanResult plan = merger.plan(clone);
