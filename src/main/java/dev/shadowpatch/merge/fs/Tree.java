@@ -254,17 +254,7 @@ public final class Tree implements AutoCloseable {
         int fd = openFileAt(dirfd, name);
         try {
             MessageDigest md = MessageDigest.getInstance("SHA-256");
-            ByteBuffer buf = BUF.get();
-            long off = 0;
-            while (true) {
-                buf.clear();
-                long n = pread(fd, buf, buf.capacity(), off);
-                if (n < 0) { if (errno() == EINTR) continue; throw new Errno("pread", label, errno()); }
-                if (n == 0) break;
-                buf.limit((int) n);
-                md.update(buf);
-                off += n;
-            }
+            readChunks(fd, (buf, off) -> md.update(buf));
             return HexFormat.of().formatHex(md.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
@@ -273,24 +263,37 @@ public final class Tree implements AutoCloseable {
         }
     }
 
+    /** Receives each chunk read: the buffer holds exactly the chunk; {@code end} is the offset after it. */
+    private interface ChunkSink {
+        void accept(ByteBuffer chunk, long end) throws IOException;
+    }
+
+    /** Reads a file from its start to its end with pread, chunk by chunk into the thread's buffer. */
+    private void readChunks(int fd, ChunkSink sink) throws IOException {
+        ByteBuffer buf = BUF.get();
+        long off = 0;
+        while (true) {
+            buf.clear();
+            long n = pread(fd, buf, buf.capacity(), off);
+            if (n < 0) { if (errno() == EINTR) continue; throw new Errno("pread", label, errno()); }
+            if (n == 0) return;
+            buf.position(0).limit((int) n);
+            off += n;
+            sink.accept(buf, off);
+        }
+    }
+
     /** Whole content of a regular file (for three-way merges of small text files). */
     public byte[] readAllAt(int dirfd, byte[] name, long max) throws IOException {
         int fd = openFileAt(dirfd, name);
         try {
             java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-            ByteBuffer buf = BUF.get();
-            long off = 0;
-            while (true) {
-                buf.clear();
-                long n = pread(fd, buf, buf.capacity(), off);
-                if (n < 0) { if (errno() == EINTR) continue; throw new Errno("pread", label, errno()); }
-                if (n == 0) break;
-                byte[] chunk = new byte[(int) n];
+            readChunks(fd, (buf, end) -> {
+                byte[] chunk = new byte[buf.remaining()];
                 buf.get(0, chunk);
                 out.write(chunk, 0, chunk.length);
-                off += n;
-                if (off > max) throw new IOException("file larger than " + max + " bytes");
-            }
+                if (end > max) throw new IOException("file larger than " + max + " bytes");
+            });
             return out.toByteArray();
         } finally {
             Libc.close(fd);
