@@ -45,9 +45,7 @@ class ImageMergerTest {
         write(base, "etc/app.conf", "port=80\n");
         write(base, "usr/lib/app/lib.so", "v1");
         write(base, "srv/data.db", "rows:1");
-        live = copy(base, "live");
-        shadow = copy(base, "shadow");
-        clone = new ShadowClone("run", "web-01", "web-01-shadow", "vda", base, live, shadow, null);
+        forkLiveAndShadow("");
         // The patch: a new library version and a new file. The live VM: new data.
         write(shadow, "usr/lib/app/lib.so", "v2");
         write(shadow, "usr/lib/app/plugin.so", "new");
@@ -112,9 +110,7 @@ class ImageMergerTest {
         // The patch restarted PostgreSQL in the shadow (its files changed there); the live VM kept writing.
         write(base, "var/lib/postgresql/15/main/global/pg_control", "base");
         write(base, "var/lib/postgresql/15/main/base/5/2662", "base");
-        live = copy(base, "live2");
-        shadow = copy(base, "shadow2");
-        clone = new ShadowClone("run", "web-01", "web-01-shadow", "vda", base, live, shadow, null);
+        forkLiveAndShadow("2"); // again: the base has new files
         write(shadow, "var/lib/postgresql/15/main/global/pg_control", "shadow restarted");
         write(shadow, "var/lib/postgresql/15/main/base/5/2662", "shadow restarted");
         write(live, "var/lib/postgresql/15/main/global/pg_control", "live wrote");
@@ -131,9 +127,7 @@ class ImageMergerTest {
     void perMachineStateStaysTheLiveVmsEvenWhenItChangesInTheWindow() throws IOException {
         write(base, "var/lib/systemd/random-seed", "base seed");
         write(base, "var/lib/dhcp/dhclient.ens2.leases", "lease 192.168.122.10");
-        live = copy(base, "live3");
-        shadow = copy(base, "shadow3");
-        clone = new ShadowClone("run", "web-01", "web-01-shadow", "vda", base, live, shadow, null);
+        forkLiveAndShadow("3"); // again: the base has new files
         write(shadow, "var/lib/systemd/random-seed", "shadow seed");
         write(shadow, "var/lib/dhcp/dhclient.ens2.leases", "lease 192.168.150.20");
         ImageMerger merger = new ImageMerger(directoriesAsImages, "");
@@ -152,6 +146,13 @@ class ImageMergerTest {
         ShadowMerger.PlanResult plan = merger.plan(clone);
         assertThatThrownBy(() -> merger.merge(clone, plan.planJson())).hasMessageContaining("No merge overlay");
         assertThat(read(live, "usr/lib/app/lib.so")).isEqualTo("v1");
+    }
+
+    /** Live and shadow start as copies of the base, as both overlays start from the snapshot. */
+    private void forkLiveAndShadow(String suffix) {
+        live = copy(base, "live" + suffix);
+        shadow = copy(base, "shadow" + suffix);
+        clone = new ShadowClone("run", "web-01", "web-01-shadow", "vda", base, live, shadow, null);
     }
 
     private static void write(Path root, String rel, String text) throws IOException {
