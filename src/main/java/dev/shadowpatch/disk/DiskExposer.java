@@ -4,7 +4,8 @@ import java.nio.file.Path;
 
 /**
  * Exposes a qcow2 image's file system as a directory on the host and takes it away again
- * (qemu-storage-daemon FUSE export + loop mount here; qemu-nbd where /dev/nbd* exists).
+ * (qemu-storage-daemon FUSE export + loop mount: needs only /dev/fuse and loop devices, so it
+ * works on hosts without the nbd module; a qemu-nbd variant is not built, as no host here could test it).
  * Mounts are always {@code nosuid,nodev,noexec}; the image format is always explicit.
  */
 public interface DiskExposer {

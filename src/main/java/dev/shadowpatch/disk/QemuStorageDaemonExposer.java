@@ -341,6 +341,7 @@ public class QemuStorageDaemonExposer implements DiskExposer {
             if (closed) {
                 return;
             }
+            long t0 = System.nanoTime();
             List<String> errors = new ArrayList<>();
             if (mounted || isMountPoint(mountPoint)) {
                 HostCommand.Result r = null;
@@ -377,6 +378,7 @@ public class QemuStorageDaemonExposer implements DiskExposer {
             }
             closed = true;
             open.remove(this);
+            log.info("released {} {} in {} ms", image, access, (System.nanoTime() - t0) / 1_000_000);
             if (!errors.isEmpty()) {
                 throw new DiskException("teardown of " + (image == null ? dir : image) + " incomplete: " + String.join("; ", errors));
             }
@@ -388,21 +390,44 @@ public class QemuStorageDaemonExposer implements DiskExposer {
                 return;
             }
             handle.get().destroy();
-            try {
-                handle.get().onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (Exception ex) {
+            if (!exited(handle.get(), 10_000)) {
                 handle.get().destroyForcibly();
-                try {
-                    handle.get().onExit().get(5, java.util.concurrent.TimeUnit.SECONDS);
-                } catch (Exception ex2) {
+                if (!exited(handle.get(), 5_000)) {
                     errors.add("qemu-storage-daemon " + pid + " does not exit");
                 }
             }
         }
 
+        /**
+         * Whether the daemon has exited, polled every 10 ms. A zombie counts as exited: it has closed
+         * its image, released its locks and removed its FUSE mount; only its reaping is left, which
+         * is up to init (the daemon is not our child), and a slow init took ~2 s per image here,
+         * three images per merge, all of it inside the maintenance window.
+         */
+        private static boolean exited(ProcessHandle handle, long timeoutMillis) {
+            long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
+            while (handle.isAlive() && !isZombie(handle.pid())) {
+                if (System.nanoTime() > deadline) {
+                    return false;
+                }
+                sleep(10);
+            }
+            return true;
+        }
+
         @Override
         public String toString() {
             return image + " (" + access + ") at " + mountPoint;
+        }
+    }
+
+    private static boolean isZombie(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            int end = stat.lastIndexOf(')'); // the command name may contain spaces and parentheses
+            return end > 0 && end + 2 < stat.length() && stat.charAt(end + 2) == 'Z';
+        } catch (IOException e) {
+            return true; // no /proc entry: gone
         }
     }
 

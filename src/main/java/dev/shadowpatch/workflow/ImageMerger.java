@@ -12,6 +12,8 @@ import dev.shadowpatch.merge.MergeReport;
 import dev.shadowpatch.merge.MergeTrees;
 import dev.shadowpatch.merge.Resolution;
 import dev.shadowpatch.virt.ShadowClone;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
 
@@ -35,6 +37,8 @@ import java.util.Set;
  */
 @Component
 public class ImageMerger implements ShadowMerger {
+    private static final Logger log = LoggerFactory.getLogger(ImageMerger.class);
+
     private final DiskExposer disks;
     private final MergePolicy policy;
 
@@ -101,6 +105,8 @@ public class ImageMerger implements ShadowMerger {
                         + report.left().entrySet().stream().limit(10).map(e -> "/" + e.getKey() + ": " + e.getValue()).toList());
             }
             Duration took = report.stageTimes().values().stream().reduce(Duration.ZERO, Duration::plus);
+            log.info("merged {} operations ({} bytes) into {}: {}", now.size(), report.bytesCopied(),
+                    clone.mergeOverlay(), report.stageTimes());
             return new MergeResult(report.toJson().getBytes(StandardCharsets.UTF_8), report.ruleCounts(),
                     report.bytesCopied(), took);
         } catch (MergeConflictException e) {
