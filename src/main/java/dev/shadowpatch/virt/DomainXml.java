@@ -130,12 +130,14 @@ public final class DomainXml {
 
         Element os = child(dom, "os");
         Element nv = os == null ? null : child(os, "nvram");
-        if (nv != null) {
-            if (shadowNvram == null) {
-                os.removeChild(nv);
-            } else {
-                nv.setTextContent(shadowNvram.toString());
+        if (nv != null && shadowNvram == null) {
+            os.removeChild(nv);
+        } else if (shadowNvram != null && os != null) {
+            if (nv == null) { // firmware autoselection: the definition names no store until the VM starts
+                nv = doc.createElement("nvram");
+                os.appendChild(nv);
             }
+            nv.setTextContent(shadowNvram.toString());
         }
 
         Element devices = devices(doc);

@@ -200,7 +200,9 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     private void defineShadow(ChainRecord r) {
         String liveXml = withDomain(r.liveVm, d -> d.getXMLDesc(XML_INACTIVE), "read definition");
         Path nvram = null;
-        Optional<String> liveNvram = DomainXml.nvram(liveXml);
+        // with firmware autoselection (<os firmware='efi'>) only the running definition names the store
+        Optional<String> liveNvram = DomainXml.nvram(liveXml)
+                .or(() -> DomainXml.nvram(withDomain(r.liveVm, d -> d.getXMLDesc(0), "read running definition")));
         if (liveNvram.isPresent() && Files.exists(Path.of(liveNvram.get()))) {
             nvram = props.getImageDir().resolve(r.shadowVm + "_VARS.fd");
             Path target = nvram;

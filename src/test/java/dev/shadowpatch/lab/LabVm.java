@@ -1,12 +1,19 @@
 package dev.shadowpatch.lab;
 
+import dev.shadowpatch.guest.GuestException;
 import dev.shadowpatch.guest.GuestProperties;
 import dev.shadowpatch.guest.GuestTarget;
+import dev.shadowpatch.guest.JschGuestShell;
 import dev.shadowpatch.virt.HostCommand;
+import dev.shadowpatch.virt.LibvirtHypervisor;
+import dev.shadowpatch.virt.LibvirtProperties;
+import dev.shadowpatch.virt.ShadowClone;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,9 +30,11 @@ public record LabVm(String name, String address, Path sshKey, Path knownHosts) {
         return p;
     }
 
-    /** A fresh VM (recreated from the cached image), booted, answering SSH. */
-    public static LabVm fresh(String name) {
-        HostCommand.Result r = HostCommand.run(Duration.ofMinutes(30), script().toString(), "--name", name, "--recreate");
+    /** A fresh VM (recreated from the cached image), booted, answering SSH; {@code options} such as --uefi --tpm. */
+    public static LabVm fresh(String name, String... options) {
+        List<String> argv = new ArrayList<>(List.of(script().toString(), "--name", name, "--recreate"));
+        argv.addAll(List.of(options));
+        HostCommand.Result r = HostCommand.run(Duration.ofMinutes(30), argv);
         if (!r.ok()) {
             throw new IllegalStateException("ops/lab-vm --name " + name + " failed (exit " + r.exitCode() + "):\n" + r.stderr());
         }
@@ -48,5 +57,54 @@ public record LabVm(String name, String address, Path sshKey, Path knownHosts) {
         p.setKnownHosts(knownHosts);
         p.setConnectTimeout(Duration.ofSeconds(15));
         return p;
+    }
+
+    /** Local libvirt, chain records in a fresh temporary directory, deadlines sized for TCG guests. */
+    public static LibvirtProperties libvirtProperties() throws java.io.IOException {
+        LibvirtProperties lp = new LibvirtProperties();
+        lp.setStateDir(Files.createTempDirectory("sp-chains"));
+        lp.setShutdownGrace(Duration.ofSeconds(90));
+        lp.setStateTimeout(Duration.ofSeconds(60));
+        return lp;
+    }
+
+    /** {@code virsh -c URI ARGS...}'s output; a failing virsh fails the test (never an empty answer). */
+    public static String virsh(String uri, String... args) {
+        List<String> argv = new ArrayList<>(List.of("virsh", "-c", uri));
+        argv.addAll(List.of(args));
+        return HostCommand.run(Duration.ofSeconds(60), argv).orThrow(String.join(" ", argv)).stdout();
+    }
+
+    /** After a failed test: removes what is left of the shadow, reporting rather than masking the failure. */
+    public static void cleanupAfterFailure(LibvirtHypervisor hv, ShadowClone clone) {
+        if (clone == null) {
+            return;
+        }
+        try {
+            hv.cleanup(clone);
+        } catch (RuntimeException e) {
+            System.err.println("cleanup after failure: " + e.getMessage());
+        }
+    }
+
+    /** Waits until the guest answers SSH (a booting VM, a shadow just started), polling each second. */
+    public static void awaitSsh(JschGuestShell shell, GuestTarget target, Duration deadline) {
+        long end = System.nanoTime() + deadline.toNanos();
+        while (true) {
+            try {
+                shell.probe(target);
+                return;
+            } catch (GuestException e) {
+                if (System.nanoTime() > end) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
     }
 }

@@ -70,10 +70,7 @@ class ShadowLifecycleVmTest {
         long t0 = System.nanoTime();
         lab = LabVm.fresh(VM);
         measured.put("lab VM create + boot to SSH (ms)", ms(t0));
-        lp = new LibvirtProperties();
-        lp.setStateDir(Files.createTempDirectory("sp-chains"));
-        lp.setShutdownGrace(Duration.ofSeconds(90));
-        lp.setStateTimeout(Duration.ofSeconds(60));
+        lp = LabVm.libvirtProperties();
         hv = new LibvirtHypervisor(lp);
         shell = new JschGuestShell(lab.guestProperties());
         diskWork = Files.createTempDirectory("sp-disk");
@@ -86,15 +83,13 @@ class ShadowLifecycleVmTest {
     @AfterAll
     void removeEverything() {
         try {
-            if (clone != null) {
-                try {
-                    hv.cleanup(clone);
-                } catch (RuntimeException e) {
-                    System.err.println("cleanup after failure: " + e.getMessage());
-                }
+            LabVm.cleanupAfterFailure(hv, clone);
+            if (disks != null) { // null when the lab VM never booted
+                disks.closeAll();
             }
-            disks.closeAll();
-            hv.close();
+            if (hv != null) {
+                hv.close();
+            }
         } finally {
             LabVm.delete(VM);
             System.out.println("measured on this host: " + measured);
@@ -225,11 +220,11 @@ class ShadowLifecycleVmTest {
         long t0 = System.nanoTime();
         String ip = hv.waitForAddress(clone.shadowVm(), BOOT);
         shadow = GuestTarget.direct(ip, "root").withHostKeyAlias(VM); // a clone presents the live VM's host key
-        awaitSsh(shadow);
+        LabVm.awaitSsh(shell, shadow, BOOT);
         measured.put("shadow boot to SSH after createShadow (ms)", ms(t0));
         assertThat(ip).startsWith("192.168.150.").isNotEqualTo(lab.address());
-        String liveXml = HostCommand.run(CMD, "virsh", "-c", hv.uri(), "dumpxml", VM).stdout();
-        String shadowXml = HostCommand.run(CMD, "virsh", "-c", hv.uri(), "dumpxml", clone.shadowVm()).stdout();
+        String liveXml = LabVm.virsh(hv.uri(), "dumpxml", VM);
+        String shadowXml = LabVm.virsh(hv.uri(), "dumpxml", clone.shadowVm());
         assertThat(DomainXml.macAddresses(shadowXml)).hasSize(1).doesNotContainAnyElementsOf(DomainXml.macAddresses(liveXml));
         assertThat(shadowXml).contains("network='shadowpatch-isolated'");
         assertThat(shell.check(shadow, "hostname; ip -4 -o addr show scope global", CMD).stdout()).contains("splab", ip);
@@ -326,7 +321,7 @@ class ShadowLifecycleVmTest {
         hv.switchToMergeOverlay(clone); // idempotent
         long t0 = System.nanoTime();
         hv.start(VM);
-        awaitSsh(live);
+        LabVm.awaitSsh(shell, live, BOOT);
         measured.put("live boot to SSH on the merge overlay (ms)", ms(t0));
         assertThat(shell.check(live, "cat /etc/sp-patched", CMD).stdout()).isEqualTo("patched-by-shadow\n");
         assertThat(lines(live)).as("no layer skipped: the live delta's writes are there").isEqualTo(writerLines);
@@ -347,7 +342,7 @@ class ShadowLifecycleVmTest {
         assertThat(top).isEqualTo(clone.mergeOverlay().toString());
         String info = HostCommand.run(CMD, "qemu-img", "info", "-U", "--output=json", top).orThrow("info").stdout();
         assertThat(info).doesNotContain("backing-filename");
-        assertThat(HostCommand.run(CMD, "virsh", "-c", hv.uri(), "dumpxml", "--inactive", VM).stdout()).doesNotContain("backingStore");
+        assertThat(LabVm.virsh(hv.uri(), "dumpxml", "--inactive", VM)).doesNotContain("backingStore");
         assertThat(Files.list(diskWork).toList()).isEmpty();
         assertThat(HostCommand.run(CMD, "pgrep", "-af", "qemu-storage-daemon").stdout()).doesNotContain(diskWork.toString());
         assertThat(shell.check(live, "cat /etc/sp-patched", CMD).stdout()).isEqualTo("patched-by-shadow\n");
@@ -383,21 +378,6 @@ class ShadowLifecycleVmTest {
 
     private long lines(GuestTarget t) {
         return Long.parseLong(shell.check(t, "wc -l < /root/writer.log", CMD).stdout().strip());
-    }
-
-    private void awaitSsh(GuestTarget t) {
-        long deadline = System.nanoTime() + BOOT.toNanos();
-        while (true) {
-            try {
-                shell.probe(t);
-                return;
-            } catch (GuestException e) {
-                if (System.nanoTime() > deadline) {
-                    throw e;
-                }
-                sleepQuietly(1000);
-            }
-        }
     }
 
     private static void assertContiguous(List<String> lines) {

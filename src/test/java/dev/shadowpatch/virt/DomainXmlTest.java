@@ -101,6 +101,22 @@ class DomainXmlTest {
     }
 
     @Test
+    void autoselectedFirmwareGetsTheShadowsOwnVariableStore() {
+        // <os firmware='efi'>: the inactive definition names no store; the shadow must name its copy
+        String live = LIVE.replace("<os>", "<os firmware='efi'>")
+                .replace("<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>", "")
+                .replace("<nvram>/var/lib/libvirt/qemu/nvram/web1_VARS.fd</nvram>", "");
+        assertThat(DomainXml.nvram(live)).isEmpty();
+        String xml = DomainXml.shadowDefinition(live, "web1-shadow-r1", "vda", Path.of("/img/web1-shadow-r1.qcow2"),
+                "shadowpatch-isolated", Path.of("/img/web1-shadow-r1_VARS.fd"));
+        assertThat(DomainXml.nvram(xml)).contains("/img/web1-shadow-r1_VARS.fd");
+        assertThat(xml).contains("firmware=\"efi\"");
+        String noStore = DomainXml.shadowDefinition(live, "web1-shadow-r1", "vda", Path.of("/img/web1-shadow-r1.qcow2"),
+                "shadowpatch-isolated", null);
+        assertThat(DomainXml.nvram(noStore)).isEmpty();
+    }
+
+    @Test
     void hostileXmlIsRejected() {
         assertThatThrownBy(() -> DomainXml.disks("<!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><domain>&x;</domain>"))
                 .isInstanceOf(HypervisorException.class);
