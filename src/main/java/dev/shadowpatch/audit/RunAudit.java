@@ -84,7 +84,8 @@ public class RunAudit {
         return value instanceof Number n ? n.longValue() : null;
     }
 
-    private static Map<String, Long> ruleCounts(String json) {
+    /** A run's {@code mergeRuleCounts} variable (JSON) as a map; empty when the run has none. */
+    public static Map<String, Long> ruleCounts(String json) {
         if (json == null) {
             return Map.of();
         }

@@ -90,6 +90,7 @@ public class IdentityBootstrap {
         // Operators start patch runs, not the maintenance-window process (it opens the window at once
         // for every approved run, so a manual start would take live VMs down outside their window).
         grant(GROUP_OPERATORS, Resources.PROCESS_DEFINITION, SHADOW_PATCHING, CREATE_INSTANCE);
+        grant(GROUP_OPERATORS, Resources.PROCESS_DEFINITION, dev.shadowpatch.campaign.CampaignVariables.PROCESS_KEY, CREATE_INSTANCE);
         grant(GROUP_OPERATORS, Resources.PROCESS_INSTANCE, "*", CREATE, READ, UPDATE);
         grant(GROUP_OPERATORS, Resources.TASK, "*", READ, UPDATE, TASK_WORK);
         grant(GROUP_OPERATORS, Resources.DEPLOYMENT, "*", READ);

@@ -30,6 +30,23 @@ public class LibvirtProperties {
     /** Try QUIESCE (guest agent fsfreeze) for the snapshot when the agent answers. */
     private boolean quiesce = true;
 
+    /** The same settings for another host: only the URI differs (remote hosts via qemu+ssh://...). */
+    public LibvirtProperties withUri(String otherUri) {
+        LibvirtProperties copy = new LibvirtProperties();
+        copy.uri = otherUri;
+        copy.imageDir = imageDir;
+        copy.stateDir = stateDir;
+        copy.shadowNetwork = shadowNetwork;
+        copy.shadowBridge = shadowBridge;
+        copy.shadowNetworkAddress = shadowNetworkAddress;
+        copy.shutdownGrace = shutdownGrace;
+        copy.stateTimeout = stateTimeout;
+        copy.commandTimeout = commandTimeout;
+        copy.swtpmStateDir = swtpmStateDir;
+        copy.quiesce = quiesce;
+        return copy;
+    }
+
     public String getUri() { return uri; }
     public void setUri(String uri) { this.uri = uri; }
     public Path getImageDir() { return imageDir; }

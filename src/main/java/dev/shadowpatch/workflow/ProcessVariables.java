@@ -20,6 +20,12 @@ public final class ProcessVariables {
     public static final String REQUESTED_WINDOW_START = "windowStart";
     public static final String REQUESTED_WINDOW_END = "windowEnd";
     public static final String STARTED_BY = "startedBy";
+    /** Optional: the named window calendar (shadowpatch.windows.NAME); absent: the default calendar. */
+    public static final String WINDOW_NAME = "windowName";
+    /** Optional: the inventory host whose hypervisor runs the live VM; absent: shadowpatch.libvirt.uri. */
+    public static final String HYPERVISOR_HOST = "hypervisorHost";
+    /** Set when the run belongs to a campaign: the campaign's process instance id. */
+    public static final String CAMPAIGN_ID = "campaignId";
 
     // Shadow
     public static final String SHADOW_CLONE = "shadowClone";

@@ -40,6 +40,12 @@ public final class RunState {
         }
     }
 
+    /** The inventory host of the run's live VM, or null: the configured hypervisor. */
+    public static String hostOf(DelegateExecution execution) {
+        Object host = execution.getVariable(ProcessVariables.HYPERVISOR_HOST);
+        return host == null || host.toString().isBlank() ? null : host.toString();
+    }
+
     public static String requireString(DelegateExecution execution, String name) {
         Object value = execution.getVariable(name);
         if (value == null || value.toString().isBlank()) {

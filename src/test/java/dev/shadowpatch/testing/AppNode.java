@@ -3,6 +3,7 @@ package dev.shadowpatch.testing;
 import dev.shadowpatch.ShadowPatchingApplication;
 import dev.shadowpatch.guest.GuestShell;
 import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.virt.HypervisorFactory;
 import dev.shadowpatch.workflow.ShadowMerger;
 import org.camunda.bpm.engine.ProcessEngine;
 import org.camunda.bpm.engine.impl.cfg.ProcessEngineConfigurationImpl;
@@ -43,6 +44,15 @@ public final class AppNode implements AutoCloseable {
 
     public static AppNode start(String name, WebApplicationType web, List<String> args, RecordingHypervisor hypervisor,
                                 RecordingGuestShell guest, RecordingShadowMerger merger) {
+        return start(name, web, args, hypervisor, guest, merger, null);
+    }
+
+    /**
+     * @param hosts the hypervisors of the inventory's hosts (e.g. a {@link SimulatedHypervisor.Fleet}), or null
+     *              for the real factory
+     */
+    public static AppNode start(String name, WebApplicationType web, List<String> args, RecordingHypervisor hypervisor,
+                                RecordingGuestShell guest, RecordingShadowMerger merger, HypervisorFactory hosts) {
         List<String> all = new ArrayList<>(args);
         ConfigurableApplicationContext context = new SpringApplicationBuilder(ShadowPatchingApplication.class)
                 .web(web)
@@ -52,6 +62,9 @@ public final class AppNode implements AutoCloseable {
                     beans.registerBean("testDoubleHypervisor", Hypervisor.class, () -> hypervisor, bd -> bd.setPrimary(true));
                     beans.registerBean("testDoubleGuestShell", GuestShell.class, () -> guest, bd -> bd.setPrimary(true));
                     beans.registerBean("testDoubleShadowMerger", ShadowMerger.class, () -> merger, bd -> bd.setPrimary(true));
+                    if (hosts != null) {
+                        beans.registerBean("testDoubleHypervisorFactory", HypervisorFactory.class, () -> hosts, bd -> bd.setPrimary(true));
+                    }
                 })
                 .run(all.toArray(String[]::new));
         // The doubles must be what the delegates got, not some other implementation.

@@ -47,14 +47,16 @@ abstract class ProcessTestSupport {
     static final String PATCH = "apt-get -y upgrade";
     static final String TEST = "curl -fsS http://localhost/";
 
-    @Autowired ProcessEngine engine;
-    @Autowired RuntimeService runtime;
-    @Autowired TaskService taskService;
-    @Autowired ManagementService management;
+    @Autowired protected ProcessEngine engine;
+    @Autowired protected RuntimeService runtime;
+    @Autowired protected TaskService taskService;
+    @Autowired protected ManagementService management;
 
     @MockitoBean Hypervisor hypervisor;
-    @MockitoBean GuestShell guest;
-    @MockitoBean ShadowMerger merger;
+    /** Hosts named by a run (campaigns): CampaignProcessTest answers with simulated hosts. */
+    @MockitoBean protected dev.shadowpatch.virt.HypervisorFactory hypervisorFactory;
+    @MockitoBean protected GuestShell guest;
+    @MockitoBean protected ShadowMerger merger;
     @MockitoBean dev.shadowpatch.guest.ChangeCapture changeCapture; // needs the SSH implementation, not the double
 
     final ShadowClone clone = new ShadowClone("run", LIVE, SHADOW, "vda", Path.of("/images/web-01.qcow2"),
@@ -81,17 +83,17 @@ abstract class ProcessTestSupport {
         ClockUtil.reset();
     }
 
-    static ShadowMerger.PlanResult plan(List<String> unresolved) {
+    protected static ShadowMerger.PlanResult plan(List<String> unresolved) {
         List<String> conflicts = unresolved.stream().map(p -> p + "  [ask] base 0644 1 KiB, live 0644 2 KiB, shadow 0644 3 KiB").toList();
         return new ShadowMerger.PlanResult("{\"plan\":[]}".getBytes(StandardCharsets.UTF_8),
                 Map.of("take-shadow-replace (rule 3)", 42L), 5_000_000L, 45, conflicts, unresolved);
     }
 
-    static CommandResult ok(String command) {
+    protected static CommandResult ok(String command) {
         return new CommandResult(command, 0, "ok\n", "", Duration.ofSeconds(1));
     }
 
-    static CommandResult failed(String command) {
+    protected static CommandResult failed(String command) {
         return new CommandResult(command, 1, "", "it broke\n", Duration.ofSeconds(1));
     }
 
@@ -122,8 +124,13 @@ abstract class ProcessTestSupport {
 
     /** Executes async continuations (not timers) until the instance waits for a person, a timer or a message. */
     void runUntilWaiting(ProcessInstance pi) {
-        for (int i = 0; i < 100; i++) {
-            List<Job> jobs = management.createJobQuery().processInstanceId(pi.getId()).messages().withRetriesLeft().list();
+        executeUntilNone(() -> management.createJobQuery().processInstanceId(pi.getId()).messages().withRetriesLeft().list());
+    }
+
+    /** Executes the jobs the query finds, round after round, until it finds none, as the job executor would. */
+    protected void executeUntilNone(java.util.function.Supplier<List<Job>> query) {
+        for (int i = 0; i < 300; i++) {
+            List<Job> jobs = query.get();
             if (jobs.isEmpty()) {
                 return;
             }
@@ -135,7 +142,7 @@ abstract class ProcessTestSupport {
                 }
             }
         }
-        throw new AssertionError("The process did not come to rest after 100 job rounds");
+        throw new AssertionError("The process did not come to rest after 300 job rounds");
     }
 
     /** Fires the (possibly not yet due) timer of the given activity. */
@@ -147,7 +154,7 @@ abstract class ProcessTestSupport {
         management.executeJob(timer.getId());
     }
 
-    void completeTask(ProcessInstance pi, String taskKey, Map<String, Object> variables) {
+    protected void completeTask(ProcessInstance pi, String taskKey, Map<String, Object> variables) {
         var task = taskService.createTaskQuery().processInstanceId(pi.getId()).taskDefinitionKey(taskKey).singleResult();
         if (task == null) {
             throw new AssertionError("No task " + taskKey + " open");

@@ -1,6 +1,7 @@
 package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.workflow.WindowCalendar;
+import dev.shadowpatch.workflow.WindowCalendars;
 import dev.shadowpatch.workflow.WindowCalendar.Window;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.delegate.JavaDelegate;
@@ -20,14 +21,15 @@ import static dev.shadowpatch.workflow.ProcessVariables.*;
  */
 @Component
 public class CheckWindowDelegate implements JavaDelegate {
-    private final WindowCalendar calendar;
+    private final WindowCalendars calendars;
 
-    public CheckWindowDelegate(WindowCalendar calendar) {
-        this.calendar = calendar;
+    public CheckWindowDelegate(WindowCalendars calendars) {
+        this.calendars = calendars;
     }
 
     @Override
     public void execute(DelegateExecution execution) {
+        WindowCalendar calendar = calendars.of(execution);
         Instant now = ClockUtil.getCurrentTime().toInstant();
         Window window = new Window(((Date) execution.getVariable(WINDOW_OPENS_AT)).toInstant(),
                 ((Date) execution.getVariable(WINDOW_CLOSES_AT)).toInstant());

@@ -1,6 +1,7 @@
 package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.workflow.RunState;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.delegate.JavaDelegate;
@@ -15,14 +16,15 @@ import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_CLONE;
  */
 @Component
 public class CleanupDelegate implements JavaDelegate {
-    private final Hypervisor hypervisor;
+    private final Hypervisors hypervisors;
 
-    public CleanupDelegate(Hypervisor hypervisor) {
-        this.hypervisor = hypervisor;
+    public CleanupDelegate(Hypervisors hypervisors) {
+        this.hypervisors = hypervisors;
     }
 
     @Override
     public void execute(DelegateExecution execution) {
+        Hypervisor hypervisor = hypervisors.forHost(RunState.hostOf(execution));
         if (execution.getVariable(SHADOW_CLONE) != null) { // a run can end before its shadow existed
             hypervisor.cleanup(RunState.clone(execution));
         }

@@ -1,6 +1,7 @@
 package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.virt.ShadowClone;
 import dev.shadowpatch.workflow.RunState;
 import dev.shadowpatch.workflow.ShadowMerger;
@@ -16,16 +17,17 @@ import static dev.shadowpatch.workflow.ProcessVariables.*;
  */
 @Component
 public class MergeChangesDelegate extends InWindowStep {
-    private final Hypervisor hypervisor;
+    private final Hypervisors hypervisors;
     private final ShadowMerger merger;
 
-    public MergeChangesDelegate(Hypervisor hypervisor, ShadowMerger merger) {
-        this.hypervisor = hypervisor;
+    public MergeChangesDelegate(Hypervisors hypervisors, ShadowMerger merger) {
+        this.hypervisors = hypervisors;
         this.merger = merger;
     }
 
     @Override
     protected void run(DelegateExecution execution) {
+        Hypervisor hypervisor = hypervisors.forHost(RunState.hostOf(execution));
         // A fresh overlay on every attempt: a half-written one from a failed try is dropped.
         ShadowClone clone = hypervisor.createMergeOverlay(RunState.clone(execution));
         RunState.putClone(execution, clone);

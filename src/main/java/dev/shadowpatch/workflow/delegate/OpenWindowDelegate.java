@@ -2,6 +2,7 @@ package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.workflow.ProcessKeys;
 import dev.shadowpatch.workflow.WindowCalendar;
+import dev.shadowpatch.workflow.WindowCalendars;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.delegate.JavaDelegate;
 import org.camunda.bpm.engine.impl.util.ClockUtil;
@@ -11,11 +12,13 @@ import java.util.Date;
 import java.util.Map;
 
 import static dev.shadowpatch.workflow.ProcessVariables.WINDOW_CLOSES_AT;
+import static dev.shadowpatch.workflow.ProcessVariables.WINDOW_NAME;
 import static dev.shadowpatch.workflow.ProcessVariables.WINDOW_OPENS_AT;
 
 /**
  * The maintenance-window process's step: opens the window now for every approved run waiting for
- * one, and records how many it released.
+ * one on the default calendar (runs on a named window wait for their own timer), and records how
+ * many it released.
  */
 @Component
 public class OpenWindowDelegate implements JavaDelegate {
@@ -31,6 +34,7 @@ public class OpenWindowDelegate implements JavaDelegate {
         Date closes = Date.from(opens.toInstant().plus(calendar.duration()));
         var released = execution.getProcessEngineServices().getRuntimeService()
                 .createMessageCorrelation(ProcessKeys.MESSAGE_WINDOW_OPENED)
+                .processInstanceVariableEquals(WINDOW_NAME, WindowCalendars.DEFAULT) // named windows have their own timers
                 .setVariables(Map.of(WINDOW_OPENS_AT, opens, WINDOW_CLOSES_AT, closes))
                 .correlateAllWithResult();
         execution.setVariable(WINDOW_OPENS_AT, opens);

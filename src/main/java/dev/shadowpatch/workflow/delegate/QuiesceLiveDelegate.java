@@ -1,6 +1,7 @@
 package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.workflow.RunState;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
@@ -12,16 +13,17 @@ import static dev.shadowpatch.workflow.ProcessVariables.LIVE_DOWN_AT;
 /** Shuts the live VM down (graceful, then forced): the downtime starts here. */
 @Component
 public class QuiesceLiveDelegate extends InWindowStep {
-    private final Hypervisor hypervisor;
+    private final Hypervisors hypervisors;
     private final RunSettings settings;
 
-    public QuiesceLiveDelegate(Hypervisor hypervisor, RunSettings settings) {
-        this.hypervisor = hypervisor;
+    public QuiesceLiveDelegate(Hypervisors hypervisors, RunSettings settings) {
+        this.hypervisors = hypervisors;
         this.settings = settings;
     }
 
     @Override
     protected void run(DelegateExecution execution) {
+        Hypervisor hypervisor = hypervisors.forHost(RunState.hostOf(execution));
         if (execution.getVariable(LIVE_DOWN_AT) == null) { // a retry keeps the first moment
             execution.setVariable(LIVE_DOWN_AT, ClockUtil.getCurrentTime());
         }

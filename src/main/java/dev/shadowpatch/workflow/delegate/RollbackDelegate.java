@@ -1,6 +1,7 @@
 package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.virt.ShadowClone;
 import dev.shadowpatch.workflow.RunState;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
@@ -16,14 +17,15 @@ import static dev.shadowpatch.workflow.ProcessVariables.ROLLBACK_REASON;
  */
 @Component
 public class RollbackDelegate implements JavaDelegate {
-    private final Hypervisor hypervisor;
+    private final Hypervisors hypervisors;
 
-    public RollbackDelegate(Hypervisor hypervisor) {
-        this.hypervisor = hypervisor;
+    public RollbackDelegate(Hypervisors hypervisors) {
+        this.hypervisors = hypervisors;
     }
 
     @Override
     public void execute(DelegateExecution execution) {
+        Hypervisor hypervisor = hypervisors.forHost(RunState.hostOf(execution));
         if (execution.getVariable(ROLLBACK_REASON) == null) {
             execution.setVariable(ROLLBACK_REASON, "The maintenance window was about to close before the merged VM was verified");
         }

@@ -1,6 +1,7 @@
 package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.workflow.WindowCalendar;
+import dev.shadowpatch.workflow.WindowCalendars;
 import dev.shadowpatch.workflow.WindowCalendar.Window;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.delegate.JavaDelegate;
@@ -18,18 +19,21 @@ import static dev.shadowpatch.workflow.ProcessVariables.*;
 /**
  * Picks the maintenance window the merge will run in: the requested one while the predicted
  * downtime still fits in it, otherwise the next window of the calendar in which it fits. A missed
- * window is never used late.
+ * window is never used late. The calendar is the run's named window ({@code windowName}) or the default.
  */
 @Component
 public class ScheduleWindowDelegate implements JavaDelegate {
-    private final WindowCalendar calendar;
+    private final WindowCalendars calendars;
 
-    public ScheduleWindowDelegate(WindowCalendar calendar) {
-        this.calendar = calendar;
+    public ScheduleWindowDelegate(WindowCalendars calendars) {
+        this.calendars = calendars;
     }
 
     @Override
     public void execute(DelegateExecution execution) {
+        WindowCalendar calendar = calendars.of(execution);
+        // Named always, so the maintenance-window process releases only the default calendar's runs.
+        execution.setVariable(WINDOW_NAME, WindowCalendars.nameOf(execution));
         Instant now = ClockUtil.getCurrentTime().toInstant();
         Duration downtime = Duration.ofSeconds(((Number) execution.getVariable(PREDICTED_DOWNTIME_SECONDS)).longValue());
         Date missed = (Date) execution.getVariable(WINDOW_CLOSES_AT); // set when we come back from a missed window

@@ -1,6 +1,7 @@
 package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.virt.ShadowClone;
 import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.workflow.RunState;
@@ -14,16 +15,17 @@ import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_ADDRESS;
 /** Snapshot the live VM's disk and boot the shadow VM on an overlay of the same base. */
 @Component
 public class SnapshotAndCloneDelegate implements JavaDelegate {
-    private final Hypervisor hypervisor;
+    private final Hypervisors hypervisors;
     private final RunSettings settings;
 
-    public SnapshotAndCloneDelegate(Hypervisor hypervisor, RunSettings settings) {
-        this.hypervisor = hypervisor;
+    public SnapshotAndCloneDelegate(Hypervisors hypervisors, RunSettings settings) {
+        this.hypervisors = hypervisors;
         this.settings = settings;
     }
 
     @Override
     public void execute(DelegateExecution execution) {
+        Hypervisor hypervisor = hypervisors.forHost(RunState.hostOf(execution));
         String liveVm = RunState.requireString(execution, LIVE_VM);
         // The process instance id names the run: a retry finds the same shadow instead of a second one.
         ShadowClone clone = hypervisor.createShadow(liveVm, execution.getProcessInstanceId());

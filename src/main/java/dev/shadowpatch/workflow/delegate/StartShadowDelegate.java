@@ -1,6 +1,7 @@
 package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.workflow.RunState;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
@@ -12,16 +13,17 @@ import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_ADDRESS;
 /** Boots the (shut down) shadow VM again so an operator can fix it. */
 @Component
 public class StartShadowDelegate implements JavaDelegate {
-    private final Hypervisor hypervisor;
+    private final Hypervisors hypervisors;
     private final RunSettings settings;
 
-    public StartShadowDelegate(Hypervisor hypervisor, RunSettings settings) {
-        this.hypervisor = hypervisor;
+    public StartShadowDelegate(Hypervisors hypervisors, RunSettings settings) {
+        this.hypervisors = hypervisors;
         this.settings = settings;
     }
 
     @Override
     public void execute(DelegateExecution execution) {
+        Hypervisor hypervisor = hypervisors.forHost(RunState.hostOf(execution));
         String shadowVm = RunState.clone(execution).shadowVm();
         hypervisor.start(shadowVm);
         execution.setVariable(SHADOW_ADDRESS, hypervisor.waitForAddress(shadowVm, settings.shadowAddressTimeout()));

@@ -3,6 +3,7 @@ package dev.shadowpatch.workflow.delegate;
 import dev.shadowpatch.guest.CommandResult;
 import dev.shadowpatch.guest.GuestShell;
 import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.workflow.RunState;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
@@ -16,18 +17,19 @@ import static dev.shadowpatch.workflow.ProcessVariables.*;
 /** Runs the verify command in the restarted live VM; the downtime ends when it passes. */
 @Component
 public class VerifyLiveDelegate extends InWindowStep {
-    private final Hypervisor hypervisor;
+    private final Hypervisors hypervisors;
     private final GuestCommandStep step;
     private final RunSettings settings;
 
-    public VerifyLiveDelegate(Hypervisor hypervisor, GuestShell guest, RunSettings settings) {
-        this.hypervisor = hypervisor;
+    public VerifyLiveDelegate(Hypervisors hypervisors, GuestShell guest, RunSettings settings) {
+        this.hypervisors = hypervisors;
         this.step = new GuestCommandStep(guest, settings);
         this.settings = settings;
     }
 
     @Override
     protected void run(DelegateExecution execution) {
+        Hypervisor hypervisor = hypervisors.forHost(RunState.hostOf(execution));
         String liveVm = RunState.clone(execution).liveVm();
         String address = hypervisor.waitForAddress(liveVm, settings.shadowAddressTimeout());
         Object verify = execution.getVariable(VERIFY_COMMAND);
