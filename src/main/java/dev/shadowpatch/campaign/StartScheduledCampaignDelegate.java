@@ -23,7 +23,7 @@ public class StartScheduledCampaignDelegate implements JavaDelegate {
             return;
         }
         var request = new java.util.HashMap<>(schedule.request());
-        request.put("startedBy", "schedule " + schedule.name());
+        request.put(dev.shadowpatch.workflow.ProcessVariables.STARTED_BY, "schedule " + schedule.name());
         var campaign = execution.getProcessEngineServices().getRuntimeService()
                 .startProcessInstanceByKey(CampaignVariables.PROCESS_KEY, request);
         execution.setVariable("campaignInstanceId", campaign.getId());

@@ -119,7 +119,7 @@ class CampaignVmTest {
                 ProcessVariables.TEST_COMMAND, TEST)));
         String id = campaign.getId();
 
-        Task approval = awaitTrue("the campaign approval task", Duration.ofMinutes(5), () -> engine.getTaskService()
+        Task approval = awaitAnswer("the campaign approval task", Duration.ofMinutes(5), () -> engine.getTaskService()
                 .createTaskQuery().processInstanceId(id).taskDefinitionKey("approveCampaign").singleResult());
         as("olga", () -> {
             engine.getTaskService().complete(approval.getId(), Map.of(CampaignVariables.DECISION, "approve"));
@@ -128,7 +128,7 @@ class CampaignVmTest {
 
         // Change each live VM after its snapshot, while its shadow is being patched: the merge must keep it.
         Set<String> changed = new HashSet<>();
-        awaitTrue("both snapshots", Duration.ofMinutes(15), () -> {
+        awaitAnswer("both snapshots", Duration.ofMinutes(15), () -> {
             for (LabVm vm : List.of(live1, live2)) {
                 if (!changed.contains(vm.name()) && snapshotTaken(vm.name())) {
                     run(vm, "echo 'written on the live VM after the snapshot' > /root/after-snapshot && sync");
@@ -138,7 +138,7 @@ class CampaignVmTest {
             return changed.size() == 2 ? true : null;
         });
 
-        awaitTrue("the campaign to end", Duration.ofMinutes(30), () -> engine.getHistoryService()
+        awaitAnswer("the campaign to end", Duration.ofMinutes(30), () -> engine.getHistoryService()
                 .createHistoricProcessInstanceQuery().processInstanceId(id).finished().singleResult());
 
         CampaignReport.Campaign result = app.getBean(CampaignReport.class).campaign(id).orElseThrow();
@@ -182,7 +182,7 @@ class CampaignVmTest {
     }
 
     /** Waits for a non-null answer; an incident anywhere fails at once with its message. */
-    <T> T awaitTrue(String what, Duration timeout, Supplier<T> answer) {
+    <T> T awaitAnswer(String what, Duration timeout, Supplier<T> answer) {
         ManagementService management = engine.getManagementService();
         Object[] got = new Object[1];
         await(what).atMost(timeout).pollInterval(Duration.ofSeconds(2)).until(() -> {
@@ -213,7 +213,7 @@ class CampaignVmTest {
     static void removeLabVms() {
         HostCommand.Result list = HostCommand.run(Duration.ofSeconds(60), "virsh", "-q", "-c", "qemu:///system", "list", "--all", "--name");
         list.stdout().lines().map(String::strip).filter(n -> n.startsWith(PREFIX)).forEach(LabVm::delete);
-        try (var files = Files.list(Path.of("/var/lib/libvirt/images/shadowpatch"))) {
+        try (var files = Files.list(new dev.shadowpatch.virt.LibvirtProperties().getImageDir())) {
             for (Path f : files.filter(p -> p.getFileName().toString().startsWith(PREFIX)).toList()) {
                 Files.deleteIfExists(f);
             }
