@@ -29,6 +29,8 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -52,6 +54,8 @@ import static org.awaitility.Awaitility.await;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class CampaignLoadTest {
     private static final Duration CAMPAIGN_TIMEOUT = Duration.ofMinutes(10);
+    /** How long after the failover test starts its window opens: time enough to start both nodes and stop one. */
+    private static final Duration WINDOW_DELAY = Duration.ofSeconds(75);
 
     @TempDir static Path dataDir;
     static EmbeddedPostgres pg;
@@ -74,7 +78,7 @@ class CampaignLoadTest {
         int vms = 500, hosts = 10, overall = 50, perHost = 5;
         SimulatedHypervisor.Fleet fleet = new SimulatedHypervisor.Fleet();
         Path inventory = FleetInventory.write(dataDir.resolve("load"), hosts, vms);
-        try (AppNode node = node("load-node", inventory, fleet, List.of())) {
+        try (AppNode node = node("load-node", inventory, fleet, FleetInventory.shortWindowArgs())) {
             HistoryService history = node.engine().getHistoryService();
             long jobsBefore = history.createHistoricJobLogQuery().successLog().count();
             long failedBefore = history.createHistoricJobLogQuery().failureLog().count();
@@ -117,44 +121,55 @@ class CampaignLoadTest {
         int vms = 60, hosts = 6, overall = 20, perHost = 4;
         SimulatedHypervisor.Fleet fleet = new SimulatedHypervisor.Fleet();
         Path inventory = FleetInventory.write(dataDir.resolve("failover"), hosts, vms);
-        List<String> shortLocks = List.of("--camunda.bpm.job-execution.lock-time-in-millis=5000",
-                "--spring.lifecycle.timeout-per-shutdown-phase=3s");
-        try (AppNode nodeA = node("node-a", inventory, fleet, shortLocks);
-             AppNode nodeB = node("node-b", inventory, fleet, shortLocks)) {
+        // The doubles take no time: with a window open, a run ends within milliseconds and there would be
+        // nothing in flight to lose. So the window opens only later, and the first runs wait for it.
+        Instant windowOpens = Instant.now().plus(WINDOW_DELAY).truncatedTo(ChronoUnit.SECONDS);
+        List<String> args = new ArrayList<>(FleetInventory.windowOpeningOnceAt(windowOpens));
+        args.addAll(List.of("--camunda.bpm.job-execution.lock-time-in-millis=5000",
+                "--spring.lifecycle.timeout-per-shutdown-phase=3s"));
+        try (AppNode nodeA = node("node-a", inventory, fleet, args)) {
             ProcessInstance campaign = startAndApprove(nodeA, "failover-60", overall, perHost);
-            HistoryService history = nodeB.engine().getHistoryService();
-            // runs count once node A has worked on them: a run merely created could go wholly to B
-            await("runs in flight that node A worked on").atMost(CAMPAIGN_TIMEOUT).pollInterval(Duration.ofMillis(100))
-                    .until(() -> unfinishedRunsWorkedOnBy(history, campaign, "node-a").size() >= overall / 2);
-            nodeA.close(); // mid-campaign, runs in flight: its locked jobs go to B once the locks expire
-            assertThat(nodeA.isRunning()).isFalse();
-            // A drained the jobs it held while stopping; what it left unfinished only B can have ended
-            Set<String> leftByA = unfinishedRunsWorkedOnBy(history, campaign, "node-a");
-            assertThat(leftByA).as("runs node A worked on and left unfinished when it stopped").isNotEmpty();
+            HistoryService history = nodeA.engine().getHistoryService();
+            // B joins only once A has worked on runs of the campaign, so A certainly has some to leave behind
+            await("a run node A worked on").atMost(CAMPAIGN_TIMEOUT).pollInterval(Duration.ofMillis(200))
+                    .until(() -> !unfinishedRunsWorkedOnBy(history, campaign, "node-a").isEmpty());
+            try (AppNode nodeB = node("node-b", inventory, fleet, args)) {
+                await("runs waiting for the window, as many as the campaign lets fly").atMost(CAMPAIGN_TIMEOUT)
+                        .pollInterval(Duration.ofMillis(200)).until(() -> nodeB.engine().getManagementService().createJobQuery()
+                                .timers().activityId("windowStarts").count() == overall);
+                nodeA.close(); // mid-campaign, runs in flight: whatever jobs it still held go to B once their locks expire
+                assertThat(nodeA.isRunning()).isFalse();
+                assertThat(Instant.now()).as("node A stopped before the window opened (raise WINDOW_DELAY on a slower machine)")
+                        .isBefore(windowOpens);
+                HistoryService historyB = nodeB.engine().getHistoryService(); // A's engine is closed
+                // what A worked on and left unfinished only B can end
+                Set<String> leftByA = unfinishedRunsWorkedOnBy(historyB, campaign, "node-a");
+                assertThat(leftByA).as("runs node A worked on and left unfinished when it stopped").isNotEmpty();
 
-            awaitEnd(nodeB, campaign);
-            CampaignReport.Campaign result = nodeB.bean(CampaignReport.class).campaign(campaign.getId()).orElseThrow();
-            assertThat(result.outcome()).startsWith("completed (60 patched, 0 failed, 0 skipped)");
-            // one run per VM, each ended patched: none lost, none run twice
-            Map<String, Long> runsPerVm = history.createHistoricVariableInstanceQuery().variableName(ProcessVariables.LIVE_VM)
-                    .processInstanceIdIn(history.createHistoricProcessInstanceQuery().superProcessInstanceId(campaign.getId())
-                            .list().stream().map(pi -> pi.getId()).toArray(String[]::new)).list().stream()
-                    .collect(Collectors.groupingBy(v -> (String) v.getValue(), Collectors.counting()));
-            assertThat(runsPerVm).hasSize(vms).allSatisfy((vm, n) -> assertThat(n).as(vm).isOne());
-            assertThat(fleet.peakInFlight()).isLessThanOrEqualTo(overall);
-            assertThat(fleet.peakInFlightPerHost()).allSatisfy((host, peak) -> assertThat(peak).as(host).isLessThanOrEqualTo(perHost));
-            Map<String, Long> jobsPerNode = history.createHistoricJobLogQuery().successLog().list().stream()
-                    .filter(j -> j.getRootProcessInstanceId() != null && j.getRootProcessInstanceId().equals(campaign.getId()))
-                    .collect(Collectors.groupingBy(j -> j.getHostname(), Collectors.counting()));
-            assertThat(jobsPerNode).as("both nodes worked on the campaign").containsKeys("node-a", "node-b");
-            // the runs A left were taken over, not lost: B cleaned each one up after its patch
-            Map<String, String> cleanupHostPerRun = history.createHistoricJobLogQuery().successLog()
-                    .activityIdIn("cleanupPatched").list().stream()
-                    .filter(j -> campaign.getId().equals(j.getRootProcessInstanceId()))
-                    .collect(Collectors.toMap(j -> j.getProcessInstanceId(), j -> j.getHostname()));
-            assertThat(leftByA).allSatisfy(run -> assertThat(cleanupHostPerRun.get(run)).as(run).isEqualTo("node-b"));
-            System.out.printf("%nTwo nodes, node-a stopped with runs in flight: jobs per node %s; runs node A worked on "
-                    + "and left unfinished, ended by node B: %d; outcome: %s%n%n", jobsPerNode, leftByA.size(), result.outcome());
+                awaitEnd(nodeB, campaign);
+                CampaignReport.Campaign result = nodeB.bean(CampaignReport.class).campaign(campaign.getId()).orElseThrow();
+                assertThat(result.outcome()).startsWith("completed (60 patched, 0 failed, 0 skipped)");
+                // one run per VM, each ended patched: none lost, none run twice
+                Map<String, Long> runsPerVm = historyB.createHistoricVariableInstanceQuery().variableName(ProcessVariables.LIVE_VM)
+                        .processInstanceIdIn(historyB.createHistoricProcessInstanceQuery().superProcessInstanceId(campaign.getId())
+                                .list().stream().map(pi -> pi.getId()).toArray(String[]::new)).list().stream()
+                        .collect(Collectors.groupingBy(v -> (String) v.getValue(), Collectors.counting()));
+                assertThat(runsPerVm).hasSize(vms).allSatisfy((vm, n) -> assertThat(n).as(vm).isOne());
+                assertThat(fleet.peakInFlight()).isLessThanOrEqualTo(overall);
+                assertThat(fleet.peakInFlightPerHost()).allSatisfy((host, peak) -> assertThat(peak).as(host).isLessThanOrEqualTo(perHost));
+                Map<String, Long> jobsPerNode = historyB.createHistoricJobLogQuery().successLog().list().stream()
+                        .filter(j -> j.getRootProcessInstanceId() != null && j.getRootProcessInstanceId().equals(campaign.getId()))
+                        .collect(Collectors.groupingBy(j -> j.getHostname(), Collectors.counting()));
+                assertThat(jobsPerNode).as("both nodes worked on the campaign").containsKeys("node-a", "node-b");
+                // the runs A left were taken over, not lost: B cleaned each one up after its patch
+                Map<String, String> cleanupHostPerRun = historyB.createHistoricJobLogQuery().successLog()
+                        .activityIdIn("cleanupPatched").list().stream()
+                        .filter(j -> campaign.getId().equals(j.getRootProcessInstanceId()))
+                        .collect(Collectors.toMap(j -> j.getProcessInstanceId(), j -> j.getHostname()));
+                assertThat(leftByA).allSatisfy(run -> assertThat(cleanupHostPerRun.get(run)).as(run).isEqualTo("node-b"));
+                System.out.printf("%nTwo nodes, node-a stopped with runs in flight: jobs per node %s; runs node A worked on "
+                        + "and left unfinished, ended by node B: %d; outcome: %s%n%n", jobsPerNode, leftByA.size(), result.outcome());
+            }
         }
     }
 
@@ -168,13 +183,13 @@ class CampaignLoadTest {
                 .unfinished().count() == 1).collect(Collectors.toSet());
     }
 
+    /** @param more further arguments, among them the window calendar's */
     private static AppNode node(String name, Path inventory, SimulatedHypervisor.Fleet fleet, List<String> more) {
         CapabilityLog log = new CapabilityLog();
         List<String> extra = new ArrayList<>(List.of("--shadowpatch.inventory-file=" + inventory, "--server.port=0",
                 "--camunda.bpm.process-engine-name=" + name.replace("-", ""),
                 "--camunda.bpm.job-execution.core-pool-size=3", "--camunda.bpm.job-execution.max-pool-size=3",
                 "--camunda.bpm.job-execution.max-jobs-per-acquisition=10", "--camunda.bpm.job-execution.queue-capacity=10"));
-        extra.addAll(FleetInventory.shortWindowArgs());
         extra.addAll(more);
         return AppNode.start(name, WebApplicationType.SERVLET, PostgresNodes.args(pg, dataDir, name, extra.toArray(String[]::new)),
                 new RecordingHypervisor(name, log), new RecordingGuestShell(name, log), new RecordingShadowMerger(name, log), fleet);

@@ -4,12 +4,16 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalTime;
+import java.time.ZoneOffset;
 import java.util.List;
 
 /**
  * An inventory file of a simulated fleet: {@code hosts} hosts named sim-00.., one group "fleet" on the
- * window "now", and {@code vms} VMs named vm-000.. spread round-robin over the hosts. With
- * {@link #windowNowArgs()} the window is open whenever a merge asks, so the campaign runs at once.
+ * window "now", and {@code vms} VMs named vm-000.. spread round-robin over the hosts. The window's
+ * calendar comes from {@link #shortWindowArgs()} or {@link #windowOpeningOnceAt(Instant)}.
  */
 public final class FleetInventory {
     private FleetInventory() {}
@@ -41,7 +45,20 @@ public final class FleetInventory {
 
     /** Windows every 10 s lasting 8 s (1 s kept for a rollback); predicted downtime 1 s shutdown + 1 s boot. */
     public static List<String> shortWindowArgs() {
-        return List.of("--shadowpatch.windows.now.cycle=*/10 * * * * *", "--shadowpatch.windows.now.duration=PT8S",
+        return windowArgs("*/10 * * * * *", Duration.ofSeconds(8));
+    }
+
+    /**
+     * The window opens at {@code opens} (today, UTC, to the second) and stays open 10 minutes: every run
+     * that is ready before then waits for it, so a test can act while runs are certainly in flight.
+     */
+    public static List<String> windowOpeningOnceAt(Instant opens) {
+        LocalTime at = opens.atZone(ZoneOffset.UTC).toLocalTime();
+        return windowArgs(String.format("%d %d %d * * *", at.getSecond(), at.getMinute(), at.getHour()), Duration.ofMinutes(10));
+    }
+
+    private static List<String> windowArgs(String cycle, Duration duration) {
+        return List.of("--shadowpatch.windows.now.cycle=" + cycle, "--shadowpatch.windows.now.duration=" + duration,
                 "--shadowpatch.windows.now.rollback-margin=PT1S", "--shadowpatch.run.shutdown-grace=PT6S",
                 "--shadowpatch.run.expected-boot=PT1S");
     }
