@@ -1,5 +1,6 @@
 package dev.shadowpatch.campaign;
 
+import dev.shadowpatch.virt.Hypervisor;
 import dev.shadowpatch.virt.Hypervisors;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.delegate.JavaDelegate;
@@ -11,9 +12,9 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Pre-check of every VM on its host: a VM that is not running, or whose host does not answer, is
- * skipped with the reason (shown in the report), never failed silently and never counted as a
- * failure. An unreachable host is asked once, not once per VM. Then the slot ledger starts.
+ * Pre-check of every VM on its host: a VM that is not defined there, not running, or whose host
+ * does not answer, is skipped with the reason (shown in the report), never failed silently and
+ * never counted as a failure. An unreachable host is asked once, not once per VM. Then the slot ledger starts.
  */
 @Component
 public class CheckVmsDelegate implements JavaDelegate {
@@ -32,8 +33,11 @@ public class CheckVmsDelegate implements JavaDelegate {
                 return e.skip(unreachable.get(e.host()));
             }
             try {
-                return hypervisors.forHost(e.host()).isRunning(e.vm()) ? e
-                        : e.skip("not running on host " + e.host());
+                Hypervisor host = hypervisors.forHost(e.host());
+                if (!host.exists(e.vm())) { // an inventory out of date with its host: the operator fixes the inventory
+                    return e.skip("not defined on host " + e.host());
+                }
+                return host.isRunning(e.vm()) ? e : e.skip("not running on host " + e.host());
             } catch (RuntimeException ex) {
                 String reason = "host " + e.host() + " unreachable: " + ex.getMessage();
                 log.warn("Campaign {}: {}; its VMs are skipped", execution.getProcessInstanceId(), reason);

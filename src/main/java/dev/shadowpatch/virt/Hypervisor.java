@@ -27,6 +27,9 @@ public interface Hypervisor {
     /** Starts a defined VM; no-op when it already runs. */
     void start(String vm);
 
+    /** Whether a domain of that name is defined on this host, running or not. */
+    boolean exists(String vm);
+
     /** Whether the domain exists and is running. */
     boolean isRunning(String vm);
 

@@ -373,6 +373,7 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
         return withDomain(vm, d -> d.getInfo().state, "read state");
     }
 
+    @Override
     public boolean exists(String vm) {
         try {
             Domain d = conn.get().domainLookupByName(vm);

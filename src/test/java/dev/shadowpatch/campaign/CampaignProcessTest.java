@@ -251,19 +251,20 @@ class CampaignProcessTest extends ProcessTestAccess {
     }
 
     @Test
-    void vmsThatAreNotRunningOrWhoseHostIsUnreachableAreSkippedWithTheReason() {
-        fleet.notRunning("down-01").unreachable("kvm-lost");
+    void vmsThatAreNotRunningNotDefinedOrWhoseHostIsUnreachableAreSkippedWithTheReason() {
+        fleet.notRunning("down-01").undefined("gone-01").unreachable("kvm-lost");
         ProcessInstance campaign = start(Map.of(CampaignVariables.GROUPS, "edge", CampaignVariables.VMS, "web-01",
                 CampaignVariables.MAX_FAILURES, "1"));
         approveCampaign(campaign);
         drive();
 
         CampaignReport.Campaign result = campaign(campaign);
-        assertThat(result.outcome()).startsWith("completed").contains("1 patched, 0 failed, 2 skipped");
+        assertThat(result.outcome()).startsWith("completed").contains("1 patched, 0 failed, 3 skipped");
         assertThat(fleet.started()).containsExactly("web-01");
         assertThat(result.vms()).extracting(CampaignReport.VmRow::vm, CampaignReport.VmRow::state, CampaignReport.VmRow::reason)
                 .containsExactlyInAnyOrder(
                         org.assertj.core.groups.Tuple.tuple("down-01", "skipped", "not running on host kvm-b"),
+                        org.assertj.core.groups.Tuple.tuple("gone-01", "skipped", "not defined on host kvm-c"),
                         org.assertj.core.groups.Tuple.tuple("lost-01", "skipped", "host kvm-lost unreachable: simulated host kvm-lost does not answer"),
                         org.assertj.core.groups.Tuple.tuple("web-01", "patched", null));
     }

@@ -40,8 +40,9 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * A campaign on real VMs: the application as it runs in production (real libvirt, real SSH, real
- * merge, job executor on), an inventory with two hosts, one live lab VM on each, and a third VM that
- * is defined but shut off. Both hosts are this machine's libvirtd, reached through two different URIs
+ * merge, job executor on), an inventory with two hosts, one live lab VM on each, a third VM that
+ * is defined but shut off and a fourth that the host does not know. Both hosts are this machine's
+ * libvirtd, reached through two different URIs
  * ({@code qemu:///system} and the remote driver's {@code qemu+unix:///system}), so each host gets its
  * own connection as a remote host would. The patch is a small real change made in the shadows; each
  * live VM is changed after its snapshot, and both must be there after the merge.
@@ -54,6 +55,8 @@ class CampaignVmTest {
     static final String VM1 = PREFIX + "1";
     static final String VM2 = PREFIX + "2";
     static final String OFF = PREFIX + "-off";
+    /** In the inventory, never defined on its host (an inventory out of date). */
+    static final String GONE = PREFIX + "-gone";
     static final String PATCH = "printf 'patched by the campaign\\n' > /etc/sp-campaign-patched"
             + " && mkdir -p /usr/local/share/sp-campaign && date -u +%s > /usr/local/share/sp-campaign/stamp";
     static final String TEST = "grep -qx 'patched by the campaign' /etc/sp-campaign-patched";
@@ -87,7 +90,8 @@ class CampaignVmTest {
                   - {name: %s, host: lab-local, group: lab}
                   - {name: %s, host: lab-unix, group: lab}
                   - {name: %s, host: lab-local, group: lab}
-                """.formatted(VM1, VM2, OFF));
+                  - {name: %s, host: lab-unix, group: lab}
+                """.formatted(VM1, VM2, OFF, GONE));
         app = new SpringApplicationBuilder(ShadowPatchingApplication.class).web(WebApplicationType.SERVLET).run(
                 "--server.port=0",
                 "--shadowpatch.data-dir=" + work.resolve("data"),
@@ -109,7 +113,7 @@ class CampaignVmTest {
     }
 
     @Test
-    void aCampaignPatchesTheRunningVmsOnBothHostsAndSkipsTheOneThatIsOff() {
+    void aCampaignPatchesTheRunningVmsOnBothHostsAndSkipsTheOneThatIsOffAndTheOneNotDefined() {
         RuntimeService runtime = engine.getRuntimeService();
         ProcessInstance campaign = as("olga", () -> runtime.startProcessInstanceByKey(CampaignVariables.PROCESS_KEY, Map.of(
                 CampaignVariables.NAME, "lab campaign",
@@ -150,7 +154,8 @@ class CampaignVmTest {
                 .containsExactlyInAnyOrder(
                         org.assertj.core.groups.Tuple.tuple(VM1, "lab-local", "patched", null),
                         org.assertj.core.groups.Tuple.tuple(VM2, "lab-unix", "patched", null),
-                        org.assertj.core.groups.Tuple.tuple(OFF, "lab-local", "skipped", "not running on host lab-local"));
+                        org.assertj.core.groups.Tuple.tuple(OFF, "lab-local", "skipped", "not running on host lab-local"),
+                        org.assertj.core.groups.Tuple.tuple(GONE, "lab-unix", "skipped", "not defined on host lab-unix"));
         assertThat(result.vms()).filteredOn(r -> r.state().equals("patched")).allSatisfy(r -> {
             assertThat(r.approvedBy()).as(r.vm()).isEqualTo("olga");
             assertThat(r.downtimeSeconds()).as(r.vm() + " downtime").isPositive();

@@ -52,6 +52,12 @@ public class RecordingHypervisor implements Hypervisor {
     }
 
     @Override
+    public boolean exists(String vm) {
+        log.record(node, "hypervisor.exists", vm);
+        return true;
+    }
+
+    @Override
     public boolean isRunning(String vm) {
         log.record(node, "hypervisor.isRunning", vm);
         return true;

@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * the campaign does to hosts: a VM is "in flight" on its host from its snapshot
  * ({@link #createShadow}) until its shadow is removed ({@link #cleanup}); the {@link Fleet} keeps the
  * peak number in flight overall and per host, independent of the campaign's own bookkeeping. VMs
- * can be declared not running, and hosts unreachable, for the campaign's pre-check.
+ * can be declared not running or not defined, and hosts unreachable, for the campaign's pre-check.
  */
 public final class SimulatedHypervisor implements Hypervisor {
     private final String host;
@@ -37,6 +37,7 @@ public final class SimulatedHypervisor implements Hypervisor {
         private final Map<String, Integer> peakPerHost = new ConcurrentHashMap<>();
         private final Set<String> snapshotted = ConcurrentHashMap.newKeySet();
         private final Set<String> notRunning = ConcurrentHashMap.newKeySet();
+        private final Set<String> undefined = ConcurrentHashMap.newKeySet();
         private final Set<String> unreachable = ConcurrentHashMap.newKeySet();
         private final AtomicInteger peak = new AtomicInteger();
 
@@ -51,6 +52,12 @@ public final class SimulatedHypervisor implements Hypervisor {
 
         public Fleet notRunning(String vm) {
             notRunning.add(vm);
+            return this;
+        }
+
+        /** The VM is in the inventory but no longer defined on its host. */
+        public Fleet undefined(String vm) {
+            undefined.add(vm);
             return this;
         }
 
@@ -138,9 +145,14 @@ public final class SimulatedHypervisor implements Hypervisor {
     }
 
     @Override
-    public boolean isRunning(String vm) {
+    public boolean exists(String vm) {
         reachable();
-        return !fleet.notRunning.contains(vm);
+        return !fleet.undefined.contains(vm);
+    }
+
+    @Override
+    public boolean isRunning(String vm) {
+        return exists(vm) && !fleet.notRunning.contains(vm);
     }
 
     @Override

@@ -48,12 +48,14 @@ class LibvirtHypervisorTestDriverTest {
         assertThat(hv.isRunning("live")).isTrue();
         hv.shutdown("live", Duration.ofSeconds(5));
         assertThat(hv.isRunning("live")).isFalse();
+        assertThat(hv.exists("live")).as("shut off, still defined").isTrue();
         assertThat(hv.state("live")).isEqualTo(DomainState.VIR_DOMAIN_SHUTOFF);
         hv.shutdown("live", Duration.ofSeconds(5)); // idempotent
         hv.start("live");
         assertThat(hv.isRunning("live")).isTrue();
         hv.start("live"); // idempotent
         assertThat(hv.isRunning("nope")).isFalse();
+        assertThat(hv.exists("nope")).isFalse();
     }
 
     @Test
