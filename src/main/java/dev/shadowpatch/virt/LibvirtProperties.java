@@ -30,7 +30,10 @@ public class LibvirtProperties {
     /** Try QUIESCE (guest agent fsfreeze) for the snapshot when the agent answers. */
     private boolean quiesce = true;
 
-    /** The same settings for another host: only the URI differs (remote hosts via qemu+ssh://...). */
+    /**
+     * The same settings for another host: only the URI differs (remote hosts via qemu+ssh://...).
+     * A new field must be copied here too (LibvirtPropertiesTest fails until it is).
+     */
     public LibvirtProperties withUri(String otherUri) {
         LibvirtProperties copy = new LibvirtProperties();
         copy.uri = otherUri;
