@@ -14,7 +14,8 @@ import java.util.Map;
 /**
  * Pre-check of every VM on its host: a VM that is not defined there, not running, or whose host
  * does not answer, is skipped with the reason (shown in the report), never failed silently and
- * never counted as a failure. An unreachable host is asked once, not once per VM. Then the slot ledger starts.
+ * never counted as a failure. An unreachable host is asked once, not once per VM. Then the slot
+ * ledger starts.
  */
 @Component
 public class CheckVmsDelegate implements JavaDelegate {
@@ -34,10 +35,11 @@ public class CheckVmsDelegate implements JavaDelegate {
             }
             try {
                 Hypervisor host = hypervisors.forHost(e.host());
-                if (!host.exists(e.vm())) { // an inventory out of date with its host: the operator fixes the inventory
-                    return e.skip("not defined on host " + e.host());
+                if (host.isRunning(e.vm())) {
+                    return e;
                 }
-                return host.isRunning(e.vm()) ? e : e.skip("not running on host " + e.host());
+                // asked only for the VMs skipped, to tell the operator what to fix: the VM or the inventory
+                return e.skip((host.exists(e.vm()) ? "not running on host " : "not defined on host ") + e.host());
             } catch (RuntimeException ex) {
                 String reason = "host " + e.host() + " unreachable: " + ex.getMessage();
                 log.warn("Campaign {}: {}; its VMs are skipped", execution.getProcessInstanceId(), reason);
