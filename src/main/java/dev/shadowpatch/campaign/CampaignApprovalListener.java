@@ -1,5 +1,7 @@
 package dev.shadowpatch.campaign;
 
+import dev.shadowpatch.workflow.ApprovalDecision;
+import dev.shadowpatch.workflow.RunLedger;
 import org.camunda.bpm.engine.RuntimeService;
 import org.camunda.bpm.engine.delegate.DelegateTask;
 import org.camunda.bpm.engine.delegate.TaskListener;
@@ -19,6 +21,12 @@ import static dev.shadowpatch.campaign.CampaignVariables.*;
  */
 @Component
 public class CampaignApprovalListener implements TaskListener {
+    private final RunLedger ledger;
+
+    public CampaignApprovalListener(RunLedger ledger) {
+        this.ledger = ledger;
+    }
+
     private static final Set<String> DECISIONS = Set.of("approve", "reject");
     /** Activities of a shadow-patching run before its merge plan exists. */
     static final Set<String> BEFORE_PLAN = Set.of("snapshotAndClone", "patchShadow", "testShadow", "shutDownShadow",
@@ -40,6 +48,9 @@ public class CampaignApprovalListener implements TaskListener {
         }
         Authentication auth = task.getProcessEngineServices().getIdentityService().getCurrentAuthentication();
         String who = auth != null ? auth.getUserId() : task.getAssignee();
+        // The window's door of each run reads this row, not the variables below (display only).
+        ledger.recordDecision(new RunLedger.Approval(task.getId(), task.getProcessInstanceId(), who,
+                ClockUtil.getCurrentTime().toInstant(), ApprovalDecision.ofFormValue(decision, DECISION), null, null));
         task.getExecution().getProcessInstance().setVariable(DECISION, decision);
         task.getExecution().getProcessInstance().setVariable(DECIDED_BY, who);
         if ("approve".equals(decision)) {

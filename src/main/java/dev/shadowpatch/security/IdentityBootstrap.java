@@ -10,10 +10,13 @@ import org.camunda.bpm.engine.authorization.HistoricProcessInstancePermissions;
 import org.camunda.bpm.engine.authorization.HistoricTaskPermissions;
 import org.camunda.bpm.engine.authorization.Permission;
 import org.camunda.bpm.engine.authorization.Permissions;
+import org.camunda.bpm.engine.authorization.ProcessDefinitionPermissions;
+import org.camunda.bpm.engine.authorization.ProcessInstancePermissions;
 import org.camunda.bpm.engine.authorization.Resource;
 import org.camunda.bpm.engine.authorization.Resources;
 import org.camunda.bpm.engine.filter.Filter;
 import org.camunda.bpm.engine.identity.Group;
+import org.camunda.bpm.engine.impl.persistence.entity.AuthorizationEntity;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.annotation.Value;
@@ -36,9 +39,6 @@ import static org.camunda.bpm.engine.authorization.Permissions.READ;
 import static org.camunda.bpm.engine.authorization.Permissions.READ_HISTORY;
 import static org.camunda.bpm.engine.authorization.Permissions.READ_INSTANCE;
 import static org.camunda.bpm.engine.authorization.Permissions.READ_TASK;
-import static org.camunda.bpm.engine.authorization.Permissions.UPDATE;
-import static org.camunda.bpm.engine.authorization.Permissions.UPDATE_INSTANCE;
-import static org.camunda.bpm.engine.authorization.Permissions.UPDATE_TASK;
 import static org.camunda.bpm.engine.authorization.Permissions.TASK_WORK;
 
 /**
@@ -85,14 +85,25 @@ public class IdentityBootstrap {
         }
         grant(GROUP_OPERATORS, Resources.APPLICATION, "tasklist", ACCESS);
         grant(GROUP_OPERATORS, Resources.APPLICATION, "cockpit", ACCESS);
-        grant(GROUP_OPERATORS, Resources.PROCESS_DEFINITION, "*", READ, READ_INSTANCE,
-                UPDATE_INSTANCE, READ_TASK, UPDATE_TASK, READ_HISTORY);
-        // Operators start patch runs, not the maintenance-window process (it opens the window at once
-        // for every approved run, so a manual start would take live VMs down outside their window).
-        grant(GROUP_OPERATORS, Resources.PROCESS_DEFINITION, SHADOW_PATCHING, CREATE_INSTANCE);
-        grant(GROUP_OPERATORS, Resources.PROCESS_DEFINITION, dev.shadowpatch.campaign.CampaignVariables.PROCESS_KEY, CREATE_INSTANCE);
-        grant(GROUP_OPERATORS, Resources.PROCESS_INSTANCE, "*", CREATE, READ, UPDATE);
-        grant(GROUP_OPERATORS, Resources.TASK, "*", READ, UPDATE, TASK_WORK);
+        // Read everything; work tasks; retry a failed job. Not UPDATE/UPDATE_INSTANCE: with it an operator
+        // could correlate the window message, execute a window timer by hand, modify a run to a step
+        // past its approval or overwrite its variables. (The window's door checks it all anyway.)
+        grant(GROUP_OPERATORS, Resources.PROCESS_DEFINITION, "*", READ, READ_INSTANCE, READ_TASK, READ_HISTORY,
+                ProcessDefinitionPermissions.READ_INSTANCE_VARIABLE, ProcessDefinitionPermissions.READ_TASK_VARIABLE,
+                ProcessDefinitionPermissions.READ_HISTORY_VARIABLE, ProcessDefinitionPermissions.RETRY_JOB);
+        // Operators start patch runs, not the maintenance-window process (it releases the runs waiting for
+        // the calendar's open window).
+        grant(GROUP_OPERATORS, Resources.PROCESS_DEFINITION, SHADOW_PATCHING, READ, READ_INSTANCE, READ_TASK,
+                READ_HISTORY, CREATE_INSTANCE, ProcessDefinitionPermissions.READ_INSTANCE_VARIABLE,
+                ProcessDefinitionPermissions.READ_TASK_VARIABLE, ProcessDefinitionPermissions.READ_HISTORY_VARIABLE,
+                ProcessDefinitionPermissions.RETRY_JOB);
+        grant(GROUP_OPERATORS, Resources.PROCESS_DEFINITION, dev.shadowpatch.campaign.CampaignVariables.PROCESS_KEY,
+                READ, READ_INSTANCE, READ_TASK, READ_HISTORY, CREATE_INSTANCE, ProcessDefinitionPermissions.READ_INSTANCE_VARIABLE,
+                ProcessDefinitionPermissions.READ_TASK_VARIABLE, ProcessDefinitionPermissions.READ_HISTORY_VARIABLE,
+                ProcessDefinitionPermissions.RETRY_JOB);
+        grant(GROUP_OPERATORS, Resources.PROCESS_INSTANCE, "*", CREATE, READ, ProcessInstancePermissions.RETRY_JOB);
+        // Claim and complete (TASK_WORK), not UPDATE: that would let them set any run variable through a task.
+        grant(GROUP_OPERATORS, Resources.TASK, "*", READ, TASK_WORK);
         grant(GROUP_OPERATORS, Resources.DEPLOYMENT, "*", READ);
         grant(GROUP_OPERATORS, Resources.HISTORIC_PROCESS_INSTANCE, "*", HistoricProcessInstancePermissions.READ);
         grant(GROUP_OPERATORS, Resources.HISTORIC_TASK, "*", HistoricTaskPermissions.READ);
@@ -155,19 +166,28 @@ public class IdentityBootstrap {
     }
 
     private void grant(String groupId, Resource resource, String resourceId, Permission... permissions) {
-        boolean exists = authorizations.createAuthorizationQuery().groupIdIn(groupId)
-                .resourceType(resource).resourceId(resourceId).count() > 0;
-        if (exists) {
+        Authorization auth = authorizations.createAuthorizationQuery().groupIdIn(groupId)
+                .resourceType(resource).resourceId(resourceId).authorizationType(Authorization.AUTH_TYPE_GRANT).singleResult();
+        if (auth == null) {
+            auth = authorizations.createNewAuthorization(Authorization.AUTH_TYPE_GRANT);
+            auth.setGroupId(groupId);
+            auth.setResource(resource);
+            auth.setResourceId(resourceId);
+        } else if (((AuthorizationEntity) auth).getPermissions() == mask(permissions)) {
             return;
         }
-        Authorization auth = authorizations.createNewAuthorization(Authorization.AUTH_TYPE_GRANT);
-        auth.setGroupId(groupId);
-        auth.setResource(resource);
-        auth.setResourceId(resourceId);
-        for (Permission permission : permissions) {
-            auth.addPermission(permission);
-        }
+        // Exactly these permissions: a grant from an older version (e.g. operators' UPDATE) is narrowed.
+        ((AuthorizationEntity) auth).setPermissions(mask(permissions));
         authorizations.saveAuthorization(auth);
+    }
+
+    /** The permission bits of a grant (ALL is every bit). */
+    private static int mask(Permission[] permissions) {
+        int mask = 0;
+        for (Permission p : permissions) {
+            mask |= p.getValue();
+        }
+        return mask;
     }
 
     /** Tasklist shows nothing without a filter: one for the operators' work. */

@@ -1,6 +1,8 @@
 package dev.shadowpatch.virt;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * What the patch process needs from the hypervisor. Every method is idempotent: a retried job
@@ -32,6 +34,21 @@ public interface Hypervisor {
 
     /** Whether the domain exists and is running. */
     boolean isRunning(String vm);
+
+    /**
+     * Why a patch run of this VM cannot start now (not defined, not running, paused, no qcow2 file
+     * disk), each problem a sentence naming the VM; empty when it can. Reads only: asked before a
+     * run is created, so a refused request leaves nothing behind.
+     */
+    default List<String> checkPatchable(String vm) {
+        List<String> problems = new ArrayList<>();
+        if (!exists(vm)) {
+            problems.add("VM " + vm + " is not defined on this host");
+        } else if (!isRunning(vm)) {
+            problems.add("VM " + vm + " is not running: a shadow is taken of a running VM");
+        }
+        return problems;
+    }
 
     /** A fresh overlay on top of the live delta for the merge to write into (the live VM is shut off). */
     ShadowClone createMergeOverlay(ShadowClone clone);

@@ -356,6 +356,34 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
         return exists(vm) && state(vm) == DomainState.VIR_DOMAIN_RUNNING;
     }
 
+    @Override
+    public List<String> checkPatchable(String vm) {
+        if (!exists(vm)) {
+            return List.of("VM " + vm + " is not defined on " + uri() + " (virsh -c " + uri() + " list --all shows the names)");
+        }
+        List<String> problems = new ArrayList<>();
+        DomainState s = state(vm);
+        if (s == DomainState.VIR_DOMAIN_PAUSED) {
+            problems.add("VM " + vm + " on " + uri() + " is paused (QEMU pauses a VM whose disk is full): resume it or free space first");
+        } else if (s != DomainState.VIR_DOMAIN_RUNNING) {
+            problems.add("VM " + vm + " on " + uri() + " is not running (state " + stateWord(s) + "): a shadow is taken of a running VM");
+        }
+        try {
+            DomainXml.Disk disk = DomainXml.patchDisk(withDomain(vm, d -> d.getXMLDesc(0), "read definition"), null);
+            if (!"file".equals(disk.type()) || !"qcow2".equals(disk.format())) {
+                problems.add("disk " + disk.target() + " of VM " + vm + " is " + disk.format() + " (" + disk.source()
+                        + "), not a qcow2 file: external snapshots need qcow2");
+            }
+        } catch (RuntimeException e) {
+            problems.add("VM " + vm + ": " + e.getMessage());
+        }
+        return problems;
+    }
+
+    private static String stateWord(DomainState s) {
+        return s.name().replace("VIR_DOMAIN_", "").toLowerCase();
+    }
+
     /** Waits for a state, woken by libvirt lifecycle events (and polling as a safety net). */
     public void waitForState(String vm, DomainState wanted, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();

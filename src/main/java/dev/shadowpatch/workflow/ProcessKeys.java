@@ -13,6 +13,8 @@ public final class ProcessKeys {
     public static final String ERROR_CONFLICTS_UNRESOLVED = "CONFLICTS_UNRESOLVED";
     /** Anything in the window that means the live VM must go back to its previous disk. */
     public static final String ERROR_ROLLBACK_REQUIRED = "ROLLBACK_REQUIRED";
+    /** An in-window step reached without an entry through the window's door (e.g. a process-instance modification). */
+    public static final String ERROR_WINDOW_NOT_ENTERED = "WINDOW_NOT_ENTERED";
 
     public static final String GROUP_OPERATORS = "operators";
     public static final String GROUP_AUDITORS = "auditors";

@@ -66,6 +66,9 @@ public final class ProcessVariables {
     public static final String WINDOW_DEADLINE = "windowDeadline";
     public static final String WINDOW_FITS = "windowFits";
     public static final String WINDOW_RESCHEDULES = "windowReschedules";
+    /** The window door's last decision ({@link WindowDoor.Decision} name) and its reason in words. */
+    public static final String WINDOW_DOOR = "windowDoor";
+    public static final String WINDOW_DOOR_REASON = "windowDoorReason";
 
     // In the window
     public static final String LIVE_DOWN_AT = "liveDownAt";
@@ -78,5 +81,7 @@ public final class ProcessVariables {
     // Rollback
     public static final String ROLLBACK_REASON = "rollbackReason";
     public static final String ROLLBACK_DECISION = "rollbackDecision";
+    /** When the rolled-back live VM was running on its previous disk again (its service not verified). */
+    public static final String ROLLED_BACK_AT = "rolledBackAt";
     public static final String OUTCOME = "outcome";
 }

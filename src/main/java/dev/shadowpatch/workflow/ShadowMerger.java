@@ -32,6 +32,16 @@ public interface ShadowMerger {
      */
     MergeResult merge(ShadowClone clone, byte[] approvedPlanJson);
 
+    /** The paths of the plan's conflicts that still need an operator's decision. */
+    default List<String> openConflicts(byte[] planJson) {
+        try {
+            resolve(planJson, Map.of(), null);
+            return List.of();
+        } catch (ConflictsUnresolvedException e) {
+            return e.paths();
+        }
+    }
+
     /**
      * @param conflicts one human-readable line per conflict: path, policy, base/live/shadow metadata
      */

@@ -46,6 +46,7 @@ abstract class ProcessTestSupport {
     static final String LIVE_IP = "192.168.122.10";
     static final String PATCH = "apt-get -y upgrade";
     static final String TEST = "curl -fsS http://localhost/";
+    static final String OPERATOR = "olivia";
 
     @Autowired protected ProcessEngine engine;
     @Autowired protected RuntimeService runtime;
@@ -78,9 +79,12 @@ abstract class ProcessTestSupport {
                 Duration.ofSeconds(2)));
     }
 
+    /** Each test starts with no open run: one run per VM would refuse the next test's start. */
     @AfterEach
-    void resetClock() {
+    void resetClockAndRuns() {
         ClockUtil.reset();
+        runtime.createProcessInstanceQuery().list().forEach(pi ->
+                runtime.deleteProcessInstanceIfExists(pi.getId(), "end of test", true, true, true, true));
     }
 
     protected static ShadowMerger.PlanResult plan(List<String> unresolved) {
@@ -154,12 +158,18 @@ abstract class ProcessTestSupport {
         management.executeJob(timer.getId());
     }
 
+    /** Completes the task as the operator {@value #OPERATOR} would in Tasklist (authenticated, authorizations apply). */
     protected void completeTask(ProcessInstance pi, String taskKey, Map<String, Object> variables) {
         var task = taskService.createTaskQuery().processInstanceId(pi.getId()).taskDefinitionKey(taskKey).singleResult();
         if (task == null) {
             throw new AssertionError("No task " + taskKey + " open");
         }
-        taskService.complete(task.getId(), variables);
+        engine.getIdentityService().setAuthentication(OPERATOR, List.of(ProcessKeys.GROUP_OPERATORS));
+        try {
+            taskService.complete(task.getId(), variables);
+        } finally {
+            engine.getIdentityService().clearAuthentication();
+        }
     }
 
     void approve(ProcessInstance pi) {

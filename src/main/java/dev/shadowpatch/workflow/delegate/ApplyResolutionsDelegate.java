@@ -1,6 +1,8 @@
 package dev.shadowpatch.workflow.delegate;
 
+import dev.shadowpatch.workflow.PlanDigest;
 import dev.shadowpatch.workflow.ProcessKeys;
+import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.workflow.RunState;
 import dev.shadowpatch.workflow.ShadowMerger;
@@ -25,10 +27,12 @@ public class ApplyResolutionsDelegate implements JavaDelegate {
     static final Set<String> DECISIONS = Set.of("keep-live", "take-shadow", "hybrid");
     private final ShadowMerger merger;
     private final RunSettings settings;
+    private final RunLedger ledger;
 
-    public ApplyResolutionsDelegate(ShadowMerger merger, RunSettings settings) {
+    public ApplyResolutionsDelegate(ShadowMerger merger, RunSettings settings, RunLedger ledger) {
         this.merger = merger;
         this.settings = settings;
+        this.ledger = ledger;
     }
 
     @Override
@@ -47,6 +51,8 @@ public class ApplyResolutionsDelegate implements JavaDelegate {
             Map<String, String> resolutions = parse(execution, (String) execution.getVariable(CONFLICT_RESOLUTIONS));
             var plan = merger.resolve(RunState.fileBytes(execution, MERGE_PLAN), resolutions, fallback);
             PlanVariables.write(execution, plan, settings);
+            // Same transaction as the approval: the plan with these decisions is the one approved.
+            ledger.recordResolvedPlan(execution.getProcessInstanceId(), PlanDigest.sha256(plan.planJson()));
             execution.setVariable(APPROVAL_PROBLEM, "");
         } catch (ShadowMerger.ConflictsUnresolvedException | IllegalArgumentException e) {
             throw reject(execution, e.getMessage());

@@ -1,37 +1,47 @@
 package dev.shadowpatch.workflow.delegate;
 
+import dev.shadowpatch.workflow.ApprovalDecision;
+import dev.shadowpatch.workflow.PlanDigest;
+import dev.shadowpatch.workflow.RunLedger;
+import dev.shadowpatch.workflow.RunState;
 import org.camunda.bpm.engine.delegate.DelegateTask;
 import org.camunda.bpm.engine.delegate.TaskListener;
 import org.camunda.bpm.engine.impl.identity.Authentication;
 import org.camunda.bpm.engine.impl.util.ClockUtil;
 import org.springframework.stereotype.Component;
 
-import java.util.Set;
+import java.util.Date;
 
 import static dev.shadowpatch.workflow.ProcessVariables.*;
 
 /**
- * On completion of the approval task: checks the decision and records who decided and when, so an
- * auditor can answer "who allowed this change" from history.
+ * On completion of the approval task: checks the decision and records who decided, when, and the
+ * digest of the plan they saw, in the {@link RunLedger} (where the window's door and the audit read
+ * it; nobody can edit it through the engine's API). The variables {@code approvedBy}/{@code approvedAt}
+ * are set for display only.
  */
 @Component
 public class ApprovalRecorder implements TaskListener {
-    private static final Set<String> DECISIONS = Set.of("approve", "reject", "sendBack");
+    private final RunLedger ledger;
+
+    public ApprovalRecorder(RunLedger ledger) {
+        this.ledger = ledger;
+    }
 
     @Override
     public void notify(DelegateTask task) {
-        Object decision = task.getVariable(APPROVAL_DECISION);
-        if (decision == null || !DECISIONS.contains(decision.toString())) {
-            throw new IllegalArgumentException("'" + APPROVAL_DECISION + "' must be one of " + DECISIONS
-                    + ", was " + decision);
-        }
+        ApprovalDecision decision = ApprovalDecision.ofFormValue(task.getVariable(APPROVAL_DECISION), APPROVAL_DECISION);
         Authentication auth = task.getProcessEngineServices().getIdentityService().getCurrentAuthentication();
         String who = auth != null ? auth.getUserId() : task.getAssignee();
+        Date now = ClockUtil.getCurrentTime();
+        String plan = PlanDigest.sha256(RunState.fileBytes(task.getExecution(), MERGE_PLAN));
+        ledger.recordDecision(new RunLedger.Approval(task.getId(), task.getProcessInstanceId(), who, now.toInstant(),
+                decision, plan, null));
         task.setVariable("approvalDecidedBy", who);
-        task.setVariable("approvalDecidedAt", ClockUtil.getCurrentTime());
-        if ("approve".equals(decision)) {
+        task.setVariable("approvalDecidedAt", now);
+        if (decision == ApprovalDecision.APPROVE) {
             task.setVariable(APPROVED_BY, who);
-            task.setVariable(APPROVED_AT, ClockUtil.getCurrentTime());
+            task.setVariable(APPROVED_AT, now);
         }
     }
 }

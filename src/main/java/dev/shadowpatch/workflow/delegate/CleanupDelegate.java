@@ -2,6 +2,7 @@ package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.virt.Hypervisor;
 import dev.shadowpatch.virt.Hypervisors;
+import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunState;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.delegate.JavaDelegate;
@@ -17,9 +18,11 @@ import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_CLONE;
 @Component
 public class CleanupDelegate implements JavaDelegate {
     private final Hypervisors hypervisors;
+    private final RunLedger ledger;
 
-    public CleanupDelegate(Hypervisors hypervisors) {
+    public CleanupDelegate(Hypervisors hypervisors, RunLedger ledger) {
         this.hypervisors = hypervisors;
+        this.ledger = ledger;
     }
 
     @Override
@@ -28,6 +31,7 @@ public class CleanupDelegate implements JavaDelegate {
         if (execution.getVariable(SHADOW_CLONE) != null) { // a run can end before its shadow existed
             hypervisor.cleanup(RunState.clone(execution));
         }
+        ledger.release(execution.getProcessInstanceId()); // the VM is free for its next run
         execution.getProcessInstance().setVariable(OUTCOME, execution.getVariableLocal("cleanupOutcome"));
     }
 }

@@ -2,23 +2,46 @@ package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.workflow.ProcessKeys;
 import dev.shadowpatch.workflow.ProcessVariables;
+import dev.shadowpatch.workflow.RunLedger;
 import org.camunda.bpm.engine.delegate.BpmnError;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.delegate.JavaDelegate;
+import org.camunda.bpm.engine.impl.util.ClockUtil;
 import org.camunda.bpm.engine.runtime.Job;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
+
+import java.time.Instant;
 
 /**
- * A step taken while the live VM is down. A failure is retried like any other job, but when the
- * last retry fails too the step does not leave an incident with the VM down: it raises
+ * A step taken while the live VM is down. It runs only inside an entry through the window's door
+ * ({@link WindowDoorDelegate}): reached any other way (a process-instance modification, a job
+ * executed by hand) it touches nothing and sends the run back to wait for its window. Past the
+ * entry's deadline it rolls back instead of going on. A failure is retried like any other job, but
+ * when the last retry fails too the step does not leave an incident with the VM down: it raises
  * {@link ProcessKeys#ERROR_ROLLBACK_REQUIRED} so the process rolls the live VM back at once.
  */
 abstract class InWindowStep implements JavaDelegate {
     private static final Logger log = LoggerFactory.getLogger(InWindowStep.class);
 
+    private RunLedger ledger;
+
+    @Autowired
+    void setLedger(RunLedger ledger) {
+        this.ledger = ledger;
+    }
+
     @Override
     public final void execute(DelegateExecution execution) throws Exception {
+        RunLedger.WindowEntry entry = ledger.openEntry(execution.getProcessInstanceId()).orElseThrow(() -> new BpmnError(
+                ProcessKeys.ERROR_WINDOW_NOT_ENTERED, stepName() + " was reached without passing the window's door:"
+                + " nothing was touched; the run waits for its window"));
+        Instant now = ClockUtil.getCurrentTime().toInstant();
+        if (now.isAfter(entry.deadline())) {
+            throw rollback(execution, stepName() + " would start at " + now + ", after the window's deadline "
+                    + entry.deadline() + " (window end less the rollback margin)");
+        }
         try {
             run(execution);
         } catch (BpmnError e) {
@@ -42,6 +65,10 @@ abstract class InWindowStep implements JavaDelegate {
     protected static BpmnError rollback(DelegateExecution execution, String reason) {
         execution.setVariable(ProcessVariables.ROLLBACK_REASON, reason);
         return new BpmnError(ProcessKeys.ERROR_ROLLBACK_REQUIRED, reason);
+    }
+
+    protected RunLedger ledger() {
+        return ledger;
     }
 
     private static boolean isLastAttempt(DelegateExecution execution) {

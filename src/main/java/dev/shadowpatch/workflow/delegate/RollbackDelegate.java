@@ -3,6 +3,7 @@ package dev.shadowpatch.workflow.delegate;
 import dev.shadowpatch.virt.Hypervisor;
 import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.virt.ShadowClone;
+import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunState;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.delegate.JavaDelegate;
@@ -10,6 +11,7 @@ import org.camunda.bpm.engine.impl.util.ClockUtil;
 import org.springframework.stereotype.Component;
 
 import static dev.shadowpatch.workflow.ProcessVariables.ROLLBACK_REASON;
+import static dev.shadowpatch.workflow.ProcessVariables.ROLLED_BACK_AT;
 
 /**
  * Puts the live VM back on its previous disk (the merge overlay is dropped) and boots it. Nothing
@@ -18,9 +20,11 @@ import static dev.shadowpatch.workflow.ProcessVariables.ROLLBACK_REASON;
 @Component
 public class RollbackDelegate implements JavaDelegate {
     private final Hypervisors hypervisors;
+    private final RunLedger ledger;
 
-    public RollbackDelegate(Hypervisors hypervisors) {
+    public RollbackDelegate(Hypervisors hypervisors, RunLedger ledger) {
         this.hypervisors = hypervisors;
+        this.ledger = ledger;
     }
 
     @Override
@@ -32,6 +36,8 @@ public class RollbackDelegate implements JavaDelegate {
         ShadowClone clone = RunState.clone(execution);
         hypervisor.rollback(clone);
         hypervisor.start(clone.liveVm());
-        VerifyLiveDelegate.Downtime.record(execution, ClockUtil.getCurrentTime());
+        // Running again on its previous disk; its service was not verified here, so no serviceVerifiedAt.
+        execution.setVariable(ROLLED_BACK_AT, ClockUtil.getCurrentTime());
+        ledger.exit(execution.getProcessInstanceId(), ClockUtil.getCurrentTime().toInstant());
     }
 }

@@ -41,6 +41,7 @@ public class VerifyLiveDelegate extends InWindowStep {
                     + result.exitCode() + "); see variable " + VERIFY_OUTPUT);
         }
         Downtime.record(execution, ClockUtil.getCurrentTime());
+        ledger().exit(execution.getProcessInstanceId(), ClockUtil.getCurrentTime().toInstant());
     }
 
     @Override
