@@ -2,7 +2,9 @@ package dev.shadowpatch.audit;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shadowpatch.workflow.ApprovalDecision;
 import dev.shadowpatch.workflow.ProcessKeys;
+import dev.shadowpatch.workflow.RunLedger;
 import org.camunda.bpm.engine.HistoryService;
 import org.camunda.bpm.engine.history.HistoricProcessInstance;
 import org.camunda.bpm.engine.history.HistoricProcessInstanceQuery;
@@ -31,9 +33,11 @@ public class RunAudit {
             ROLLBACK_REASON, OUTCOME, WINDOW_RESCHEDULES);
 
     private final HistoryService history;
+    private final RunLedger ledger;
 
-    public RunAudit(HistoryService history) {
+    public RunAudit(HistoryService history, RunLedger ledger) {
         this.history = history;
+        this.ledger = ledger;
     }
 
     /** One patch run as an auditor reads it. Times are the engine's; downtime is live VM down -> service verified. */
@@ -42,7 +46,7 @@ public class RunAudit {
                             Boolean testsPassed, Integer conflicts, Long predictedDowntimeSeconds, String approvedBy,
                             Date approvedAt, String approvalComment, Date windowOpensAt, Date windowClosesAt,
                             Integer windowReschedules, Date liveDownAt, Date serviceVerifiedAt, Double downtimeSeconds,
-                            Map<String, Long> mergeRuleCounts, String rollbackReason) {}
+                            Map<String, Long> mergeRuleCounts, String rollbackReason, List<String> unreadableFields) {}
 
     public List<RunRecord> runs(String liveVm, int max) {
         HistoricProcessInstanceQuery query = history.createHistoricProcessInstanceQuery()
@@ -69,15 +73,54 @@ public class RunAudit {
             }
         }
         String state = pi.getEndTime() == null ? "running" : "ended";
-        return new RunRecord(pi.getId(), (String) v.get(LIVE_VM), state, (String) v.get(OUTCOME),
-                pi.getStartUserId() != null ? pi.getStartUserId() : (String) v.get(STARTED_BY),
-                pi.getStartTime(), pi.getEndTime(), (String) v.get(PATCH_COMMAND), (String) v.get(TEST_COMMAND),
-                (Integer) v.get(PATCH_EXIT_CODE), (Boolean) v.get(TESTS_PASSED), (Integer) v.get(CONFLICT_COUNT),
-                asLong(v.get(PREDICTED_DOWNTIME_SECONDS)), (String) v.get(APPROVED_BY), (Date) v.get(APPROVED_AT),
-                (String) v.get(APPROVAL_COMMENT), (Date) v.get(WINDOW_OPENS_AT), (Date) v.get(WINDOW_CLOSES_AT),
-                (Integer) v.get(WINDOW_RESCHEDULES), (Date) v.get(LIVE_DOWN_AT), (Date) v.get(SERVICE_VERIFIED_AT),
-                (Double) v.get(DOWNTIME_SECONDS), ruleCounts((String) v.get(MERGE_RULE_COUNTS)),
-                (String) v.get(ROLLBACK_REASON));
+        Fields f = new Fields(v);
+        // Who approved comes from the ledger row the approval task's completion wrote (its own, or its
+        // campaign's), never from the approvedBy variable: anyone completing a task of the run could set that.
+        Optional<RunLedger.Approval> approval = ledger.latestDecision(pi.getId())
+                .or(() -> Optional.ofNullable(pi.getSuperProcessInstanceId()).flatMap(ledger::latestDecision))
+                .filter(a -> a.decision() == ApprovalDecision.APPROVE);
+        return new RunRecord(pi.getId(), f.get(LIVE_VM, String.class), state, f.get(OUTCOME, String.class),
+                pi.getStartUserId() != null ? pi.getStartUserId() : f.get(STARTED_BY, String.class),
+                pi.getStartTime(), pi.getEndTime(), f.get(PATCH_COMMAND, String.class), f.get(TEST_COMMAND, String.class),
+                f.get(PATCH_EXIT_CODE, Integer.class), f.get(TESTS_PASSED, Boolean.class), f.get(CONFLICT_COUNT, Integer.class),
+                asLong(v.get(PREDICTED_DOWNTIME_SECONDS)), approval.map(RunLedger.Approval::decidedBy).orElse(null),
+                approval.map(a -> Date.from(a.decidedAt())).orElse(null),
+                f.get(APPROVAL_COMMENT, String.class), f.get(WINDOW_OPENS_AT, Date.class), f.get(WINDOW_CLOSES_AT, Date.class),
+                f.get(WINDOW_RESCHEDULES, Integer.class), f.get(LIVE_DOWN_AT, Date.class), f.get(SERVICE_VERIFIED_AT, Date.class),
+                asDouble(v.get(DOWNTIME_SECONDS)), f.ruleCounts(), f.get(ROLLBACK_REASON, String.class), f.unreadable);
+    }
+
+    /** Typed reads of a run's variables: one of an unexpected type is named, not fatal to the whole answer. */
+    private static final class Fields {
+        final Map<String, Object> values;
+        final List<String> unreadable = new java.util.ArrayList<>();
+
+        Fields(Map<String, Object> values) {
+            this.values = values;
+        }
+
+        <T> T get(String name, Class<T> type) {
+            Object value = values.get(name);
+            if (value == null || type.isInstance(value)) {
+                return type.cast(value);
+            }
+            unreadable.add(name + " (" + value.getClass().getSimpleName() + ", expected " + type.getSimpleName() + ")");
+            return null;
+        }
+
+        Map<String, Long> ruleCounts() {
+            String json = get(MERGE_RULE_COUNTS, String.class);
+            try {
+                return RunAudit.ruleCounts(json);
+            } catch (IllegalStateException e) {
+                unreadable.add(MERGE_RULE_COUNTS + " (not a JSON map)");
+                return Map.of();
+            }
+        }
+    }
+
+    private static Double asDouble(Object value) {
+        return value instanceof Number n ? n.doubleValue() : null;
     }
 
     private static Long asLong(Object value) {

@@ -424,31 +424,43 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
 
     // ================================================================== merge overlay, switch, rollback
 
+    /**
+     * Always a fresh, empty overlay, also on a retry: whatever a failed or killed attempt half wrote
+     * into the previous one is dropped with it, so the merge starts from the live delta each time.
+     */
     @Override
     public ShadowClone createMergeOverlay(ShadowClone clone) {
         ChainRecord r = required(clone);
-        if (r.has(Step.MERGE_OVERLAY_CREATED) && r.mergeOverlay != null && Files.exists(Path.of(r.mergeOverlay))) {
-            return r.toClone();
-        }
         requireShutOff(r.liveVm, "the merge overlay is created");
         String current = diskSource(r.liveVm, r.diskTarget, true);
         if (!current.equals(r.liveDelta)) {
             throw new HypervisorException("VM " + r.liveVm + " disk " + r.diskTarget + " points at " + current
-                    + ", not at the live delta " + r.liveDelta + " of run " + r.runId);
+                    + ", not at the live delta " + r.liveDelta + " of run " + r.runId
+                    + (current.equals(r.mergeOverlay) ? " (it was already switched to the merge overlay: roll back first)" : ""));
         }
         Path overlay = props.getImageDir().resolve(r.liveVm + "-" + r.runId + "-merge.qcow2");
-        createOverlay(Path.of(r.liveDelta), overlay);
+        createOverlay(Path.of(r.liveDelta), overlay); // removes a leftover of an earlier attempt first
         r.mergeOverlay = overlay.toString();
         r.done.remove(Step.ROLLED_BACK);
+        r.done.remove(Step.SWITCHED_TO_MERGE_OVERLAY);
         mark(r, Step.MERGE_OVERLAY_CREATED);
         return r.toClone();
     }
 
+    /**
+     * Idempotent: a retry after the VM was already switched (and perhaps started) finds it on the
+     * merge overlay and does nothing, instead of refusing because the VM runs.
+     */
     @Override
     public void switchToMergeOverlay(ShadowClone clone) {
         ChainRecord r = required(clone);
         if (!r.has(Step.MERGE_OVERLAY_CREATED) || r.mergeOverlay == null) {
             throw new HypervisorException("run " + r.runId + " has no merge overlay to switch VM " + r.liveVm + " to");
+        }
+        boolean running = isRunning(r.liveVm);
+        if (r.mergeOverlay.equals(diskSource(r.liveVm, r.diskTarget, !running))) {
+            mark(r, Step.SWITCHED_TO_MERGE_OVERLAY);
+            return;
         }
         requireShutOff(r.liveVm, "its disk is switched");
         redefineDisk(r.liveVm, r.diskTarget, Path.of(r.mergeOverlay));

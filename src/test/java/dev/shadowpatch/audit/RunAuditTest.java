@@ -32,7 +32,7 @@ class RunAuditTest extends ProcessTestAccess {
         assertThat(run.state()).isEqualTo("ended");
         assertThat(run.outcome()).isEqualTo("patched");
         assertThat(run.startedBy()).isEqualTo("olga");
-        assertThat(run.approvedBy()).isEqualTo("olga");
+        assertThat(run.approvedBy()).as("who completed the approval task").isEqualTo("olga");
         assertThat(run.approvedAt()).isNotNull();
         assertThat(run.mergeRuleCounts()).containsEntry("take-shadow-replace (rule 3)", 42L);
         assertThat(run.downtimeSeconds()).isNotNull().isGreaterThanOrEqualTo(0.0);
@@ -41,5 +41,22 @@ class RunAuditTest extends ProcessTestAccess {
         assertThat(audit.runs(LIVE, 10)).extracting(RunAudit.RunRecord::runId).contains(pi.getId());
         assertThat(audit.runs("some-other-vm", 10)).isEmpty();
         assertThat(audit.run("no-such-run")).isEmpty();
+        assertThat(run.unreadableFields()).isEmpty();
+    }
+
+    @Test
+    void theAuditSaysWhoReallyApprovedWhateverTheVariablesSay() {
+        ProcessInstance pi = runToEnd();
+        // variables are writable by whoever completes a task of the run; the audit does not read them for this
+        RunAudit.RunRecord before = audit.run(pi.getId()).orElseThrow();
+        assertThat(before.approvedBy()).isEqualTo(OPERATOR);
+
+        ProcessInstance forged = runUntilApproval();
+        runtime.setVariable(forged.getId(), "approvedBy", "mallory");
+        runtime.setVariable(forged.getId(), "conflictCount", "not a number");
+        RunAudit.RunRecord run = audit.run(forged.getId()).orElseThrow();
+        assertThat(run.approvedBy()).as("nobody approved it yet").isNull();
+        assertThat(run.unreadableFields()).containsExactly("conflictCount (String, expected Integer)");
+        assertThat(audit.runs(LIVE, 10)).as("one odd variable does not fail the list").hasSizeGreaterThanOrEqualTo(2);
     }
 }

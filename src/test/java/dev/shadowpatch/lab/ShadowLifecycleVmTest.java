@@ -311,10 +311,15 @@ class ShadowLifecycleVmTest {
     @Order(9)
     void mergeOverlayTakesTheChangeAndTheLiveVmBootsOnIt() throws Exception {
         clone = hv.createMergeOverlay(clone);
+        try (MountedImage merge = disks.expose(clone.mergeOverlay(), Access.READ_WRITE)) {
+            Files.writeString(merge.root().resolve("etc/sp-killed-merge"), "an attempt killed halfway\n");
+        }
+        clone = hv.createMergeOverlay(clone); // the retry of a killed merge attempt
         assertThat(clone.mergeOverlay()).exists();
         try (MountedImage sh = disks.expose(clone.shadowDelta(), Access.READ_ONLY);
              MountedImage merge = timedExpose(clone.mergeOverlay(), Access.READ_WRITE, "mount merge overlay rw (ms)")) {
             assertThat(merge.root().resolve("etc/sp-failed-merge")).as("the rolled-back merge left nothing").doesNotExist();
+            assertThat(merge.root().resolve("etc/sp-killed-merge")).as("a retried merge starts on a fresh overlay").doesNotExist();
             Files.copy(sh.root().resolve("etc/sp-patched"), merge.root().resolve("etc/sp-patched"));
         }
         hv.switchToMergeOverlay(clone);
@@ -325,6 +330,10 @@ class ShadowLifecycleVmTest {
         measured.put("live boot to SSH on the merge overlay (ms)", ms(t0));
         assertThat(shell.check(live, "cat /etc/sp-patched", CMD).stdout()).isEqualTo("patched-by-shadow\n");
         assertThat(lines(live)).as("no layer skipped: the live delta's writes are there").isEqualTo(writerLines);
+        // the restart step retried after the VM already booted (a node died before committing): nothing changes
+        hv.switchToMergeOverlay(clone);
+        hv.start(VM);
+        assertThat(hv.diskSource(VM, "vda", false)).isEqualTo(clone.mergeOverlay().toString());
     }
 
     @Test

@@ -98,6 +98,9 @@ class RestSecurityTest {
         }
         user(OPERATOR, OPERATOR_PASSWORD, ProcessKeys.GROUP_OPERATORS);
         user(AUDITOR, AUDITOR_PASSWORD, ProcessKeys.GROUP_AUDITORS);
+        // one open run per VM: each test starts with none
+        runtime.createProcessInstanceQuery().list().forEach(pi ->
+                runtime.deleteProcessInstanceIfExists(pi.getId(), "next test", true, true, true, true));
         anonymous = Rest.anonymous(port);
         operator = Rest.as(port, OPERATOR, OPERATOR_PASSWORD);
         auditor = Rest.as(port, AUDITOR, AUDITOR_PASSWORD);
@@ -156,13 +159,19 @@ class RestSecurityTest {
         Rest.Response variable = auditor.put("/process-instance/" + run + "/variables/" + ProcessVariables.APPROVED_BY,
                 Map.of("value", AUDITOR, "type", "String"));
         assertThat(variable.status()).as(variable.toString()).isEqualTo(403);
-        Rest.Response message = auditor.post("/message", Map.of("messageName", ProcessKeys.MESSAGE_WINDOW_OPENED, "all", true));
-        assertThat(message.status()).as(message.toString()).isEqualTo(403);
-        assertThat(message.json().get("type").asText()).isEqualTo("AuthorizationException");
         Task still = tasks.createTaskQuery().taskId(approval.getId()).singleResult();
         assertThat(still).as("the approval task is still open").isNotNull();
         assertThat(still.getAssignee()).isNull();
         assertThat(runtime.getVariable(run, ProcessVariables.APPROVED_BY)).isNull();
+
+        // once approved the run waits for the window message: an auditor cannot send it
+        assertThat(operator.post("/task/" + approval.getId() + "/complete", decision("approve")).status()).isEqualTo(204);
+        assertThat(runtime.createEventSubscriptionQuery().processInstanceId(run)
+                .eventName(ProcessKeys.MESSAGE_WINDOW_OPENED).count()).isEqualTo(1);
+        Rest.Response message = auditor.post("/message", Map.of("messageName", ProcessKeys.MESSAGE_WINDOW_OPENED, "all", true));
+        assertThat(message.status()).as(message.toString()).isEqualTo(403);
+        assertThat(message.json().get("type").asText()).isEqualTo("AuthorizationException");
+        assertThat(runtime.getActiveActivityIds(run)).containsExactly("waitForWindow");
     }
 
     @Test
@@ -204,6 +213,49 @@ class RestSecurityTest {
         assertThat(historic(run, ProcessVariables.APPROVED_BY)).isEqualTo(OPERATOR);
         assertThat(history.createUserOperationLogQuery().taskId(taskId).operationType("Complete").userId(OPERATOR).count())
                 .as("the user operation log names who completed the approval").isGreaterThan(0);
+    }
+
+    /**
+     * Each way an operator could take a live VM down outside its window or without an approval, or
+     * rewrite what the audit says, tried over REST: refused with 403, and the run still waits with
+     * its VM untouched. What an operator needs (retry a failed job) still works.
+     */
+    @Test
+    void everyBypassOfTheWindowOrTheApprovalIsRefusedToAnOperator() {
+        String run = startAsOperator();
+        Task approval = runToApproval(run);
+        assertThat(operator.post("/task/" + approval.getId() + "/complete", decision("approve")).status()).isEqualTo(204);
+        Job timer = management.createJobQuery().processInstanceId(run).timers().activityId("windowStarts").singleResult();
+        assertThat(timer).isNotNull();
+        int callsBefore = CapabilityDoubles.CALLS.steps().size();
+
+        Map<String, Rest.Response> attempts = new LinkedHashMap<>();
+        attempts.put("correlate the window message to every run",
+                operator.post("/message", Map.of("messageName", ProcessKeys.MESSAGE_WINDOW_OPENED, "all", true)));
+        attempts.put("execute the run's window timer by hand", operator.post("/job/" + timer.getId() + "/execute", Map.of()));
+        attempts.put("start the run at the merge by modification", operator.post("/process-instance/" + run + "/modification",
+                Map.of("instructions", List.of(Map.of("type", "startBeforeActivity", "activityId", "mergeChanges")))));
+        attempts.put("overwrite approvedBy", operator.put("/process-instance/" + run + "/variables/" + ProcessVariables.APPROVED_BY,
+                Map.of("value", "mallory", "type", "String")));
+        attempts.put("overwrite the approved plan", operator.put("/process-instance/" + run + "/variables/" + ProcessVariables.MERGE_PLAN,
+                Map.of("value", "{}", "type", "String")));
+        attempts.put("edit the run's variables in bulk", operator.post("/process-instance/" + run + "/variables",
+                Map.of("modifications", Map.of(ProcessVariables.WINDOW_OPENS_AT, Map.of("value", "2020-01-01T00:00:00.000+0000", "type", "Date")))));
+        attempts.put("move the window timer's due date", operator.put("/job/" + timer.getId() + "/duedate",
+                Map.of("duedate", "2020-01-01T00:00:00.000+0000")));
+        attempts.put("start the maintenance-window process", operator.post(
+                "/process-definition/key/" + ProcessKeys.MAINTENANCE_WINDOW + "/start", Map.of()));
+        attempts.forEach((what, r) -> assertThat(r.status()).as(what + ": " + r).isEqualTo(403));
+
+        assertThat(runtime.getActiveActivityIds(run)).containsExactly("waitForWindow");
+        assertThat(CapabilityDoubles.CALLS.steps().size()).as("nothing was called on the hypervisor, guest or merge").isEqualTo(callsBefore);
+        assertThat(runtime.getVariable(run, ProcessVariables.APPROVED_BY)).isEqualTo(OPERATOR);
+
+        // What an operator may do: retry a job that failed (here: made to look failed by the admin).
+        management.setJobRetries(timer.getId(), 0);
+        Rest.Response retry = operator.put("/job/" + timer.getId() + "/retries", Map.of("retries", 1));
+        assertThat(retry.status()).as(retry.toString()).isEqualTo(204);
+        assertThat(management.createJobQuery().jobId(timer.getId()).singleResult().getRetries()).isEqualTo(1);
     }
 
     @Test

@@ -31,6 +31,8 @@ public final class RunRequest {
 
     /** The capability calls of a run up to the approval task, in order. */
     public static final List<String> BEFORE_APPROVAL = List.of(
+            "hypervisor.exists " + LIVE_VM, // the request check: defined and running
+            "hypervisor.isRunning " + LIVE_VM,
             "hypervisor.createShadow " + LIVE_VM,
             "hypervisor.waitForAddress " + SHADOW_VM,
             "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + PATCH,

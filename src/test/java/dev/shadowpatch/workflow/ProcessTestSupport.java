@@ -131,8 +131,28 @@ abstract class ProcessTestSupport {
         executeUntilNone(() -> management.createJobQuery().processInstanceId(pi.getId()).messages().withRetriesLeft().list());
     }
 
-    /** Executes the jobs the query finds, round after round, until it finds none, as the job executor would. */
+    /**
+     * Executes the jobs the query finds, round after round, until it finds none, as the job executor
+     * would: with no user authenticated (an operator may not execute jobs; the job executor is no user).
+     */
     protected void executeUntilNone(java.util.function.Supplier<List<Job>> query) {
+        asJobExecutor(() -> executeRounds(query));
+    }
+
+    private void asJobExecutor(Runnable work) {
+        var identity = engine.getIdentityService();
+        var user = identity.getCurrentAuthentication();
+        identity.clearAuthentication();
+        try {
+            work.run();
+        } finally {
+            if (user != null) {
+                identity.setAuthentication(user);
+            }
+        }
+    }
+
+    private void executeRounds(java.util.function.Supplier<List<Job>> query) {
         for (int i = 0; i < 300; i++) {
             List<Job> jobs = query.get();
             if (jobs.isEmpty()) {
@@ -155,20 +175,29 @@ abstract class ProcessTestSupport {
         if (timer == null) {
             throw new AssertionError("No timer waiting at " + activityId);
         }
-        management.executeJob(timer.getId());
+        asJobExecutor(() -> management.executeJob(timer.getId()));
     }
 
-    /** Completes the task as the operator {@value #OPERATOR} would in Tasklist (authenticated, authorizations apply). */
+    /**
+     * Completes the task as an authenticated operator would in Tasklist (authorizations apply): the
+     * user the test authenticated, else {@value #OPERATOR}.
+     */
     protected void completeTask(ProcessInstance pi, String taskKey, Map<String, Object> variables) {
         var task = taskService.createTaskQuery().processInstanceId(pi.getId()).taskDefinitionKey(taskKey).singleResult();
         if (task == null) {
             throw new AssertionError("No task " + taskKey + " open");
         }
-        engine.getIdentityService().setAuthentication(OPERATOR, List.of(ProcessKeys.GROUP_OPERATORS));
+        var identity = engine.getIdentityService();
+        boolean asDefault = identity.getCurrentAuthentication() == null;
+        if (asDefault) {
+            identity.setAuthentication(OPERATOR, List.of(ProcessKeys.GROUP_OPERATORS));
+        }
         try {
             taskService.complete(task.getId(), variables);
         } finally {
-            engine.getIdentityService().clearAuthentication();
+            if (asDefault) {
+                identity.clearAuthentication();
+            }
         }
     }
 

@@ -131,10 +131,12 @@ class TwoNodeFailoverTest {
 
         // No step lost, none twice: node A did the snapshot and hung in the patch, node B did the rest once.
         assertThat(calls.stepsOn("node-a")).containsExactly(
+                "hypervisor.exists " + RunRequest.LIVE_VM,
+                "hypervisor.isRunning " + RunRequest.LIVE_VM,
                 "hypervisor.createShadow " + RunRequest.LIVE_VM,
                 "hypervisor.waitForAddress " + RunRequest.SHADOW_VM,
                 "guest.run(hanging) " + RecordingHypervisor.SHADOW_ADDRESS + " " + RunRequest.PATCH);
-        List<String> onB = new ArrayList<>(RunRequest.BEFORE_APPROVAL.subList(2, RunRequest.BEFORE_APPROVAL.size()));
+        List<String> onB = new ArrayList<>(RunRequest.BEFORE_APPROVAL.subList(4, RunRequest.BEFORE_APPROVAL.size()));
         onB.addAll(RunRequest.IN_WINDOW);
         assertThat(calls.stepsOn("node-b")).containsExactlyElementsOf(onB);
 

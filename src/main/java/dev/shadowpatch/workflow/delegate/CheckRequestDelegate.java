@@ -8,6 +8,7 @@ import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.workflow.RunState;
 import dev.shadowpatch.workflow.WindowCalendar;
 import dev.shadowpatch.workflow.WindowCalendars;
+import org.camunda.bpm.engine.BadUserRequestException;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.delegate.JavaDelegate;
 import org.camunda.bpm.engine.impl.util.ClockUtil;
@@ -41,8 +42,8 @@ public class CheckRequestDelegate implements JavaDelegate {
         this.ledger = ledger;
     }
 
-    /** A refused start: every problem, numbered, and what to do. */
-    public static class RequestRefusedException extends IllegalArgumentException {
+    /** A refused start: every problem, numbered (HTTP 400 through the REST API). */
+    public static class RequestRefusedException extends BadUserRequestException {
         public RequestRefusedException(List<String> problems) {
             super("The patch run was not started (nothing was created or touched): " + numbered(problems));
         }
