@@ -29,8 +29,9 @@ public class CampaignApprovalListener implements TaskListener {
 
     private static final Set<String> DECISIONS = Set.of("approve", "reject");
     /** Activities of a shadow-patching run before its merge plan exists. */
-    static final Set<String> BEFORE_PLAN = Set.of("snapshotAndClone", "patchShadow", "testShadow", "shutDownShadow",
-            "computeMergePlan", "fixShadow", "startShadow");
+    static final Set<String> BEFORE_PLAN = Set.of("checkRequest", "snapshotAndClone", "shadowBooting", "awaitShadowAddress",
+            "patchShadow", "patchRunning", "testShadow", "testRunning", "shutDownShadow", "computeMergePlan", "fixShadow",
+            "startShadow", "shadowBootingAgain", "awaitShadowAddressAgain");
 
     @Override
     public void notify(DelegateTask task) {

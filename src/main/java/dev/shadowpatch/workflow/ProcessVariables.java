@@ -31,6 +31,9 @@ public final class ProcessVariables {
     public static final String SHADOW_CLONE = "shadowClone";
     public static final String SHADOW_VM = "shadowVm";
     public static final String SHADOW_ADDRESS = "shadowAddress";
+    /** When the shadow was (re)started, and whether it has an address yet (false: the poll timer looks again). */
+    public static final String SHADOW_STARTED_AT = "shadowStartedAt";
+    public static final String SHADOW_UP = "shadowUp";
 
     // Evidence
     public static final String PATCH_SUCCEEDED = "patchSucceeded";
@@ -40,6 +43,9 @@ public final class ProcessVariables {
     public static final String TEST_EXIT_CODE = "testExitCode";
     public static final String TEST_OUTPUT = "testOutput";
     public static final String TEST_ATTEMPTS = "testAttempts";
+    /** Whether the detached patch / test command has ended (false: the poll timer looks again). */
+    public static final String PATCH_DONE = "patchDone";
+    public static final String TEST_DONE = "testDone";
 
     // Fix-the-shadow decision
     public static final String FIX_DECISION = "fixDecision";
@@ -77,6 +83,10 @@ public final class ProcessVariables {
     public static final String MERGE_REPORT = "mergeReport";
     public static final String MERGE_RULE_COUNTS = "mergeRuleCounts";
     public static final String VERIFY_OUTPUT = "verifyOutput";
+    public static final String LIVE_STARTED_AT = "liveStartedAt";
+    public static final String LIVE_ADDRESS = "liveAddress";
+    /** Whether the verification passed (false: the poll timer looks again). */
+    public static final String LIVE_VERIFIED = "liveVerified";
 
     // Rollback
     public static final String ROLLBACK_REASON = "rollbackReason";

@@ -6,7 +6,9 @@ import java.time.Duration;
 
 /**
  * Settings of a patch run ({@code shadowpatch.run.*}): timeouts of the steps and the downtime
- * model used to predict whether a merge fits in a window.
+ * model used to predict whether a merge fits in a window. Long guest commands run detached and are
+ * polled every {@code pollInterval}; a command that ends within {@code commandSettle} of its start
+ * needs no poll; the live VM must answer its verification within {@code bootTimeout} of its start.
  */
 public record RunSettings(
         String guestUser,
@@ -16,7 +18,10 @@ public record RunSettings(
         Duration shutdownGrace,
         Duration expectedBoot,
         long mergeBytesPerSecond,
-        Path bundleRoot) {
+        Path bundleRoot,
+        Duration pollInterval,
+        Duration commandSettle,
+        Duration bootTimeout) {
 
     public RunSettings {
         guestUser = guestUser == null ? "root" : guestUser;
@@ -27,6 +32,14 @@ public record RunSettings(
         expectedBoot = or(expectedBoot, Duration.ofSeconds(40));
         mergeBytesPerSecond = mergeBytesPerSecond <= 0 ? 50L * 1024 * 1024 : mergeBytesPerSecond;
         bundleRoot = bundleRoot == null ? Path.of("/var/lib/shadowpatch/bundles") : bundleRoot;
+        pollInterval = or(pollInterval, Duration.ofSeconds(5));
+        commandSettle = or(commandSettle, Duration.ofSeconds(3));
+        bootTimeout = or(bootTimeout, Duration.ofMinutes(10));
+    }
+
+    /** The poll timers' duration as BPMN reads it: {@code ${runSettings.pollIntervalIso()}}. */
+    public String pollIntervalIso() {
+        return pollInterval.toString();
     }
 
     /** Shutdown + merge + boot: what the users will see, predicted from the plan. */

@@ -71,6 +71,10 @@ class RestSecurityTest {
             return new RecordingGuestShell("rest", CALLS);
         }
 
+        @Bean @Primary dev.shadowpatch.testing.ImmediateGuestJobs testGuestJobs(RecordingGuestShell shell) {
+            return new dev.shadowpatch.testing.ImmediateGuestJobs(shell);
+        }
+
         @Bean @Primary RecordingShadowMerger testShadowMerger() {
             return new RecordingShadowMerger("rest", CALLS);
         }

@@ -61,6 +61,8 @@ public final class AppNode implements AutoCloseable {
                     var beans = (GenericApplicationContext) ctx;
                     beans.registerBean("testDoubleHypervisor", Hypervisor.class, () -> hypervisor, bd -> bd.setPrimary(true));
                     beans.registerBean("testDoubleGuestShell", GuestShell.class, () -> guest, bd -> bd.setPrimary(true));
+                    beans.registerBean("testDoubleGuestJobs", dev.shadowpatch.guest.GuestJobs.class,
+                            () -> new ImmediateGuestJobs(guest), bd -> bd.setPrimary(true));
                     beans.registerBean("testDoubleShadowMerger", ShadowMerger.class, () -> merger, bd -> bd.setPrimary(true));
                     if (hosts != null) {
                         beans.registerBean("testDoubleHypervisorFactory", HypervisorFactory.class, () -> hosts, bd -> bd.setPrimary(true));

@@ -39,7 +39,17 @@ import static org.mockito.Mockito.when;
  */
 @SpringBootTest
 @ActiveProfiles("processtest")
+@org.springframework.context.annotation.Import(ProcessTestSupport.Jobs.class)
 abstract class ProcessTestSupport {
+    /** Guest commands run at once through the Mockito guest shell (stubs and verifications see them). */
+    @org.springframework.boot.test.context.TestConfiguration
+    static class Jobs {
+        @org.springframework.context.annotation.Bean @org.springframework.context.annotation.Primary
+        dev.shadowpatch.guest.GuestJobs immediateGuestJobs(GuestShell guest) {
+            return new dev.shadowpatch.testing.ImmediateGuestJobs(guest);
+        }
+    }
+
     static final String LIVE = "web-01";
     static final String SHADOW = "web-01-shadow";
     static final String SHADOW_IP = "192.168.150.20";
@@ -52,6 +62,7 @@ abstract class ProcessTestSupport {
     @Autowired protected RuntimeService runtime;
     @Autowired protected TaskService taskService;
     @Autowired protected ManagementService management;
+    @Autowired protected dev.shadowpatch.guest.GuestJobs guestJobs;
 
     @MockitoBean Hypervisor hypervisor;
     /** Hosts named by a run (campaigns): CampaignProcessTest answers with simulated hosts. */
@@ -83,6 +94,7 @@ abstract class ProcessTestSupport {
     @AfterEach
     void resetClockAndRuns() {
         ClockUtil.reset();
+        ((dev.shadowpatch.testing.ImmediateGuestJobs) guestJobs).reset();
         runtime.createProcessInstanceQuery().list().forEach(pi ->
                 runtime.deleteProcessInstanceIfExists(pi.getId(), "end of test", true, true, true, true));
     }

@@ -65,6 +65,82 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         assertThat(historic(pi, ProcessVariables.APPROVED_AT)).isInstanceOf(Date.class);
     }
 
+    private dev.shadowpatch.testing.ImmediateGuestJobs jobs() {
+        return (dev.shadowpatch.testing.ImmediateGuestJobs) guestJobs;
+    }
+
+    @Test
+    void aLongPatchIsPolledByATimerAndRunsOnce() {
+        jobs().holdRunning(PATCH);
+        ProcessInstance pi = startRun();
+        runUntilWaiting(pi);
+        assertThat(pi).isWaitingAt("patchRunning");
+        assertThat(management.createJobQuery().processInstanceId(pi.getId()).messages().count())
+                .as("no job is held while the patch runs").isZero();
+
+        fireTimer(pi, "patchRunning");
+        runUntilWaiting(pi);
+        assertThat(pi).isWaitingAt("patchRunning");
+        jobs().release(PATCH);
+        fireTimer(pi, "patchRunning");
+        runUntilWaiting(pi);
+
+        assertThat(pi).isWaitingAt("approvePatch");
+        verify(guest, org.mockito.Mockito.times(1)).run(eq(shadowTarget()), eq(PATCH), any());
+        assertThat(pi).variables().containsEntry(ProcessVariables.PATCH_SUCCEEDED, true)
+                .doesNotContainKey(ProcessVariables.PATCH_OUTPUT + "Job");
+    }
+
+    @Test
+    void aPatchPastItsTimeoutIsStoppedAndGoesToFixTheShadowWithItsOutputSoFar() {
+        jobs().holdRunning(PATCH);
+        ProcessInstance pi = startRun();
+        runUntilWaiting(pi);
+        assertThat(pi).isWaitingAt("patchRunning");
+
+        ClockUtil.setCurrentTime(Date.from(ClockUtil.getCurrentTime().toInstant().plus(Duration.ofMinutes(31))));
+        fireTimer(pi, "patchRunning");
+        runUntilWaiting(pi);
+
+        assertThat(pi).isWaitingAt("fixShadow").hasNotPassed("testShadow");
+        assertThat(jobs().stopped()).containsExactly(PATCH);
+        assertThat(pi).variables().containsEntry(ProcessVariables.PATCH_EXIT_CODE, 124)
+                .containsEntry(ProcessVariables.PATCH_SUCCEEDED, false);
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.PATCH_OUTPUT + "Tail"))
+                .contains("ok").contains("timed out after");
+        verify(guest, org.mockito.Mockito.times(1)).run(eq(shadowTarget()), eq(PATCH), any());
+    }
+
+    @Test
+    void aShadowWithoutAnAddressYetIsLookedForAgainByATimer() {
+        when(hypervisor.waitForAddress(eq(SHADOW), any()))
+                .thenThrow(new dev.shadowpatch.virt.HypervisorException("no lease yet")).thenReturn(SHADOW_IP);
+        ProcessInstance pi = startRun();
+        runUntilWaiting(pi);
+        assertThat(pi).isWaitingAt("shadowBooting");
+        fireTimer(pi, "shadowBooting");
+        runUntilWaiting(pi);
+        assertThat(pi).isWaitingAt("approvePatch");
+        verify(hypervisor, org.mockito.Mockito.times(1)).createShadow(eq(LIVE), any());
+    }
+
+    @Test
+    void aLiveVmThatDoesNotAnswerWithinTheBootTimeoutIsRolledBack() {
+        ProcessInstance pi = runToApproval();
+        approve(pi);
+        when(hypervisor.waitForAddress(eq(LIVE), any())).thenThrow(new dev.shadowpatch.virt.HypervisorException("no lease"));
+        fireTimer(pi, "windowStarts");
+        runUntilWaiting(pi);
+        assertThat(pi).isWaitingAt("liveBooting");
+
+        ClockUtil.setCurrentTime(Date.from(ClockUtil.getCurrentTime().toInstant().plus(Duration.ofMinutes(11))));
+        fireTimer(pi, "liveBooting");
+        runUntilWaiting(pi);
+        assertThat(pi).isWaitingAt("reviewRollback");
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.ROLLBACK_REASON)).contains("did not answer within 600 s");
+        verify(hypervisor).rollback(merging);
+    }
+
     @Test
     void failingTestsWaitForAnOperatorToFixTheShadowThenTestAgain() {
         when(guest.run(eq(shadowTarget()), eq(TEST), any())).thenReturn(failed(TEST), ok(TEST));

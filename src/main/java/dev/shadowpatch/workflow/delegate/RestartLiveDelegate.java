@@ -5,9 +5,16 @@ import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.virt.ShadowClone;
 import dev.shadowpatch.workflow.RunState;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
+import org.camunda.bpm.engine.impl.util.ClockUtil;
 import org.springframework.stereotype.Component;
 
-/** Points the live VM at the merged disk and boots it. */
+import static dev.shadowpatch.workflow.ProcessVariables.LIVE_STARTED_AT;
+import static dev.shadowpatch.workflow.ProcessVariables.LIVE_VERIFIED;
+
+/**
+ * Points the live VM at the merged disk and starts it; the boot is waited for by the verification's
+ * poll, not here. Both calls are idempotent, so a retry after the VM already started changes nothing.
+ */
 @Component
 public class RestartLiveDelegate extends InWindowStep {
     private final Hypervisors hypervisors;
@@ -22,6 +29,8 @@ public class RestartLiveDelegate extends InWindowStep {
         ShadowClone clone = RunState.clone(execution);
         hypervisor.switchToMergeOverlay(clone);
         hypervisor.start(clone.liveVm());
+        execution.setVariable(LIVE_STARTED_AT, ClockUtil.getCurrentTime());
+        execution.setVariable(LIVE_VERIFIED, false);
     }
 
     @Override

@@ -10,9 +10,11 @@ import org.camunda.bpm.engine.delegate.JavaDelegate;
 import org.springframework.stereotype.Component;
 
 import static dev.shadowpatch.workflow.ProcessVariables.LIVE_VM;
-import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_ADDRESS;
 
-/** Snapshot the live VM's disk and boot the shadow VM on an overlay of the same base. */
+/**
+ * Snapshot the live VM's disk and start the shadow VM on an overlay of the same base; its boot is
+ * waited for by {@link AwaitShadowAddressDelegate}'s poll, not here.
+ */
 @Component
 public class SnapshotAndCloneDelegate implements JavaDelegate {
     private final Hypervisors hypervisors;
@@ -30,7 +32,7 @@ public class SnapshotAndCloneDelegate implements JavaDelegate {
         // The process instance id names the run: a retry finds the same shadow instead of a second one.
         ShadowClone clone = hypervisor.createShadow(liveVm, execution.getProcessInstanceId());
         RunState.putClone(execution, clone);
-        execution.setVariable(SHADOW_ADDRESS,
-                hypervisor.waitForAddress(clone.shadowVm(), settings.shadowAddressTimeout()));
+        AwaitShadowAddressDelegate.started(execution);
+        AwaitShadowAddressDelegate.look(execution, hypervisor, settings);
     }
 }

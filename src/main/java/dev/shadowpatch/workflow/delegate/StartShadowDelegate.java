@@ -8,9 +8,7 @@ import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.delegate.JavaDelegate;
 import org.springframework.stereotype.Component;
 
-import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_ADDRESS;
-
-/** Boots the (shut down) shadow VM again so an operator can fix it. */
+/** Boots the (shut down) shadow VM again so an operator can fix it; its address is polled for after. */
 @Component
 public class StartShadowDelegate implements JavaDelegate {
     private final Hypervisors hypervisors;
@@ -24,8 +22,8 @@ public class StartShadowDelegate implements JavaDelegate {
     @Override
     public void execute(DelegateExecution execution) {
         Hypervisor hypervisor = hypervisors.forHost(RunState.hostOf(execution));
-        String shadowVm = RunState.clone(execution).shadowVm();
-        hypervisor.start(shadowVm);
-        execution.setVariable(SHADOW_ADDRESS, hypervisor.waitForAddress(shadowVm, settings.shadowAddressTimeout()));
+        hypervisor.start(RunState.clone(execution).shadowVm());
+        AwaitShadowAddressDelegate.started(execution);
+        AwaitShadowAddressDelegate.look(execution, hypervisor, settings);
     }
 }
