@@ -1,6 +1,10 @@
 package dev.shadowpatch.virt;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.EnumSet;
@@ -34,6 +38,25 @@ public class ChainRecord {
 
     public boolean has(Step s) {
         return done.contains(s);
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS).enable(SerializationFeature.INDENT_OUTPUT);
+
+    public String toJson() {
+        try {
+            return JSON.writeValueAsString(this);
+        } catch (IOException e) {
+            throw new HypervisorException("chain record of run " + runId + " cannot be written as JSON: " + e.getMessage(), e);
+        }
+    }
+
+    public static ChainRecord fromJson(String json) {
+        try {
+            return JSON.readValue(json, ChainRecord.class);
+        } catch (IOException e) {
+            throw new HypervisorException("chain record is unreadable: " + e.getMessage(), e);
+        }
     }
 
     public ShadowClone toClone() {

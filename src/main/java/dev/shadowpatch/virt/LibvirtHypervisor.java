@@ -41,7 +41,11 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     private final ChainStore store;
 
     public LibvirtHypervisor(LibvirtProperties props) {
-        this(props, new LibvirtConnection(props.getUri()), new ChainStore(props.getStateDir()));
+        this(props, new FileChainStore(props.getStateDir()));
+    }
+
+    public LibvirtHypervisor(LibvirtProperties props, ChainStore store) {
+        this(props, new LibvirtConnection(props.getUri()), store);
     }
 
     public LibvirtHypervisor(LibvirtProperties props, LibvirtConnection conn, ChainStore store) {
@@ -472,11 +476,13 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     public void rollback(ShadowClone clone) {
         ChainRecord r = required(clone);
         String overlay = r.mergeOverlay;
-        if (overlay != null && isRunning(r.liveVm) && overlay.equals(diskSource(r.liveVm, r.diskTarget, false))) {
-            log.warn("VM {} runs on the merge overlay being rolled back: shutting it down", r.liveVm);
+        // active, not just running: a VM QEMU paused (e.g. on a full disk) still holds the overlay open
+        if (overlay != null && state(r.liveVm) != DomainState.VIR_DOMAIN_SHUTOFF
+                && overlay.equals(diskSource(r.liveVm, r.diskTarget, false))) {
+            log.warn("VM {} is up on the merge overlay being rolled back: shutting it down", r.liveVm);
             shutdown(r.liveVm, props.getShutdownGrace());
         }
-        if (!isRunning(r.liveVm) && !r.liveDelta.equals(diskSource(r.liveVm, r.diskTarget, true))) {
+        if (state(r.liveVm) == DomainState.VIR_DOMAIN_SHUTOFF && !r.liveDelta.equals(diskSource(r.liveVm, r.diskTarget, true))) {
             redefineDisk(r.liveVm, r.diskTarget, Path.of(r.liveDelta));
         }
         if (overlay != null) {
@@ -584,7 +590,7 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
 
     private ChainRecord required(ShadowClone clone) {
         return store.load(clone.runId()).orElseThrow(() -> new HypervisorException(
-                "no chain record for run " + clone.runId() + " in " + props.getStateDir()));
+                "no chain record for run " + clone.runId() + " (" + store.getClass().getSimpleName() + ")"));
     }
 
     private void mark(ChainRecord r, Step s) {

@@ -9,15 +9,17 @@ import java.util.concurrent.CopyOnWriteArrayList;
  */
 public class LibvirtHypervisorFactory implements HypervisorFactory, AutoCloseable {
     private final LibvirtProperties local;
+    private final ChainStore chains;
     private final List<LibvirtHypervisor> made = new CopyOnWriteArrayList<>();
 
-    public LibvirtHypervisorFactory(LibvirtProperties local) {
+    public LibvirtHypervisorFactory(LibvirtProperties local, ChainStore chains) {
         this.local = local;
+        this.chains = chains;
     }
 
     @Override
     public Hypervisor connect(String hostName, String uri) {
-        LibvirtHypervisor hypervisor = new LibvirtHypervisor(local.withUri(uri));
+        LibvirtHypervisor hypervisor = new LibvirtHypervisor(local.withUri(uri), chains);
         made.add(hypervisor);
         return hypervisor;
     }

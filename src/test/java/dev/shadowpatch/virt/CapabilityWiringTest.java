@@ -14,18 +14,28 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.datasource.DriverManagerDataSource;
+import org.springframework.transaction.PlatformTransactionManager;
 
 /** The capability beans build from properties without touching libvirt, SSH or QEMU. */
 class CapabilityWiringTest {
 
+    private static final DriverManagerDataSource DB =
+            new DriverManagerDataSource("jdbc:h2:mem:wiring-" + java.util.UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "");
+
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
-            .withUserConfiguration(VirtConfiguration.class, GuestConfiguration.class, DiskConfiguration.class);
+            .withUserConfiguration(VirtConfiguration.class, GuestConfiguration.class, DiskConfiguration.class)
+            .withBean(JdbcTemplate.class, () -> new JdbcTemplate(DB))
+            .withBean(PlatformTransactionManager.class, () -> new DataSourceTransactionManager(DB));
 
     @Test
     void defaults() {
         runner.run(ctx -> {
             assertThat(ctx).hasSingleBean(Hypervisor.class).hasSingleBean(GuestShell.class)
                     .hasSingleBean(DiskExposer.class).hasSingleBean(ChangeCapture.class);
+            assertThat(ctx.getBean(ChainStore.class)).as("chain records in the shared database").isInstanceOf(JdbcChainStore.class);
             LibvirtProperties lp = ctx.getBean(LibvirtProperties.class);
             assertThat(lp.getUri()).isEqualTo("qemu:///system");
             assertThat(lp.getImageDir()).isEqualTo(Path.of("/var/lib/libvirt/images/shadowpatch"));

@@ -1,37 +1,78 @@
 package dev.shadowpatch.virt;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.datasource.DriverManagerDataSource;
+import org.springframework.transaction.support.TransactionTemplate;
 
 class ChainStoreTest {
     @TempDir
     Path tmp;
 
-    @Test
-    void recordsSurviveARestart() {
+    static ChainRecord record(String runId) {
         ChainRecord r = new ChainRecord();
-        r.runId = "r1";
+        r.runId = runId;
         r.liveVm = "web1";
-        r.shadowVm = "web1-shadow-r1";
+        r.shadowVm = "web1-shadow-" + runId;
         r.diskTarget = "vda";
         r.baseImage = "/img/web1.qcow2";
-        r.liveDelta = "/img/web1-r1-live.qcow2";
-        r.shadowDelta = "/img/web1-shadow-r1.qcow2";
+        r.liveDelta = "/img/web1-" + runId + "-live.qcow2";
+        r.shadowDelta = "/img/web1-shadow-" + runId + ".qcow2";
         r.snapshotAt = Instant.parse("2026-11-27T04:00:00Z");
         r.quiesced = true;
         r.done.add(ChainRecord.Step.SNAPSHOT_TAKEN);
-        new ChainStore(tmp).save(r);
+        return r;
+    }
 
-        ChainRecord back = new ChainStore(tmp).load("r1").orElseThrow();
+    static void assertSame(ChainRecord back, ChainRecord r) {
         assertThat(back.toClone()).isEqualTo(r.toClone());
-        assertThat(back.has(ChainRecord.Step.SNAPSHOT_TAKEN)).isTrue();
+        assertThat(back.done).isEqualTo(r.done);
         assertThat(back.snapshotAt).isEqualTo(r.snapshotAt);
-        assertThat(back.quiesced).isTrue();
-        assertThat(new ChainStore(tmp).all()).hasSize(1);
-        assertThat(new ChainStore(tmp).load("r2")).isEmpty();
+        assertThat(back.quiesced).isEqualTo(r.quiesced);
+    }
+
+    @Test
+    void recordsSurviveARestart() {
+        ChainRecord r = record("r1");
+        new FileChainStore(tmp).save(r);
+
+        assertSame(new FileChainStore(tmp).load("r1").orElseThrow(), r);
+        assertThat(new FileChainStore(tmp).all()).hasSize(1);
+        assertThat(new FileChainStore(tmp).load("r2")).isEmpty();
+    }
+
+    /**
+     * Two nodes on one database (here H2; PostgreSQL in PostgresRunTest): what one node recorded the
+     * other reads, and a record stays written when the transaction of the step that wrote it rolls back
+     * (the snapshot it describes happened all the same).
+     */
+    @Test
+    void inTheDatabaseARecordIsSeenByEveryNodeAndOutlivesTheStepsTransaction() {
+        var db = new DriverManagerDataSource("jdbc:h2:mem:chains-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1", "sa", "");
+        var transactions = new DataSourceTransactionManager(db);
+        ChainStore nodeA = new JdbcChainStore(new JdbcTemplate(db), transactions);
+        ChainStore nodeB = new JdbcChainStore(new JdbcTemplate(db), transactions);
+
+        ChainRecord r = record("run-7");
+        assertThatThrownBy(() -> new TransactionTemplate(transactions).executeWithoutResult(step -> {
+            nodeA.save(r);
+            throw new IllegalStateException("the step failed after the snapshot");
+        })).hasMessageContaining("the step failed");
+
+        assertSame(nodeB.load("run-7").orElseThrow(), r);
+        r.done.add(ChainRecord.Step.SHADOW_DELTA_CREATED);
+        nodeB.save(r);
+        assertThat(nodeA.load("run-7").orElseThrow().has(ChainRecord.Step.SHADOW_DELTA_CREATED)).isTrue();
+        assertThat(nodeA.all()).hasSize(1);
+        assertThat(nodeA.load("run-8")).isEmpty();
+        assertThatThrownBy(() -> nodeA.load("../etc")).hasMessageContaining("bad run id");
     }
 }

@@ -127,7 +127,7 @@ class LibvirtHypervisorTestDriverTest {
         r.liveDelta = "/var/lib/libvirt/images/live.qcow2";
         r.shadowDelta = "/s";
         r.done.add(ChainRecord.Step.SNAPSHOT_TAKEN);
-        new ChainStore(props.getStateDir()).save(r);
+        new FileChainStore(props.getStateDir()).save(r);
         assertThatThrownBy(() -> hv.createMergeOverlay(r.toClone()))
                 .hasMessageContaining("VM live on " + props.getUri() + " must be shut off before the merge overlay is created");
         assertThatThrownBy(() -> hv.switchToMergeOverlay(r.toClone())).hasMessageContaining("has no merge overlay");
@@ -140,7 +140,7 @@ class LibvirtHypervisorTestDriverTest {
         r.liveVm = "live";
         r.liveDelta = "/img/live-r1-live.qcow2";
         r.done.add(ChainRecord.Step.SNAPSHOT_TAKEN);
-        new ChainStore(props.getStateDir()).save(r);
+        new FileChainStore(props.getStateDir()).save(r);
         assertThatThrownBy(() -> hv.createShadow("live", "r2"))
                 .isInstanceOf(HypervisorException.class)
                 .hasMessageContaining("VM live on " + props.getUri() + " already has an open patch run r1");
