@@ -7,7 +7,7 @@ import java.time.Duration;
 /**
  * Settings of a patch run ({@code shadowpatch.run.*}): timeouts of the steps and the downtime
  * model used to predict whether a merge fits in a window. Long guest commands run detached and are
- * polled every {@code pollInterval}; a command that ends within {@code commandSettle} of its start
+ * polled every {@code pollInterval} (the live VM's boot in the window every {@code bootPollInterval}); a command that ends within {@code commandSettle} of its start
  * needs no poll; the live VM must answer its verification within {@code bootTimeout} of its start.
  */
 public record RunSettings(
@@ -20,6 +20,7 @@ public record RunSettings(
         long mergeBytesPerSecond,
         Path bundleRoot,
         Duration pollInterval,
+        Duration bootPollInterval,
         Duration commandSettle,
         Duration bootTimeout) {
 
@@ -33,6 +34,7 @@ public record RunSettings(
         mergeBytesPerSecond = mergeBytesPerSecond <= 0 ? 50L * 1024 * 1024 : mergeBytesPerSecond;
         bundleRoot = bundleRoot == null ? Path.of("/var/lib/shadowpatch/bundles") : bundleRoot;
         pollInterval = or(pollInterval, Duration.ofSeconds(5));
+        bootPollInterval = or(bootPollInterval, Duration.ofSeconds(2));
         commandSettle = or(commandSettle, Duration.ofSeconds(3));
         bootTimeout = or(bootTimeout, Duration.ofMinutes(10));
     }
@@ -40,6 +42,11 @@ public record RunSettings(
     /** The poll timers' duration as BPMN reads it: {@code ${runSettings.pollIntervalIso()}}. */
     public String pollIntervalIso() {
         return pollInterval.toString();
+    }
+
+    /** In the window, while the live VM boots, every second counts as downtime: a shorter poll. */
+    public String bootPollIntervalIso() {
+        return bootPollInterval.toString();
     }
 
     /** Shutdown + merge + boot: what the users will see, predicted from the plan. */
