@@ -214,7 +214,18 @@ final class Detector {
                 if (!baseNames.contains(RelPath.encodeComponent(d.name()))) { additions = true; break; }
         }
         return new PathFacts(rel, entry(base, rel, bs, false), entry(live, rel, ls, false), entry(shadow, rel, ss, false),
-                !liveSameBase || additions, liveSameShadow, contentSame, additions);
+                !liveSameBase || additions, liveSameShadow, contentSame, additions, ls == null && !isDirectory(live, RelPath.parent(rel)));
+    }
+
+    /** Whether rel is a directory in t, reached without following a link. */
+    private static boolean isDirectory(Tree t, String rel) throws IOException {
+        try {
+            t.dirFd(rel);
+            return true;
+        } catch (Errno e) {
+            if (isMissing(e)) return false;
+            throw e;
+        }
     }
 
     static boolean isMissing(IOException e) {

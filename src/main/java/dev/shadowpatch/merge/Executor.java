@@ -42,7 +42,6 @@ final class Executor {
     final List<String> alreadyDone = java.util.Collections.synchronizedList(new ArrayList<>());
     /** worker threads for plain file copies (grouped by directory); 1 = sequential */
     private final int threads;
-    final Map<String, Long> counts = new TreeMap<>();
     /** shadow inode -> live path already written for it (hard links) */
     private final Map<Long, String> linkGroups = new HashMap<>();
     private final List<Op> dirMeta = new ArrayList<>();
@@ -63,7 +62,7 @@ final class Executor {
                 case DELETE -> deletes.add(o);
                 case WRITE, META, MERGE3, HYBRID -> writes.add(o);
                 case ASK -> throw new IllegalStateException("plan holds an unresolved conflict: /" + o.path());
-                case NONE -> count(o.rule());
+                case NONE -> { }
             }
         }
         Comparator<Op> byDepth = Comparator.comparingInt((Op o) -> RelPath.depth(o.path())).thenComparing(Op::path);
@@ -90,7 +89,6 @@ final class Executor {
         runPlain(plain);
         dirMeta.sort(byDepth.reversed());
         for (Op o : dirMeta) attempt(o, () -> applyMetadata(live.dirFd(RelPath.parent(o.path())), name(o.path()), o.shadow(), -1));
-        for (Op o : plan.ops()) if (o.action() != Op.Action.NONE && !failed.containsKey(o.path())) count(o.rule());
     }
 
     /** Flushes the live file system (one syncfs, after all renames). */
@@ -166,8 +164,6 @@ final class Executor {
 
     long bytesCopied() { return copied.get(); }
 
-    private void count(String rule) { counts.merge(rule, 1L, Long::sum); }
-
     private static byte[] name(String rel) { return RelPath.decodeComponent(RelPath.name(rel)); }
 
     static byte[] tempName(byte[] name) {
@@ -205,7 +201,7 @@ final class Executor {
             live.invalidate(o.path());
             if (unlinkat(pfd, c(n), AT_REMOVEDIR) != 0) {
                 int e = errno();
-                if (e == ENOTEMPTY && Op.TAKE_SHADOW.equals(o.rule())) { removeTree(pfd, n, o.path(), 0); return; }
+                if (e == ENOTEMPTY && Rule.TAKE_SHADOW.equals(o.rule())) { removeTree(pfd, n, o.path(), 0); return; }
                 throw new Errno("rmdir", "live:" + o.path(), e);
             }
         } else if (unlinkat(pfd, c(n), 0) != 0) throw new Errno("unlink", "live:" + o.path(), errno());
@@ -235,7 +231,7 @@ final class Executor {
         if (now == null || now.type() != FileType.DIR) return; // done before a crash, or replaced already
         if (!asPlanned(now, o.live())) throw new IOException("live entry changed since the plan was made; replan");
         live.invalidate(o.path());
-        if (Op.TAKE_SHADOW.equals(o.rule())) { removeTree(pfd, n, o.path(), 0); return; }
+        if (Rule.TAKE_SHADOW.equals(o.rule())) { removeTree(pfd, n, o.path(), 0); return; }
         if (unlinkat(pfd, c(n), AT_REMOVEDIR) != 0) throw new Errno("rmdir", "live:" + o.path(), errno());
     }
 

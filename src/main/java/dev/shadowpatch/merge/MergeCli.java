@@ -20,8 +20,8 @@ import java.util.Optional;
  *                   [--trust-log] [--resolve /PATH=keep-live|take-shadow|hybrid ...]
  * </pre>
  * Exit codes: 0 merged (or, with --plan-only, a plan without open conflicts); 3 unresolved 'ask'
- * conflicts (nothing written; each listed with its three versions); 4 merge incomplete (what is
- * left is listed; a re-run finishes it); 2 usage; 1 any other error.
+ * conflicts (nothing written; each listed with its three versions and its choices); 4 merge
+ * incomplete (what is left is listed, with the reason); 2 usage; 1 any other error.
  */
 public final class MergeCli {
     public static final int OK = 0, ERROR = 1, USAGE = 2, CONFLICTS = 3, INCOMPLETE = 4;
@@ -44,7 +44,7 @@ public final class MergeCli {
               --plan-in FILE    execute an approved plan (re-decided against the live tree as it is now)
               --resolve /P=A    an operator's decision for the conflict at /P (A: keep-live|take-shadow|hybrid); repeatable
               --report FILE     write the report (counts per rule, bytes, paths scanned, stage times) as JSON
-            exit: 0 merged, 3 unresolved conflicts (nothing written), 4 incomplete (re-run finishes), 2 usage, 1 error
+            exit: 0 merged, 3 unresolved conflicts (nothing written), 4 incomplete (the operations left are listed), 2 usage, 1 error
             """;
 
     static int run(String[] args, PrintStream out, PrintStream err) {
@@ -114,7 +114,7 @@ public final class MergeCli {
             out.printf("bytes copied: %d%n", report.bytesCopied());
             report.stageTimes().forEach((k, v) -> out.printf("%-8s %8.3f s%n", k, v.toNanos() / 1e9));
             if (!report.complete()) {
-                err.println("merge incomplete; left (a re-run finishes the job):");
+                err.println("merge incomplete; the live tree is partly merged; left undone:");
                 report.left().forEach((p, why) -> err.println("  /" + p + ": " + why));
                 return INCOMPLETE;
             }
@@ -142,6 +142,6 @@ public final class MergeCli {
         for (String m : d.logMalformed()) out.println("  malformed log line: " + m);
         for (String r : d.refused()) out.println("  refused: " + r);
         out.printf("plan: %d paths, %d bytes to copy%n", plan.size(), plan.bytesToCopy());
-        plan.ruleCounts().forEach((rule, n) -> out.printf("  %-30s %d%n", rule, n));
+        plan.ruleCountWords().forEach((rule, n) -> out.printf("  %-30s %d%n", rule, n));
     }
 }

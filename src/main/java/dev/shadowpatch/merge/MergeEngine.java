@@ -77,9 +77,7 @@ public final class MergeEngine {
             List<PathFacts> facts = new ArrayList<>(changed.size());
             for (String rel : changed.keySet()) facts.add(d.facts(rel));
             long t1 = System.nanoTime();
-            TextMerge merger = new TextMerge(t[0], t[1], t[2]);
-            List<Op> ops = new ArrayList<>(facts.size());
-            for (PathFacts f : facts) ops.add(Planner.decide(f, policy.actionFor(f.path()), null, merger));
+            List<Op> ops = Planner.plan(facts, policy::actionFor, p -> null, new TextMerge(t[0], t[1], t[2]));
             long t2 = System.nanoTime();
             DetectInfo info = new DetectInfo(d.scanned, full, logPaths, missed, malformed, d.refused,
                     (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
@@ -103,12 +101,9 @@ public final class MergeEngine {
             List<PathFacts> facts = new ArrayList<>();
             for (Op o : approved.ops()) { facts.add(d.facts(o.path())); d.scanned++; }
             long t1 = System.nanoTime();
-            TextMerge merger = new TextMerge(t[0], t[1], t[2]);
-            List<Op> ops = new ArrayList<>();
-            for (int i = 0; i < facts.size(); i++) {
-                Op old = approved.ops().get(i);
-                ops.add(Planner.decide(facts.get(i), policy.actionFor(old.path()), old.resolution(), merger));
-            }
+            Map<String, Resolution> resolutions = new java.util.HashMap<>();
+            for (Op o : approved.ops()) if (o.resolution() != null) resolutions.put(o.path(), o.resolution());
+            List<Op> ops = Planner.plan(facts, policy::actionFor, resolutions::get, new TextMerge(t[0], t[1], t[2]));
             long t2 = System.nanoTime();
             DetectInfo a = approved.detect();
             DetectInfo info = new DetectInfo(d.scanned, false, -1, a == null ? List.of() : a.logMissed(),

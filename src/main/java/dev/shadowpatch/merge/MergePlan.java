@@ -39,29 +39,53 @@ public final class MergePlan {
         List<Conflict> out = new ArrayList<>();
         for (Op o : ops)
             if (o.action() == Op.Action.ASK)
-                out.add(new Conflict(o.path(), o.conflict(), o.policy(), o.base(), o.live(), o.shadow()));
+                out.add(new Conflict(o.path(), o.conflict(), o.policy(), o.base(), o.live(), o.shadow(), Planner.choices(o)));
         return out;
     }
 
-    /** A copy with an operator's decision for one 'ask' conflict (keep-live, take-shadow, hybrid). */
+    /**
+     * A copy with an operator's decision for one conflict, the whole plan settled again (a decision
+     * on one path can make another executable or not). Refuses a decision the conflict does not offer.
+     */
     public MergePlan withResolution(String path, Resolution r) {
-        List<Op> out = new ArrayList<>(ops.size());
-        boolean found = false;
-        for (Op o : ops) {
-            if (o.path().equals(path)) {
-                if (o.conflict() == null) throw new IllegalArgumentException("/" + path + " is not a conflict");
-                found = true;
-                out.add(Planner.decide(o.facts(), MergePolicy.Action.parse(o.policy()), r, Planner.NO_MERGE));
-            } else out.add(o);
-        }
-        if (!found) throw new IllegalArgumentException("/" + path + " is not in the plan");
-        return new MergePlan(out, detect);
+        Map<String, Op> byPath = new TreeMap<>();
+        for (Op o : ops) byPath.put(o.path(), o);
+        Op target = byPath.get(path);
+        if (target == null) throw new IllegalArgumentException("/" + path + " is not in the plan");
+        if (target.conflict() == null) throw new IllegalArgumentException("/" + path + " is not a conflict");
+        List<Resolution> choices = Planner.choices(target);
+        if (!choices.contains(r))
+            throw new IllegalArgumentException("/" + path + " (" + target.conflict() + ") cannot be settled with " + r.word()
+                    + "; choices: " + String.join(", ", choices.stream().map(Resolution::word).toList()));
+        Map<String, Resolution> resolutions = new TreeMap<>();
+        for (Op o : ops) if (o.resolution() != null) resolutions.put(o.path(), o.resolution());
+        resolutions.put(path, r);
+        List<PathFacts> facts = new ArrayList<>(ops.size());
+        for (Op o : ops) facts.add(o.facts());
+        // a clean three-way merge computed before stays the approved one
+        Planner.TextMerger approvedMerges = f -> {
+            Op o = byPath.get(f.path());
+            return o.mergedSha256() == null ? java.util.Optional.empty()
+                    : java.util.Optional.of(new Planner.Merged(o.mergedSha256(), o.bytes()));
+        };
+        return new MergePlan(Planner.plan(facts, p -> MergePolicy.Action.parse(byPath.get(p).policy()), resolutions::get,
+                approvedMerges), detect);
     }
 
-    public Map<String, Long> ruleCounts() {
-        Map<String, Long> m = new TreeMap<>();
+    /** Operations per rule. */
+    public Map<Rule, Long> ruleCounts() {
+        Map<Rule, Long> m = new java.util.EnumMap<>(Rule.class);
         for (Op o : ops) m.merge(o.rule(), 1L, Long::sum);
         return m;
+    }
+
+    /** Operations per rule, keyed by the rules' display words (for reports and process variables). */
+    public Map<String, Long> ruleCountWords() {
+        return Rule.words(ruleCounts());
+    }
+
+    public long count(Rule r) {
+        return ruleCounts().getOrDefault(r, 0L);
     }
 
     public long bytesToCopy() {

@@ -12,11 +12,11 @@ import java.util.TreeMap;
  * What a merge did: operations per rule (as the paper's Table IV), bytes copied, paths scanned,
  * the time of each stage, and the operations that were left undone (empty when merged).
  */
-public record MergeReport(Map<String, Long> ruleCounts, long bytesCopied, long pathsScanned,
+public record MergeReport(Map<Rule, Long> ruleCounts, long bytesCopied, long pathsScanned,
                           Map<String, Duration> stageTimes, Map<String, String> left, List<String> alreadyDone,
                           DetectInfo detect) {
     public MergeReport {
-        ruleCounts = new TreeMap<>(ruleCounts);
+        ruleCounts = ruleCounts.isEmpty() ? new java.util.EnumMap<>(Rule.class) : new java.util.EnumMap<>(ruleCounts);
         stageTimes = new LinkedHashMap<>(stageTimes);
         left = new LinkedHashMap<>(left);
         alreadyDone = List.copyOf(alreadyDone);
@@ -24,10 +24,15 @@ public record MergeReport(Map<String, Long> ruleCounts, long bytesCopied, long p
 
     public boolean complete() { return left.isEmpty(); }
 
+    /** Operations per rule, keyed by the rules' display words. */
+    public Map<String, Long> ruleCountWords() { return Rule.words(ruleCounts); }
+
+    public long count(Rule r) { return ruleCounts.getOrDefault(r, 0L); }
+
     public String toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("complete", complete());
-        m.put("ruleCounts", ruleCounts);
+        m.put("ruleCounts", ruleCountWords());
         m.put("bytesCopied", bytesCopied);
         m.put("pathsScanned", pathsScanned);
         Map<String, Double> t = new LinkedHashMap<>();

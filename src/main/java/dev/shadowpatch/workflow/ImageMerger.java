@@ -67,11 +67,21 @@ public class ImageMerger implements ShadowMerger {
         List<String> open = new ArrayList<>();
         for (Conflict conflict : plan.unresolvedConflicts()) {
             conflictPaths.add(conflict.path());
-            String decision = byPath.getOrDefault(conflict.path(), fallback);
+            String explicit = byPath.get(conflict.path());
+            Resolution decision = explicit != null ? Resolution.parse(explicit) : fallback == null ? null : Resolution.parse(fallback);
+            if (explicit == null && decision != null && !conflict.choices().contains(decision)) {
+                decision = null; // the fallback is not a choice of this conflict: an operator decides
+            }
             if (decision == null) {
                 open.add("/" + conflict.path());
-            } else {
-                plan = plan.withResolution(conflict.path(), Resolution.parse(decision));
+            } else if (plan.op(conflict.path()).action() == dev.shadowpatch.merge.Op.Action.ASK) {
+                // an earlier decision may have settled this one already (a child under a kept parent)
+                plan = plan.withResolution(conflict.path(), decision);
+            }
+        }
+        for (Conflict left : plan.unresolvedConflicts()) {
+            if (!open.contains("/" + left.path())) {
+                open.add("/" + left.path());
             }
         }
         List<String> unknown = byPath.keySet().stream().filter(p -> !conflictPaths.contains(p)).map(p -> "/" + p).sorted().toList();
@@ -107,7 +117,7 @@ public class ImageMerger implements ShadowMerger {
             Duration took = report.stageTimes().values().stream().reduce(Duration.ZERO, Duration::plus);
             log.info("merged {} operations ({} bytes) into {}: {}", now.size(), report.bytesCopied(),
                     clone.mergeOverlay(), report.stageTimes());
-            return new MergeResult(report.toJson().getBytes(StandardCharsets.UTF_8), report.ruleCounts(),
+            return new MergeResult(report.toJson().getBytes(StandardCharsets.UTF_8), report.ruleCountWords(),
                     report.bytesCopied(), took);
         } catch (MergeConflictException e) {
             throw new ConflictsUnresolvedException(e.conflicts().stream().map(c -> "/" + c.path()).toList());
@@ -119,7 +129,7 @@ public class ImageMerger implements ShadowMerger {
     private static PlanResult result(MergePlan plan) {
         List<Conflict> unresolved = plan.unresolvedConflicts();
         List<String> lines = unresolved.stream().map(c -> c.describe().replace("\n   ", " |")).toList();
-        return new PlanResult(plan.toJson().getBytes(StandardCharsets.UTF_8), plan.ruleCounts(), plan.bytesToCopy(),
+        return new PlanResult(plan.toJson().getBytes(StandardCharsets.UTF_8), plan.ruleCountWords(), plan.bytesToCopy(),
                 plan.size(), lines, unresolved.stream().map(c -> "/" + c.path()).toList());
     }
 

@@ -58,9 +58,21 @@ class HostileTreeTest {
         build("mkdir -p opt/app && echo c > opt/app/config",
                 "rm -r opt/app && ln -s \"$OUT\" opt/app",
                 "echo changed > opt/app/config && echo new > opt/app/victim && mkdir opt/app/sub2 && echo n > opt/app/sub2/f");
-        MergeReport r = mergeAll(takeShadow);
-        assertFalse(r.complete(), "writes through the live symlink must be refused");
-        assertTrue(r.left().containsKey("opt/app/victim"), r.left().toString());
+        // writes through the live symlink are conflicts at plan time whose only choice is keep-live
+        MergePlan plan = takeShadow.plan(trees, Optional.empty());
+        assertEquals(java.util.List.of("opt/app/config", "opt/app/sub2", "opt/app/victim"),
+                plan.unresolvedConflicts().stream().map(Conflict::path).toList());
+        for (Conflict c : plan.unresolvedConflicts()) {
+            assertEquals("live-parent-not-directory", c.kind());
+            assertEquals(java.util.List.of(Resolution.KEEP_LIVE), c.choices());
+        }
+        assertEquals(Rule.TAKE_SHADOW_CREATE, plan.op("opt/app/sub2/f").rule(), "decided with the conflict on its parent");
+        assertThrows(MergeConflictException.class, () -> takeShadow.execute(plan, trees));
+        assertThrows(IllegalArgumentException.class, () -> plan.withResolution("opt/app/victim", Resolution.TAKE_SHADOW));
+        MergePlan kept = plan;
+        for (Conflict c : plan.unresolvedConflicts()) kept = kept.withResolution(c.path(), Resolution.KEEP_LIVE);
+        assertEquals(Rule.UNDER_KEPT_LIVE, kept.op("opt/app/sub2/f").rule());
+        assertTrue(takeShadow.execute(kept, trees).complete());
         assertOutsideUntouched();
         assertTrue(Files.isSymbolicLink(live.resolve("opt/app")));
     }

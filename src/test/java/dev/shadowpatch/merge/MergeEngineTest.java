@@ -28,10 +28,7 @@ class MergeEngineTest {
 
     /** base from script, live and shadow as copies of it, then each changed by its script. */
     void build(String baseScript, String liveScript, String shadowScript) {
-        Sh.run("mkdir -p '" + base + "' && cd '" + base + "' && " + baseScript);
-        Sh.run("cp -a '" + base + "' '" + live + "' && cp -a '" + base + "' '" + shadow + "'");
-        Sh.run("cd '" + live + "' && " + liveScript);
-        Sh.run("cd '" + shadow + "' && " + shadowScript);
+        Sh.forkTrees(trees, baseScript, liveScript, shadowScript);
     }
 
     MergeReport merge() throws Exception {
@@ -55,9 +52,9 @@ class MergeEngineTest {
         assertEquals("x.so", Files.readSymbolicLink(live.resolve("usr/lib/new/sub/x.so.1")).toString());
         assertEquals("edited\n", Files.readString(live.resolve("srv/data")));
         assertEquals("new-data\n", Files.readString(live.resolve("srv/data2")));
-        assertEquals(1L, r.ruleCounts().get(Op.RULE1));
-        assertEquals(1L, r.ruleCounts().get(Op.RULE3));
-        assertEquals(5L, r.ruleCounts().get(Op.RULE2)); // usr/lib, usr/lib/new, sub, x.so, x.so.1
+        assertEquals(1L, r.ruleCounts().get(Rule.TAKE_SHADOW_DELETE));
+        assertEquals(1L, r.ruleCounts().get(Rule.TAKE_SHADOW_REPLACE));
+        assertEquals(5L, r.ruleCounts().get(Rule.TAKE_SHADOW_CREATE)); // usr/lib, usr/lib/new, sub, x.so, x.so.1
         assertEquals(8, r.bytesCopied()); // "new\n" + "lib\n"
     }
 
@@ -74,7 +71,7 @@ class MergeEngineTest {
         assertEquals("4755 1234:5678", Sh.run("stat -c '%a %u:%g' '" + live + "/usr/bin/su'").strip());
         assertEquals("2750 77:88", Sh.run("stat -c '%a %u:%g' '" + live + "/opt/meta'").strip());
         assertTrue(Sh.run("getfacl -n '" + live + "/opt/shared'").contains("user:4321:rw-"));
-        assertEquals(3L, r.ruleCounts().get(Op.METADATA_ONLY));
+        assertEquals(3L, r.ruleCounts().get(Rule.METADATA_ONLY));
     }
 
     @Test
@@ -130,7 +127,7 @@ class MergeEngineTest {
         MergePlan resolved = MergePlan.fromJson(plan.toJson()).withResolution("usr/share/x", Resolution.HYBRID);
         MergeReport r = engine.execute(engine.replan(resolved, trees), trees);
         assertTrue(r.complete(), r.left().toString());
-        assertEquals(1L, r.ruleCounts().get(Op.RULE4));
+        assertEquals(1L, r.ruleCounts().get(Rule.HYBRID));
         Path x = live.resolve("usr/share/x");
         assertTrue(Files.isSymbolicLink(x));
         assertEquals("shadow\n", Files.readString(x));
@@ -140,7 +137,7 @@ class MergeEngineTest {
         }
         // a re-run of the resolved plan finds the hybrid copy done
         MergePlan rerun = engine.replan(resolved, trees);
-        assertEquals(Op.HYBRID_DONE, rerun.op("usr/share/x").rule());
+        assertEquals(Rule.HYBRID_DONE, rerun.op("usr/share/x").rule());
         assertTrue(engine.execute(rerun, trees).complete());
     }
 
@@ -152,7 +149,7 @@ class MergeEngineTest {
         MergeReport r = merge();
         assertEquals("a=LIVE\nb=2\nc=3\nd=4\ne=SHADOW\n", Files.readString(live.resolve("etc/app.conf")));
         assertEquals("600", Sh.run("stat -c %a '" + live + "/etc/app.conf'").strip());
-        assertEquals(1L, r.ruleCounts().get(Op.THREE_WAY_MERGED));
+        assertEquals(1L, r.ruleCounts().get(Rule.THREE_WAY_MERGED));
     }
 
     @Test
