@@ -45,19 +45,24 @@ final class Executor {
     /** shadow inode -> live path already written for it (hard links) */
     private final Map<Long, String> linkGroups = new HashMap<>();
     private final List<Op> dirMeta = new ArrayList<>();
+    /** where completed operations are recorded (null: no journal) */
+    private final Journal journal;
+    /** operations an interrupted run of this plan completed (its journal): skipped */
+    private final java.util.Set<String> doneBefore;
+    /** resuming an interrupted run: an operation may find the live entry in a state it left halfway */
+    private final boolean resuming;
 
-    Executor(Tree base, Tree live, Tree shadow) {
-        this(base, live, shadow, Math.min(4, Math.max(1, Runtime.getRuntime().availableProcessors() * 2)));
-    }
-
-    Executor(Tree base, Tree live, Tree shadow, int threads) {
-        this.base = base; this.live = live; this.shadow = shadow; this.threads = threads;
+    Executor(Tree base, Tree live, Tree shadow, Journal journal, java.util.Set<String> doneBefore, boolean resuming) {
+        this.base = base; this.live = live; this.shadow = shadow;
+        this.threads = Math.min(4, Math.max(1, Runtime.getRuntime().availableProcessors() * 2));
         this.merger = new TextMerge(base, live, shadow);
+        this.journal = journal; this.doneBefore = doneBefore; this.resuming = resuming;
     }
 
     void run(MergePlan plan) {
         List<Op> deletes = new ArrayList<>(), writes = new ArrayList<>();
         for (Op o : plan.ops()) {
+            if (doneBefore.contains(o.path())) { rememberLink(o); continue; }
             switch (o.action()) {
                 case DELETE -> deletes.add(o);
                 case WRITE, META, MERGE3, HYBRID -> writes.add(o);
@@ -67,7 +72,7 @@ final class Executor {
         }
         Comparator<Op> byDepth = Comparator.comparingInt((Op o) -> RelPath.depth(o.path())).thenComparing(Op::path);
         deletes.sort(byDepth.reversed());
-        for (Op o : deletes) attempt(o, () -> delete(o));
+        for (Op o : deletes) complete(o, () -> delete(o));
         // directories that change type are removed after their children, before anything is written
         List<Op> typeChanges = new ArrayList<>();
         for (Op o : writes) if (o.live() != null && o.live().type() == FileType.DIR && o.shadow() != null && o.shadow().type() != FileType.DIR) typeChanges.add(o);
@@ -84,16 +89,18 @@ final class Executor {
             if (isPlain) { plain.computeIfAbsent(RelPath.parent(o.path()), k -> new ArrayList<>()).add(o); continue; }
             if (failed.containsKey(o.path())) continue;
             if (notAttempted(o)) continue;
-            attempt(o, () -> write(o, live.dirFd(RelPath.parent(o.path())), -1));
+            if (completesWithDirMeta(o)) attempt(o, () -> write(o, live.dirFd(RelPath.parent(o.path())), -1));
+            else complete(o, () -> write(o, live.dirFd(RelPath.parent(o.path())), -1));
         }
         runPlain(plain);
         dirMeta.sort(byDepth.reversed());
-        for (Op o : dirMeta) attempt(o, () -> applyMetadata(live.dirFd(RelPath.parent(o.path())), name(o.path()), o.shadow(), -1));
+        for (Op o : dirMeta) complete(o, () -> applyMetadata(live.dirFd(RelPath.parent(o.path())), name(o.path()), o.shadow(), -1));
     }
 
-    /** Flushes the live file system (one syncfs, after all renames). */
+    /** Flushes the live file system (one syncfs, after all renames); a failure leaves the merge incomplete. */
     void sync() {
-        Libc.syncfs(live.rootFd());
+        if (Libc.syncfs(live.rootFd()) != 0)
+            failed.put("", "syncfs of the live file system failed: " + new Errno("syncfs", "live", errno()).getMessage());
     }
 
     private boolean notAttempted(Op o) {
@@ -137,7 +144,7 @@ final class Executor {
             for (Op o : ops) {
                 if (notAttempted(o)) continue;
                 int l = lfd, s = sfd;
-                attempt(o, () -> write(o, l, s));
+                complete(o, () -> write(o, l, s));
             }
         } catch (IOException ex) {
             for (Op o : ops) failed.putIfAbsent(o.path(), ex.getMessage());
@@ -154,12 +161,32 @@ final class Executor {
 
     interface Step { void run() throws IOException; }
 
-    private void attempt(Op o, Step s) {
+    /** Runs one step of o; a failure is recorded as left. */
+    private boolean attempt(Op o, Step s) {
         try {
             s.run();
+            return true;
         } catch (IOException | RuntimeException e) {
             failed.putIfAbsent(o.path(), e.getMessage() == null ? e.toString() : e.getMessage());
+            return false;
         }
+    }
+
+    /** Runs the last step of o and records o as done in the journal. */
+    private void complete(Op o, Step s) {
+        attempt(o, () -> { s.run(); if (journal != null) journal.done(o.path()); });
+    }
+
+    /** A directory written or changed gets its metadata after its children: it completes then. */
+    private static boolean completesWithDirMeta(Op o) {
+        return (o.action() == Op.Action.WRITE || o.action() == Op.Action.META) && o.shadow() != null && o.shadow().type() == FileType.DIR;
+    }
+
+    /** Hard links: the live path written for a shadow inode with several names, so its other names link to it. */
+    private void rememberLink(Op o) {
+        Entry s = o.shadow();
+        if (s != null && s.type() == FileType.FILE && s.nlink() > 1 && (o.action() == Op.Action.WRITE))
+            synchronized (linkGroups) { linkGroups.putIfAbsent(s.ino(), o.path()); }
     }
 
     long bytesCopied() { return copied.get(); }
@@ -245,8 +272,11 @@ final class Executor {
         Entry s = o.shadow();
         boolean planned = asPlanned(now, o.live()) || (o.live() != null && o.live().type() == FileType.DIR && now == null
                 && s != null && s.type() != FileType.DIR);
+        if (!planned && resuming && s != null && s.type() == FileType.DIR && now != null && now.type() == FileType.DIR)
+            planned = true; // made by the interrupted run, its metadata not yet set
         if (!planned) {
-            if (now != null && isShadowVersion(pfd, n, now, rel, spfd)) { alreadyDone.add(rel); return; }
+            if (now != null && resuming && (mergedVersionDone(o, pfd, n, now) || hybridLinkDone(o, pfd, n, now))) { alreadyDone.add(rel); return; }
+            if (now != null && isShadowVersion(pfd, n, now, rel, spfd)) { rememberLink(o); alreadyDone.add(rel); return; }
             throw new IOException("live entry changed since the plan was made; replan");
         }
         switch (o.action()) {
@@ -338,6 +368,21 @@ final class Executor {
         return new Entry(FileType.FILE, mode, uid, gid, 0, null, null, null, x, null, 0, 1, s.mtimeSec(), s.mtimeNsec());
     }
 
+    /** MERGE3 of an interrupted run renamed into place: the live file holds the approved merge. */
+    private boolean mergedVersionDone(Op o, int pfd, byte[] n, Stat now) throws IOException {
+        if (o.action() != Op.Action.MERGE3 || now.type() != FileType.FILE) return false;
+        Entry m = mergedMetadata(o);
+        return now.mode() == m.mode() && now.uid() == m.uid() && now.gid() == m.gid()
+                && live.sha256At(pfd, n).equals(o.mergedSha256());
+    }
+
+    /** HYBRID of an interrupted run completed: the name is the link to the shadow's copy. */
+    private boolean hybridLinkDone(Op o, int pfd, byte[] n, Stat now) throws IOException {
+        if (o.action() != Op.Action.HYBRID || now.type() != FileType.SYMLINK) return false;
+        byte[] want = concat(n, (".sp-shadow-" + o.shadow().ino()).getBytes(StandardCharsets.UTF_8));
+        return java.util.Arrays.equals(live.readlinkAt(pfd, n), want);
+    }
+
     private boolean isShadowVersion(int pfd, byte[] n, Stat now, String rel, int spfd) throws IOException {
         if (spfd < 0) spfd = shadow.dirFd(RelPath.parent(rel));
         Stat ss = shadow.lstatAt(spfd, n);
@@ -358,9 +403,11 @@ final class Executor {
         switch (ss.type()) {
             case FILE -> {
                 if (ss.nlink() > 1) {
-                    String first = linkGroups.get(ss.ino());
+                    String first;
+                synchronized (linkGroups) { first = linkGroups.get(ss.ino()); }
                     if (first != null) {
                         int fpfd = live.dirFd(RelPath.parent(first));
+                        unlinkat(pfd, c(t), 0); // a stale temporary name of an interrupted run
                         if (linkat(fpfd, c(name(first)), pfd, c(t), 0) == 0) return;
                     }
                 }
@@ -378,7 +425,7 @@ final class Executor {
                     Libc.close(src);
                     Libc.close(dst);
                 }
-                if (ss.nlink() > 1) linkGroups.putIfAbsent(ss.ino(), rel);
+                if (ss.nlink() > 1) synchronized (linkGroups) { linkGroups.putIfAbsent(ss.ino(), rel); }
             }
             case SYMLINK -> {
                 byte[] target = shadow.readlinkAt(spfd, n);

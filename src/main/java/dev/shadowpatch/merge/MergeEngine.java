@@ -116,14 +116,35 @@ public final class MergeEngine {
 
     /** Executes a plan; refuses (MergeConflictException, nothing written) when it holds unresolved 'ask' conflicts. */
     public MergeReport execute(MergePlan plan, MergeTrees trees) throws IOException {
+        return execute(plan, trees, null);
+    }
+
+    /**
+     * Executes a plan, recording it and every completed operation in the journal (null: none), so
+     * that a merge killed at any point is finished by {@link #resume}. The journal is removed when
+     * the merge completed and the live file system was synced.
+     */
+    public MergeReport execute(MergePlan plan, MergeTrees trees, Journal journal) throws IOException {
         List<Conflict> open = plan.unresolvedConflicts();
         if (!open.isEmpty()) throw new MergeConflictException(open);
+        if (journal != null) journal.begin(plan);
+        return run(plan, trees, journal, java.util.Set.of(), false);
+    }
+
+    /** Finishes an interrupted merge: its plan, without the operations it completed; each other one accepts its halfway states. */
+    public MergeReport resume(Journal.Interrupted interrupted, MergeTrees trees, Journal journal) throws IOException {
+        journal.resume();
+        return run(interrupted.plan(), trees, journal, interrupted.done(), true);
+    }
+
+    private MergeReport run(MergePlan plan, MergeTrees trees, Journal journal, java.util.Set<String> doneBefore,
+                            boolean resuming) throws IOException {
         Tree[] t = open(trees);
         try {
             if (t[1].rootDev() == t[2].rootDev() && sameDir(t[1], t[2]))
                 throw new IOException("live and shadow are the same directory");
             long t0 = System.nanoTime();
-            Executor x = new Executor(t[0], t[1], t[2]);
+            Executor x = new Executor(t[0], t[1], t[2], journal, doneBefore, resuming);
             x.run(plan);
             long t1 = System.nanoTime();
             x.sync();
@@ -136,8 +157,13 @@ public final class MergeEngine {
             }
             times.put("execute", Duration.ofNanos(t1 - t0));
             times.put("sync", Duration.ofNanos(t2 - t1));
-            return new MergeReport(plan.ruleCounts(), x.bytesCopied(), di == null ? 0 : di.pathsScanned(), times,
-                    x.failed, x.alreadyDone, di);
+            MergeReport report = new MergeReport(plan.ruleCounts(), x.bytesCopied(), di == null ? 0 : di.pathsScanned(), times,
+                    x.failed, x.alreadyDone, doneBefore.size(), di);
+            if (journal != null) {
+                if (report.complete()) journal.finish();
+                else journal.close();
+            }
+            return report;
         } finally {
             close(t);
         }

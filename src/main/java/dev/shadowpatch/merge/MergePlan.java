@@ -110,6 +110,12 @@ public final class MergePlan {
         try {
             Json j = JSON.readValue(json, Json.class);
             if (j.version() != 1) throw new IllegalArgumentException("unknown plan version " + j.version());
+            if (j.ops() != null)
+                for (Op o : j.ops()) {
+                    RelPath.requireSafe(o.path());
+                    if (o.facts() == null || !o.path().equals(o.facts().path()))
+                        throw new IllegalArgumentException("plan operation without its facts: /" + o.path());
+                }
             return new MergePlan(j.ops() == null ? List.of() : j.ops(), j.detect());
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("not a merge plan: " + e.getOriginalMessage(), e);

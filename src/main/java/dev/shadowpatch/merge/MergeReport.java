@@ -10,11 +10,13 @@ import java.util.TreeMap;
 
 /**
  * What a merge did: operations per rule (as the paper's Table IV), bytes copied, paths scanned,
- * the time of each stage, and the operations that were left undone (empty when merged).
+ * the time of each stage, and the operations that were left undone (empty when merged);
+ * alreadyDone: operations that found the live entry already as planned (a re-run); resumedDone:
+ * operations an interrupted run had completed (its journal), skipped.
  */
 public record MergeReport(Map<Rule, Long> ruleCounts, long bytesCopied, long pathsScanned,
                           Map<String, Duration> stageTimes, Map<String, String> left, List<String> alreadyDone,
-                          DetectInfo detect) {
+                          long resumedDone, DetectInfo detect) {
     public MergeReport {
         ruleCounts = ruleCounts.isEmpty() ? new java.util.EnumMap<>(Rule.class) : new java.util.EnumMap<>(ruleCounts);
         stageTimes = new LinkedHashMap<>(stageTimes);
@@ -40,6 +42,7 @@ public record MergeReport(Map<Rule, Long> ruleCounts, long bytesCopied, long pat
         m.put("stageTimes", t);
         m.put("left", left);
         m.put("alreadyDone", alreadyDone);
+        m.put("resumedDone", resumedDone);
         m.put("detect", detect);
         try {
             return MergePlan.JSON.writeValueAsString(m);

@@ -108,6 +108,26 @@ public final class RelPath {
         return out;
     }
 
+    /**
+     * A relative path read from outside (a plan file): every component, once decoded, must be a
+     * plain name (not empty, not "." or "..", no '/' or NUL byte, however it was escaped).
+     */
+    public static String requireSafe(String rel) {
+        if (rel == null || rel.isEmpty()) throw new IllegalArgumentException("empty path in plan");
+        for (String c : split(rel)) {
+            byte[] b;
+            try {
+                b = decodeComponent(c);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("bad path component in plan: /" + rel, e);
+            }
+            boolean dots = (b.length == 1 && b[0] == '.') || (b.length == 2 && b[0] == '.' && b[1] == '.');
+            if (b.length == 0 || dots) throw new IllegalArgumentException("'.' or '..' component in plan path: /" + rel);
+            for (byte x : b) if (x == '/' || x == 0) throw new IllegalArgumentException("'/' or NUL inside a name in plan path: /" + rel);
+        }
+        return rel;
+    }
+
     public static String join(String parent, String component) {
         return parent.isEmpty() ? component : parent + "/" + component;
     }
