@@ -35,11 +35,15 @@ import static dev.shadowpatch.merge.fs.Libc.*;
 final class Executor {
     private static final ThreadLocal<ByteBuffer> BUF = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(1 << 20));
 
+    /** What a run did: operations left undone (path -> why), those found already done, bytes written. */
+    record Result(Map<String, String> left, List<String> alreadyDone, long bytesCopied) {}
+
     private final Tree base, live, shadow;
+    private final Versions versions;
     private final TextMerge merger;
     private final java.util.concurrent.atomic.AtomicLong copied = new java.util.concurrent.atomic.AtomicLong();
-    final Map<String, String> failed = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
-    final List<String> alreadyDone = java.util.Collections.synchronizedList(new ArrayList<>());
+    private final Map<String, String> failed = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
+    private final List<String> alreadyDone = java.util.Collections.synchronizedList(new ArrayList<>());
     /** worker threads for plain file copies (grouped by directory); 1 = sequential */
     private final int threads;
     /** shadow inode -> live path already written for it (hard links) */
@@ -52,14 +56,14 @@ final class Executor {
     /** resuming an interrupted run: an operation may find the live entry in a state it left halfway */
     private final boolean resuming;
 
-    Executor(Tree base, Tree live, Tree shadow, Journal journal, java.util.Set<String> doneBefore, boolean resuming) {
-        this.base = base; this.live = live; this.shadow = shadow;
+    Executor(Tree base, Tree live, Tree shadow, Versions versions, Journal journal, java.util.Set<String> doneBefore, boolean resuming) {
+        this.base = base; this.live = live; this.shadow = shadow; this.versions = versions;
         this.threads = Math.min(4, Math.max(1, Runtime.getRuntime().availableProcessors() * 2));
         this.merger = new TextMerge(base, live, shadow);
         this.journal = journal; this.doneBefore = doneBefore; this.resuming = resuming;
     }
 
-    void run(MergePlan plan) {
+    Result run(MergePlan plan) {
         List<Op> deletes = new ArrayList<>(), writes = new ArrayList<>();
         for (Op o : plan.ops()) {
             if (doneBefore.contains(o.path())) { rememberLink(o); continue; }
@@ -95,12 +99,15 @@ final class Executor {
         runPlain(plain);
         dirMeta.sort(byDepth.reversed());
         for (Op o : dirMeta) complete(o, () -> applyMetadata(live.dirFd(RelPath.parent(o.path())), name(o.path()), o.shadow(), -1));
+        synchronized (failed) {
+            return new Result(new LinkedHashMap<>(failed), List.copyOf(alreadyDone), copied.get());
+        }
     }
 
-    /** Flushes the live file system (one syncfs, after all renames); a failure leaves the merge incomplete. */
-    void sync() {
-        if (Libc.syncfs(live.rootFd()) != 0)
-            failed.put("", "syncfs of the live file system failed: " + new Errno("syncfs", "live", errno()).getMessage());
+    /** Flushes the live file system (one syncfs, after all renames): empty, or why it failed (the merge is then incomplete). */
+    java.util.Optional<String> sync() {
+        if (Libc.syncfs(live.rootFd()) == 0) return java.util.Optional.empty();
+        return java.util.Optional.of("syncfs of the live file system failed: " + new Errno("syncfs", "live", errno()).getMessage());
     }
 
     private boolean notAttempted(Op o) {
@@ -188,8 +195,6 @@ final class Executor {
         if (s != null && s.type() == FileType.FILE && s.nlink() > 1 && (o.action() == Op.Action.WRITE))
             synchronized (linkGroups) { linkGroups.putIfAbsent(s.ino(), o.path()); }
     }
-
-    long bytesCopied() { return copied.get(); }
 
     private static byte[] name(String rel) { return RelPath.decodeComponent(RelPath.name(rel)); }
 
@@ -357,14 +362,24 @@ final class Executor {
         return r;
     }
 
-    /** Per field: the shadow's value where the shadow changed it, else the live one. */
+    /**
+     * Per field (and per xattr): the shadow's value where the shadow changed it, else the live one.
+     * A field both changed differently never gets here: the planner makes such a path a conflict.
+     */
     private static Entry mergedMetadata(Op o) {
         Entry b = o.base(), l = o.live(), s = o.shadow();
         if (b == null) return s;
         int mode = s.mode() != b.mode() ? s.mode() : l.mode();
         int uid = s.uid() != b.uid() ? s.uid() : l.uid();
         int gid = s.gid() != b.gid() ? s.gid() : l.gid();
-        Map<String, String> x = !s.xattrs().equals(b.xattrs()) ? s.xattrs() : l.xattrs();
+        Map<String, String> x = new TreeMap<>();
+        java.util.Set<String> keys = new java.util.TreeSet<>(b.xattrs().keySet());
+        keys.addAll(l.xattrs().keySet());
+        keys.addAll(s.xattrs().keySet());
+        for (String k : keys) {
+            String v = java.util.Objects.equals(s.xattrs().get(k), b.xattrs().get(k)) ? l.xattrs().get(k) : s.xattrs().get(k);
+            if (v != null) x.put(k, v);
+        }
         return new Entry(FileType.FILE, mode, uid, gid, 0, null, null, null, x, null, 0, 1, s.mtimeSec(), s.mtimeNsec());
     }
 
@@ -387,8 +402,7 @@ final class Executor {
         if (spfd < 0) spfd = shadow.dirFd(RelPath.parent(rel));
         Stat ss = shadow.lstatAt(spfd, n);
         if (ss == null) return false;
-        Detector d = new Detector(MergePolicy.defaults(), base, live, shadow);
-        return d.sameVersionAt(live, pfd, now, shadow, spfd, ss, n);
+        return versions.sameAt(live, pfd, now, shadow, spfd, ss, n);
     }
 
     /** Creates tempName in live dir pfd as a copy of the shadow's entry rel (never opening special files). */

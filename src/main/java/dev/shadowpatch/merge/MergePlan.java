@@ -39,7 +39,7 @@ public final class MergePlan {
         List<Conflict> out = new ArrayList<>();
         for (Op o : ops)
             if (o.action() == Op.Action.ASK)
-                out.add(new Conflict(o.path(), o.conflict(), o.policy(), o.base(), o.live(), o.shadow(), Planner.choices(o)));
+                out.add(new Conflict(o.path(), o.conflict(), o.policy(), o.base(), o.live(), o.shadow(), Planner.choices(o), o.note()));
         return out;
     }
 
@@ -68,8 +68,10 @@ public final class MergePlan {
             return o.mergedSha256() == null ? java.util.Optional.empty()
                     : java.util.Optional.of(new Planner.Merged(o.mergedSha256(), o.bytes()));
         };
-        return new MergePlan(Planner.plan(facts, p -> MergePolicy.Action.parse(byPath.get(p).policy()), resolutions::get,
-                approvedMerges), detect);
+        Map<String, String> notScanned = new TreeMap<>();
+        for (Op o : ops) if (Planner.NOT_SCANNED.equals(o.conflict())) notScanned.put(o.path(), o.note());
+        return new MergePlan(Planner.plan(facts, notScanned, p -> MergePolicy.Action.parse(byPath.get(p).policy()),
+                resolutions::get, approvedMerges), detect);
     }
 
     /** Operations per rule. */

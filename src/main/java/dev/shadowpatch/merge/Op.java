@@ -10,10 +10,11 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param resolution   an operator's decision, if any
  * @param bytes        bytes this operation writes (file content copied or merged)
  * @param mergedSha256 for MERGE3: hash of the clean three-way merge the plan was approved with
+ * @param note         why, where the rule alone does not say it (a subtree not scanned: the reason)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Op(String path, Action action, Rule rule, String conflict, String policy, Resolution resolution,
-                 long bytes, String mergedSha256, PathFacts facts) {
+                 long bytes, String mergedSha256, PathFacts facts, String note) {
 
     public enum Action {
         /** nothing to write (same change, both deleted, keep live, excluded) */

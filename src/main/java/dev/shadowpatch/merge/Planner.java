@@ -6,6 +6,7 @@ import dev.shadowpatch.merge.fs.FileType;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.function.Function;
@@ -69,7 +70,7 @@ public final class Planner {
             case HYBRID -> hybridPossible(l, s) ? op(f, HYBRID, Rule.HYBRID, kind, pol, null, bytes(s), null)
                     : op(f, ASK, Rule.ASK, kind, pol, null, 0, null);
             case THREE_WAY -> {
-                if (isFile(l) && isFile(s) && (b == null || isFile(b))) {
+                if (isFile(l) && isFile(s) && (b == null || isFile(b)) && !metadataClash(b, l, s)) {
                     Optional<Merged> m = merger.merge(f);
                     if (m.isPresent())
                         yield op(f, MERGE3, Rule.THREE_WAY_MERGED, kind, pol, null, m.get().size(), m.get().sha256());
@@ -85,9 +86,12 @@ public final class Planner {
     /** The shadow writes under a live path that is no directory (the live VM removed or replaced it). */
     static final String LIVE_PARENT_NOT_DIRECTORY = "live-parent-not-directory";
 
+    /** A subtree the detect stage could not compare (another file system, too deep, unreadable): nothing in it is merged. */
+    static final String NOT_SCANNED = "not-scanned";
+
     /** What an operator may choose for a conflict: only what can execute. */
     public static List<Resolution> choices(Op o) {
-        if (LIVE_PARENT_NOT_DIRECTORY.equals(o.conflict())) return List.of(Resolution.KEEP_LIVE);
+        if (LIVE_PARENT_NOT_DIRECTORY.equals(o.conflict()) || NOT_SCANNED.equals(o.conflict())) return List.of(Resolution.KEEP_LIVE);
         return hybridPossible(o.live(), o.shadow()) ? List.of(Resolution.KEEP_LIVE, Resolution.TAKE_SHADOW, Resolution.HYBRID)
                 : List.of(Resolution.KEEP_LIVE, Resolution.TAKE_SHADOW);
     }
@@ -108,9 +112,18 @@ public final class Planner {
      */
     public static List<Op> plan(List<PathFacts> facts, Function<String, Action> policy,
                                 Function<String, Resolution> resolutions, TextMerger merger) {
+        return plan(facts, Map.of(), policy, resolutions, merger);
+    }
+
+    /** The same, with the subtrees the detect stage refused (path -> reason; their facts among facts). */
+    public static List<Op> plan(List<PathFacts> facts, Map<String, String> notScanned, Function<String, Action> policy,
+                                Function<String, Resolution> resolutions, TextMerger merger) {
         TreeMap<String, Op> ops = new TreeMap<>();
-        for (PathFacts f : facts)
-            ops.put(f.path(), decide(f, policy.apply(f.path()), resolutions.apply(f.path()), merger));
+        for (PathFacts f : facts) {
+            String p = f.path();
+            ops.put(p, notScanned.containsKey(p) ? notScanned(f, notScanned.get(p), policy.apply(p), resolutions.apply(p))
+                    : decide(f, policy.apply(p), resolutions.apply(p), merger));
+        }
         List<String> deepestFirst = new ArrayList<>(ops.keySet());
         deepestFirst.sort(Comparator.comparingInt(RelPath::depth).reversed().thenComparing(Comparator.reverseOrder()));
         for (String p : deepestFirst) {
@@ -136,6 +149,39 @@ public final class Planner {
             }
         }
         return new ArrayList<>(ops.values());
+    }
+
+    /**
+     * A subtree the detect stage refused: a conflict (the reason in its note) that only an
+     * operator's keep-live settles (the subtree stays as the live VM has it, unmerged), or the
+     * path's keep-live policy. Nothing is skipped without a word.
+     */
+    static Op notScanned(PathFacts f, String reason, Action policy, Resolution r) {
+        Op o = policy == Action.KEEP_LIVE || r == Resolution.KEEP_LIVE
+                ? op(f, NONE, Rule.KEEP_LIVE, NOT_SCANNED, policy.word, r, 0, null)
+                : op(f, ASK, Rule.ASK, NOT_SCANNED, policy.word, null, 0, null);
+        return new Op(o.path(), o.action(), o.rule(), o.conflict(), o.policy(), o.resolution(), 0, null, f, reason);
+    }
+
+    /**
+     * Both sides changed the same metadata field (mode, owner, group, one xattr) to different values:
+     * a merge of the contents would have to drop one of them without a word.
+     */
+    static boolean metadataClash(Entry b, Entry l, Entry s) {
+        if (b == null || l == null || s == null) return false;
+        if (clash(b.mode(), l.mode(), s.mode()) || clash(b.uid(), l.uid(), s.uid()) || clash(b.gid(), l.gid(), s.gid())) return true;
+        java.util.Set<String> keys = new java.util.TreeSet<>(b.xattrs().keySet());
+        keys.addAll(l.xattrs().keySet());
+        keys.addAll(s.xattrs().keySet());
+        for (String k : keys) {
+            String bv = b.xattrs().get(k), lv = l.xattrs().get(k), sv = s.xattrs().get(k);
+            if (!java.util.Objects.equals(lv, bv) && !java.util.Objects.equals(sv, bv) && !java.util.Objects.equals(lv, sv)) return true;
+        }
+        return false;
+    }
+
+    private static boolean clash(int base, int live, int shadow) {
+        return live != base && shadow != base && live != shadow;
     }
 
     private static boolean removesLiveDirectory(Op o) {
@@ -212,6 +258,6 @@ public final class Planner {
 
     private static Op op(PathFacts f, Op.Action a, Rule rule, String conflict, String policy, Resolution r,
                          long bytes, String mergedSha) {
-        return new Op(f.path(), a, rule, conflict, policy, r, bytes, mergedSha, f);
+        return new Op(f.path(), a, rule, conflict, policy, r, bytes, mergedSha, f, null);
     }
 }

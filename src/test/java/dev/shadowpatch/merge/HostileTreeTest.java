@@ -229,7 +229,15 @@ class HostileTreeTest {
             MergePlan plan = takeShadow.plan(trees, Optional.empty());
             assertTrue(plan.detect().refused().stream().anyMatch(s -> s.contains("opt/mnt")), plan.detect().refused().toString());
             assertNull(plan.op("opt/mnt/planted"));
-            assertTrue(takeShadow.execute(plan, trees).complete());
+            // the subtree that was not compared is shown to the approver, not skipped in silence
+            Conflict c = plan.unresolvedConflicts().stream().filter(x -> x.path().equals("opt/mnt")).findFirst().orElseThrow();
+            assertEquals("not-scanned", c.kind());
+            assertTrue(c.note().contains("another file system"), c.note());
+            assertEquals(java.util.List.of(Resolution.KEEP_LIVE), c.choices());
+            assertThrows(MergeConflictException.class, () -> takeShadow.execute(plan, trees));
+            MergePlan kept = MergePlan.fromJson(plan.toJson()).withResolution("opt/mnt", Resolution.KEEP_LIVE);
+            assertEquals(Rule.KEEP_LIVE, takeShadow.replan(kept, trees).op("opt/mnt").rule());
+            assertTrue(takeShadow.execute(takeShadow.replan(kept, trees), trees).complete());
             assertFalse(Files.exists(live.resolve("opt/mnt/planted")));
         } finally {
             Sh.run("umount '" + shadow + "/opt/mnt'");

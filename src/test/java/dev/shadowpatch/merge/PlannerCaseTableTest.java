@@ -97,6 +97,18 @@ class PlannerCaseTableTest {
     @Test void conflict_bothModified_threeWayUnclean_asks() {
         expect(decide(file("a"), file("b"), file("c"), Action.THREE_WAY, null), Op.Action.ASK, Rule.ASK);
     }
+    @Test void conflict_threeWay_metadataChangedOnBothSides_asks() {
+        Planner.TextMerger clean = f -> Optional.of(new Planner.Merged("m", 7));
+        expect(decide(file("a", 0644), file("b", 0600), file("c", 0640), Action.THREE_WAY, null, clean, false), Op.Action.ASK, Rule.ASK);
+        expect(decide(file("a"), owned(file("b"), 5), owned(file("c"), 6), Action.THREE_WAY, null, clean, false), Op.Action.ASK, Rule.ASK);
+        expect(decide(withXattr(file("a"), "user.k", "MA=="), withXattr(file("b"), "user.k", "MQ=="), withXattr(file("c"), "user.k", "Mg=="),
+                Action.THREE_WAY, null, clean, false), Op.Action.ASK, Rule.ASK);
+    }
+    @Test void conflict_threeWay_metadataChangedOnOneSide_merges() {
+        Planner.TextMerger clean = f -> Optional.of(new Planner.Merged("m", 7));
+        expect(decide(file("a", 0644), file("b", 0600), file("c", 0644), Action.THREE_WAY, null, clean, false), Op.Action.MERGE3, Rule.THREE_WAY_MERGED);
+        expect(decide(file("a", 0644), file("b", 0600), file("c", 0600), Action.THREE_WAY, null, clean, false), Op.Action.MERGE3, Rule.THREE_WAY_MERGED);
+    }
     @Test void conflict_threeWayOnSymlinks_asks() {
         expect(decide(link("a"), link("b"), link("c"), Action.THREE_WAY, null, f -> Optional.of(new Planner.Merged("m", 1)), false), Op.Action.ASK, Rule.ASK);
     }

@@ -166,7 +166,15 @@ public final class Tree implements AutoCloseable {
         List<DirEntry> out = new ArrayList<>();
         try {
             Pointer ent;
-            while ((ent = readdir64(d)) != null) {
+            while (true) {
+                // readdir returns NULL both at the end and on an error: only errno tells them apart
+                com.sun.jna.Native.setLastError(0);
+                ent = readdir64(d);
+                if (ent == null) {
+                    int e = errno();
+                    if (e != 0) throw new Errno("readdir", label + " (after " + out.size() + " names)", e);
+                    break;
+                }
                 int type = ent.getByte(18) & 0xff;
                 int len = 0;
                 while (len < 256 && ent.getByte(19 + len) != 0) len++;
