@@ -101,8 +101,13 @@ public final class Journal implements AutoCloseable {
     /** The merge completed and the live tree is synced: the journal goes. */
     public void finish() throws IOException {
         close();
-        for (String f : new String[]{"done", "plan.json", "trees"}) Files.deleteIfExists(dir.resolve(f));
+        for (String f : new String[]{"plan.json", "plan.json.tmp", "done", "trees", "trees.tmp"}) Files.deleteIfExists(dir.resolve(f));
         Files.deleteIfExists(dir);
+    }
+
+    /** Removes the journal (of other trees: a fresh merge overlay replaced the one it journaled). */
+    public void discard() throws IOException {
+        finish();
     }
 
     @Override

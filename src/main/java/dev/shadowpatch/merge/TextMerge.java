@@ -16,13 +16,17 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Three-way line merge of text files with diff3 (GNU diffutils): {@code diff3 -m LIVE BASE SHADOW}.
+ * Three-way line merge of text files with diff3 (GNU diffutils): {@code diff3 -m -E LIVE BASE SHADOW}.
  * The three contents are read through the trees' descriptors (never by path) and written to a
  * private 0700 temporary directory; only files up to 4 MiB without NUL bytes count as text.
  */
 final class TextMerge implements Planner.TextMerger {
     static final long MAX = 4 << 20;
-    static final List<String> DIFF3 = List.of("diff3", "-m");
+    /**
+     * -E: a change both sides made alike is merged, not bracketed (plain -m brackets it, so a
+     * completed three-way merge planned again, or a patch line the live VM also added, was a conflict).
+     */
+    static final List<String> DIFF3 = List.of("diff3", "-m", "-E");
     private final Tree base, live, shadow;
     private final List<String> command;
     private final Duration timeout;

@@ -4,6 +4,7 @@ import dev.shadowpatch.disk.DiskExposer;
 import dev.shadowpatch.disk.DiskExposer.Access;
 import dev.shadowpatch.disk.MountedImage;
 import dev.shadowpatch.merge.Conflict;
+import dev.shadowpatch.merge.Journal;
 import dev.shadowpatch.merge.MergeConflictException;
 import dev.shadowpatch.merge.MergeEngine;
 import dev.shadowpatch.merge.MergePlan;
@@ -20,7 +21,10 @@ import org.springframework.stereotype.Component;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -105,11 +109,23 @@ public class ImageMerger implements ShadowMerger {
              MountedImage live = disks.expose(clone.mergeOverlay(), Access.READ_WRITE)) {
             MergeTrees trees = trees(base, live, shadow);
             MergeEngine engine = new MergeEngine(policy);
-            MergePlan now = engine.replan(approved, trees);
-            if (!now.unresolvedConflicts().isEmpty()) {
-                throw new ConflictsUnresolvedException(now.unresolvedConflicts().stream().map(c -> "/" + c.path()).toList());
+            Journal journal = journal(clone);
+            Optional<Journal.Interrupted> interrupted = journal.interrupted();
+            MergePlan now;
+            MergeReport report;
+            if (interrupted.isPresent()) {
+                // an earlier attempt on this very overlay was killed: finish its plan, do not plan over its partial work
+                now = interrupted.get().plan();
+                log.warn("resuming the interrupted merge into {}: {} of {} operations done", clone.mergeOverlay(),
+                        interrupted.get().done().size(), now.size());
+                report = engine.resume(interrupted.get(), trees, journal);
+            } else {
+                now = engine.replan(approved, trees);
+                if (!now.unresolvedConflicts().isEmpty()) {
+                    throw new ConflictsUnresolvedException(now.unresolvedConflicts().stream().map(c -> "/" + c.path()).toList());
+                }
+                report = engine.execute(now, trees, journal);
             }
-            MergeReport report = engine.execute(now, trees);
             if (!report.complete()) {
                 throw new IllegalStateException("The merge left " + report.left().size() + " operation(s) undone: "
                         + report.left().entrySet().stream().limit(10).map(e -> "/" + e.getKey() + ": " + e.getValue()).toList());
@@ -124,6 +140,26 @@ public class ImageMerger implements ShadowMerger {
         } catch (IOException e) {
             throw new UncheckedIOException("Merging into " + clone.mergeOverlay() + " failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The journal of merges into this clone's merge overlay, beside it on the host. It names the
+     * overlay by path, inode and birth time: a journal left by a merge into an earlier overlay of the
+     * same name is discarded, never resumed into a fresh one.
+     */
+    private static Journal journal(ShadowClone clone) throws IOException {
+        Path overlay = clone.mergeOverlay().toAbsolutePath().normalize();
+        BasicFileAttributes a = Files.readAttributes(overlay, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        Path dir = overlay.resolveSibling(overlay.getFileName() + ".merge-journal");
+        Journal journal = Journal.at(dir, clone.baseImage().toAbsolutePath().normalize().toString(),
+                overlay + " " + a.fileKey() + " born " + a.creationTime(), clone.shadowDelta().toAbsolutePath().normalize().toString());
+        try {
+            journal.interrupted();
+        } catch (IOException stale) {
+            log.warn("discarding the merge journal {} of another overlay: {}", dir, stale.getMessage());
+            journal.discard();
+        }
+        return journal;
     }
 
     private static PlanResult result(MergePlan plan) {
