@@ -42,17 +42,35 @@ public final class MergeEngine {
         @Override public void close() { base.close(); live.close(); shadow.close(); }
     }
 
+    /** Where the guest agent (ops/guest-agent) writes the shadow's change log, relative to the guest's root. */
+    public static final String GUEST_CHANGE_LOG = "var/lib/sp-change-capture/changes.log";
+    private static final long MAX_GUEST_LOG = 256L << 20;
+
     /** Detect + plan. changeLog may be empty (then a full scan of shadow vs base). */
     public MergePlan plan(MergeTrees trees, Optional<Path> changeLog) throws IOException {
+        return plan(trees, changeLog.isPresent() ? Optional.of(ChangeLog.read(changeLog.get())) : Optional.empty(), false);
+    }
+
+    /**
+     * Detect + plan with the change log the guest agent left in the shadow tree itself
+     * ({@value #GUEST_CHANGE_LOG}, read without following a link, at most 256 MiB), when there is
+     * one; else a full scan. The scan stays the authority unless the policy trusts the log.
+     */
+    public MergePlan planWithGuestLog(MergeTrees trees) throws IOException {
+        return plan(trees, Optional.empty(), true);
+    }
+
+    private MergePlan plan(MergeTrees trees, Optional<ChangeLog> given, boolean fromGuest) throws IOException {
         try (Open open = Open.of(trees)) {
             long t0 = System.nanoTime();
+            Optional<ChangeLog> changeLog = fromGuest ? guestLog(open.shadow()) : given;
             Detector detector = new Detector(policy, open.base(), open.live(), open.shadow(), new Versions());
             TreeSet<String> changed;
             List<String> missed = new ArrayList<>(), malformed = new ArrayList<>();
             long logPaths = -1;
             boolean full = true;
             if (changeLog.isPresent()) {
-                ChangeLog log = ChangeLog.read(changeLog.get());
+                ChangeLog log = changeLog.get();
                 malformed.addAll(log.malformed);
                 logPaths = log.paths.size();
                 TreeSet<String> hinted = detector.changedByLog(log);
@@ -71,6 +89,14 @@ public final class MergeEngine {
             return decide(open, detector, changed, notScanned, p -> null, t0, (scanned, refused, detectMs, planMs) ->
                     new DetectInfo(scanned, fullScan, logCount, missed, malformed, refused, detectMs, planMs));
         }
+    }
+
+    private static Optional<ChangeLog> guestLog(Tree shadow) throws IOException {
+        var st = shadow.lstat(GUEST_CHANGE_LOG);
+        if (st == null || st.type() != dev.shadowpatch.merge.fs.FileType.FILE) return Optional.empty();
+        byte[] text = shadow.readAllAt(shadow.dirFd(RelPath.parent(GUEST_CHANGE_LOG)),
+                RelPath.decodeComponent(RelPath.name(GUEST_CHANGE_LOG)), MAX_GUEST_LOG);
+        return Optional.of(ChangeLog.read(new java.io.ByteArrayInputStream(text)));
     }
 
     /** In the window: re-decide only the paths of an approved plan against the live tree as it is now; operator resolutions applied. */

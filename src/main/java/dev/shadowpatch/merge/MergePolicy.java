@@ -63,6 +63,7 @@ public final class MergePolicy {
      * ops/e2e with PostgreSQL 15). A patch that migrates data needs its own policy file.
      * Per-machine state (DHCP leases, the random seed, timer stamps) is the live VM's too: the
      * shadow's is of another network and another boot (both turned into conflicts in ops/e2e).
+     * The change-capture agent's own files (ops/guest-agent) belong to the shadow only.
      */
     public static final String DEFAULT_RULES = """
             /proc exclude
@@ -78,6 +79,10 @@ public final class MergePolicy {
             /var/lib/dhcp exclude
             /var/lib/systemd/random-seed exclude
             /var/lib/systemd/timers exclude
+            /var/lib/sp-change-capture exclude
+            /etc/sp-change-capture exclude
+            /usr/local/sbin/sp-change-capture exclude
+            /etc/systemd/system/sp-change-capture.service exclude
             /etc/** three-way
             ** ask
             """;

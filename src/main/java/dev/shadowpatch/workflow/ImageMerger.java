@@ -56,7 +56,8 @@ public class ImageMerger implements ShadowMerger {
         try (MountedImage base = disks.expose(clone.baseImage(), Access.READ_ONLY);
              MountedImage shadow = disks.expose(clone.shadowDelta(), Access.READ_ONLY);
              MountedImage live = disks.expose(clone.liveDelta(), Access.SNAPSHOT_OF_RUNNING)) {
-            return result(new MergeEngine(policy).plan(trees(base, live, shadow), Optional.empty()));
+            // the shadow's change log, when its agent ran, is read from the shadow tree; the scan stays the authority
+            return result(new MergeEngine(policy).planWithGuestLog(trees(base, live, shadow)));
         } catch (IOException e) {
             throw new UncheckedIOException("Computing the merge plan of " + clone.liveVm() + " failed: " + e.getMessage(), e);
         }

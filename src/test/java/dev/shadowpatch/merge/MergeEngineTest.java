@@ -171,6 +171,29 @@ class MergeEngineTest {
     }
 
     @Test
+    void guestChangeLogInTheShadowTree_isAHint_theScanFindsWhatItMissed_andTheAgentIsNotMerged() throws Exception {
+        build("mkdir -p usr/lib etc var/lib && echo 1 > usr/lib/a && echo 1 > usr/lib/b",
+                "true",
+                "echo 2 > usr/lib/a && echo 2 > usr/lib/b && mkdir -p var/lib/sp-change-capture etc/sp-change-capture && "
+                        + "echo x > etc/sp-change-capture/exclude.list && "
+                        + "printf '1764216000 CLOSE_WRITE,CLOSE /usr/lib/a\\n1764216000 MODIFY /usr/lib/a\\nnot a line\\n' > var/lib/sp-change-capture/changes.log");
+        MergePlan plan = engine.planWithGuestLog(trees);
+        assertEquals(1, plan.detect().logPaths());
+        assertEquals(java.util.List.of("usr/lib/b"), plan.detect().logMissed());
+        assertEquals(1, plan.detect().logMalformed().size());
+        assertEquals(java.util.List.of("usr/lib/a", "usr/lib/b"), plan.ops().stream().map(Op::path).toList(), "the agent's files stay in the shadow");
+    }
+
+    @Test
+    void guestChangeLogThatIsASymlink_isNotFollowed() throws Exception {
+        Path host = tmp.resolve("host-file");
+        Files.writeString(host, "1764216000 MODIFY /usr/lib/a\n");
+        build("mkdir -p usr/lib var/lib && echo 1 > usr/lib/a", "true",
+                "echo 2 > usr/lib/a && mkdir -p var/lib/sp-change-capture && ln -s '" + host + "' var/lib/sp-change-capture/changes.log");
+        assertEquals(-1, engine.planWithGuestLog(trees).detect().logPaths(), "no log read through the guest's link");
+    }
+
+    @Test
     void liveChangedAfterPlan_isReportedAsLeft() throws Exception {
         build("mkdir d && echo 1 > d/a && echo 2 > d/b", "true", "echo 1new > d/a && echo 2new > d/b");
         MergePlan plan = engine.plan(trees, Optional.empty());
