@@ -103,7 +103,7 @@ public final class MergeCli {
                 if (eq <= 0) { err.println("--resolve wants /PATH=keep-live|take-shadow|hybrid: " + r); return USAGE; }
                 String path = r.substring(0, eq);
                 while (path.startsWith("/")) path = path.substring(1);
-                plan = plan.withResolution(path, Resolution.parse(r.substring(eq + 1)));
+                plan = plan.withResolution(path, Decision.parseResolution(r.substring(eq + 1)));
             }
             if (opt.containsKey("--plan-out")) Files.writeString(Path.of(opt.get("--plan-out")), plan.toJson(), StandardCharsets.UTF_8);
             printPlanSummary(plan, out);

@@ -104,7 +104,7 @@ public final class MergeEngine {
         try (Open open = Open.of(trees)) {
             long t0 = System.nanoTime();
             Detector detector = new Detector(policy, open.base(), open.live(), open.shadow(), new Versions());
-            Map<String, Resolution> resolutions = new HashMap<>();
+            Map<String, Decision> resolutions = new HashMap<>();
             Map<String, String> notScanned = new TreeMap<>();
             List<String> paths = new ArrayList<>();
             for (Op o : approved.ops()) {
@@ -123,7 +123,7 @@ public final class MergeEngine {
 
     /** The one loop of plan and replan: facts of each path, then the planner's decisions. */
     private MergePlan decide(Open open, Detector detector, Collection<String> paths, Map<String, String> notScanned,
-                             java.util.function.Function<String, Resolution> resolutions, long t0, Info info) throws IOException {
+                             java.util.function.Function<String, Decision> resolutions, long t0, Info info) throws IOException {
         List<PathFacts> facts = new ArrayList<>(paths.size() + notScanned.size());
         for (String rel : paths) if (!notScanned.containsKey(rel)) facts.add(detector.facts(rel));
         for (String rel : notScanned.keySet()) facts.add(factsOrAbsent(detector, rel));

@@ -47,17 +47,17 @@ public final class MergePlan {
      * A copy with an operator's decision for one conflict, the whole plan settled again (a decision
      * on one path can make another executable or not). Refuses a decision the conflict does not offer.
      */
-    public MergePlan withResolution(String path, Resolution r) {
+    public MergePlan withResolution(String path, Decision r) {
         Map<String, Op> byPath = new TreeMap<>();
         for (Op o : ops) byPath.put(o.path(), o);
         Op target = byPath.get(path);
         if (target == null) throw new IllegalArgumentException("/" + path + " is not in the plan");
         if (target.conflict() == null) throw new IllegalArgumentException("/" + path + " is not a conflict");
-        List<Resolution> choices = Planner.choices(target);
+        List<Decision> choices = Planner.choices(target);
         if (!choices.contains(r))
             throw new IllegalArgumentException("/" + path + " (" + target.conflict() + ") cannot be settled with " + r.word()
-                    + "; choices: " + String.join(", ", choices.stream().map(Resolution::word).toList()));
-        Map<String, Resolution> resolutions = new TreeMap<>();
+                    + "; choices: " + String.join(", ", choices.stream().map(Decision::word).toList()));
+        Map<String, Decision> resolutions = new TreeMap<>();
         for (Op o : ops) if (o.resolution() != null) resolutions.put(o.path(), o.resolution());
         resolutions.put(path, r);
         List<PathFacts> facts = new ArrayList<>(ops.size());
@@ -70,7 +70,7 @@ public final class MergePlan {
         };
         Map<String, String> notScanned = new TreeMap<>();
         for (Op o : ops) if (Planner.NOT_SCANNED.equals(o.conflict())) notScanned.put(o.path(), o.note());
-        return new MergePlan(Planner.plan(facts, notScanned, p -> MergePolicy.Action.parse(byPath.get(p).policy()),
+        return new MergePlan(Planner.plan(facts, notScanned, p -> byPath.get(p).policy(),
                 resolutions::get, approvedMerges), detect);
     }
 

@@ -13,7 +13,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param note         why, where the rule alone does not say it (a subtree not scanned: the reason)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record Op(String path, Action action, Rule rule, String conflict, String policy, Resolution resolution,
+public record Op(String path, Action action, Rule rule, String conflict, Decision policy, Decision resolution,
                  long bytes, String mergedSha256, PathFacts facts, String note) {
 
     public enum Action {

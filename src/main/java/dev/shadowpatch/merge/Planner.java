@@ -1,6 +1,5 @@
 package dev.shadowpatch.merge;
 
-import dev.shadowpatch.merge.MergePolicy.Action;
 import dev.shadowpatch.merge.fs.FileType;
 
 import java.util.ArrayList;
@@ -30,10 +29,10 @@ public final class Planner {
 
     private Planner() {}
 
-    public static Op decide(PathFacts f, Action policy, Resolution resolution, TextMerger merger) {
+    public static Op decide(PathFacts f, Decision policy, Decision resolution, TextMerger merger) {
         Entry b = f.base(), l = f.live(), s = f.shadow();
-        String pol = policy.word;
-        if (policy == Action.EXCLUDE) return op(f, NONE, Rule.EXCLUDED, null, pol, null, 0, null);
+        Decision pol = policy;
+        if (policy == Decision.EXCLUDE) return op(f, NONE, Rule.EXCLUDED, null, pol, null, 0, null);
         if (PathFacts.sameOrBothAbsent(b, s, f.shadowContentSame()))
             return op(f, NONE, Rule.UNCHANGED, null, pol, null, 0, null);
         if (f.liveSameAsShadow())
@@ -53,15 +52,16 @@ public final class Planner {
     }
 
     /** A conflict of the given kind, settled by the operator's resolution, else by the path's policy. */
-    private static Op conflict(PathFacts f, String kind, Action policy, Resolution resolution, TextMerger merger) {
+    private static Op conflict(PathFacts f, String kind, Decision policy, Decision resolution, TextMerger merger) {
         Entry b = f.base(), l = f.live(), s = f.shadow();
-        String pol = policy.word;
+        Decision pol = policy;
         if (resolution != null) {
             return switch (resolution) {
                 case KEEP_LIVE -> op(f, NONE, Rule.KEEP_LIVE, kind, pol, resolution, 0, null);
                 case TAKE_SHADOW -> takeShadow(f, kind, pol, resolution);
                 case HYBRID -> hybridPossible(l, s) ? op(f, HYBRID, Rule.HYBRID, kind, pol, resolution, bytes(s), null)
                         : op(f, ASK, Rule.ASK, kind, pol, null, 0, null);
+                default -> throw new IllegalArgumentException("not an operator's resolution: " + resolution);
             };
         }
         return switch (policy) {
@@ -90,10 +90,10 @@ public final class Planner {
     static final String NOT_SCANNED = "not-scanned";
 
     /** What an operator may choose for a conflict: only what can execute. */
-    public static List<Resolution> choices(Op o) {
-        if (LIVE_PARENT_NOT_DIRECTORY.equals(o.conflict()) || NOT_SCANNED.equals(o.conflict())) return List.of(Resolution.KEEP_LIVE);
-        return hybridPossible(o.live(), o.shadow()) ? List.of(Resolution.KEEP_LIVE, Resolution.TAKE_SHADOW, Resolution.HYBRID)
-                : List.of(Resolution.KEEP_LIVE, Resolution.TAKE_SHADOW);
+    public static List<Decision> choices(Op o) {
+        if (LIVE_PARENT_NOT_DIRECTORY.equals(o.conflict()) || NOT_SCANNED.equals(o.conflict())) return List.of(Decision.KEEP_LIVE);
+        return hybridPossible(o.live(), o.shadow()) ? List.of(Decision.KEEP_LIVE, Decision.TAKE_SHADOW, Decision.HYBRID)
+                : List.of(Decision.KEEP_LIVE, Decision.TAKE_SHADOW);
     }
 
     /**
@@ -110,14 +110,14 @@ public final class Planner {
      *     conflict whose only choice is keep-live.</li>
      * </ol>
      */
-    public static List<Op> plan(List<PathFacts> facts, Function<String, Action> policy,
-                                Function<String, Resolution> resolutions, TextMerger merger) {
+    public static List<Op> plan(List<PathFacts> facts, Function<String, Decision> policy,
+                                Function<String, Decision> resolutions, TextMerger merger) {
         return plan(facts, Map.of(), policy, resolutions, merger);
     }
 
     /** The same, with the subtrees the detect stage refused (path -> reason; their facts among facts). */
-    public static List<Op> plan(List<PathFacts> facts, Map<String, String> notScanned, Function<String, Action> policy,
-                                Function<String, Resolution> resolutions, TextMerger merger) {
+    public static List<Op> plan(List<PathFacts> facts, Map<String, String> notScanned, Function<String, Decision> policy,
+                                Function<String, Decision> resolutions, TextMerger merger) {
         TreeMap<String, Op> ops = new TreeMap<>();
         for (PathFacts f : facts) {
             String p = f.path();
@@ -142,8 +142,8 @@ public final class Planner {
             if (keeper != null && (keeper.rule() == Rule.KEEP_LIVE || keeper.rule() == Rule.UNDER_KEPT_LIVE))
                 ops.put(p, op(o.facts(), NONE, Rule.UNDER_KEPT_LIVE, null, o.policy(), null, 0, null));
             else {
-                Resolution r = resolutions.apply(p);
-                ops.put(p, r == Resolution.KEEP_LIVE
+                Decision r = resolutions.apply(p);
+                ops.put(p, r == Decision.KEEP_LIVE
                         ? op(o.facts(), NONE, Rule.KEEP_LIVE, LIVE_PARENT_NOT_DIRECTORY, o.policy(), r, 0, null)
                         : op(o.facts(), ASK, Rule.ASK, LIVE_PARENT_NOT_DIRECTORY, o.policy(), null, 0, null));
             }
@@ -156,10 +156,10 @@ public final class Planner {
      * operator's keep-live settles (the subtree stays as the live VM has it, unmerged), or the
      * path's keep-live policy. Nothing is skipped without a word.
      */
-    static Op notScanned(PathFacts f, String reason, Action policy, Resolution r) {
-        Op o = policy == Action.KEEP_LIVE || r == Resolution.KEEP_LIVE
-                ? op(f, NONE, Rule.KEEP_LIVE, NOT_SCANNED, policy.word, r, 0, null)
-                : op(f, ASK, Rule.ASK, NOT_SCANNED, policy.word, null, 0, null);
+    static Op notScanned(PathFacts f, String reason, Decision policy, Decision r) {
+        Op o = policy == Decision.KEEP_LIVE || r == Decision.KEEP_LIVE
+                ? op(f, NONE, Rule.KEEP_LIVE, NOT_SCANNED, policy, r, 0, null)
+                : op(f, ASK, Rule.ASK, NOT_SCANNED, policy, null, 0, null);
         return new Op(o.path(), o.action(), o.rule(), o.conflict(), o.policy(), o.resolution(), 0, null, f, reason);
     }
 
@@ -230,7 +230,7 @@ public final class Planner {
         return null;
     }
 
-    private static Op takeShadow(PathFacts f, String kind, String pol, Resolution r) {
+    private static Op takeShadow(PathFacts f, String kind, Decision pol, Decision r) {
         Entry s = f.shadow();
         return s == null ? op(f, DELETE, Rule.TAKE_SHADOW, kind, pol, r, 0, null)
                 : op(f, WRITE, Rule.TAKE_SHADOW, kind, pol, r, bytes(s), null);
@@ -256,7 +256,7 @@ public final class Planner {
         return s != null && s.type() == FileType.FILE ? s.size() : 0;
     }
 
-    private static Op op(PathFacts f, Op.Action a, Rule rule, String conflict, String policy, Resolution r,
+    private static Op op(PathFacts f, Op.Action a, Rule rule, String conflict, Decision policy, Decision r,
                          long bytes, String mergedSha) {
         return new Op(f.path(), a, rule, conflict, policy, r, bytes, mergedSha, f, null);
     }

@@ -11,7 +11,7 @@ import dev.shadowpatch.merge.MergePlan;
 import dev.shadowpatch.merge.MergePolicy;
 import dev.shadowpatch.merge.MergeReport;
 import dev.shadowpatch.merge.MergeTrees;
-import dev.shadowpatch.merge.Resolution;
+import dev.shadowpatch.merge.Decision;
 import dev.shadowpatch.virt.ShadowClone;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -73,7 +73,7 @@ public class ImageMerger implements ShadowMerger {
         for (Conflict conflict : plan.unresolvedConflicts()) {
             conflictPaths.add(conflict.path());
             String explicit = byPath.get(conflict.path());
-            Resolution decision = explicit != null ? Resolution.parse(explicit) : fallback == null ? null : Resolution.parse(fallback);
+            Decision decision = explicit != null ? Decision.parseResolution(explicit) : fallback == null ? null : Decision.parseResolution(fallback);
             if (explicit == null && decision != null && !conflict.choices().contains(decision)) {
                 decision = null; // the fallback is not a choice of this conflict: an operator decides
             }

@@ -35,7 +35,7 @@ class JournalResumeTest {
     MergePlan approvedPlan(MergeTrees t) throws Exception {
         MergePlan p = engine.plan(t, Optional.empty());
         assertEquals(List.of("srv/x"), p.unresolvedConflicts().stream().map(Conflict::path).toList());
-        return p.withResolution("srv/x", Resolution.HYBRID);
+        return p.withResolution("srv/x", Decision.HYBRID);
     }
 
     @Test

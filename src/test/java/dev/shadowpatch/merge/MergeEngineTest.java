@@ -124,7 +124,7 @@ class MergeEngineTest {
         MergeConflictException e = assertThrows(MergeConflictException.class, () -> engine.execute(plan, trees));
         assertEquals(1, e.conflicts().size());
         assertEquals(before, Sh.run("cd '" + live + "' && find . -printf '%p %s %T@ %i\\n' | sort"), "nothing written");
-        MergePlan resolved = MergePlan.fromJson(plan.toJson()).withResolution("usr/share/x", Resolution.HYBRID);
+        MergePlan resolved = MergePlan.fromJson(plan.toJson()).withResolution("usr/share/x", Decision.HYBRID);
         MergeReport r = engine.execute(engine.replan(resolved, trees), trees);
         assertTrue(r.complete(), r.left().toString());
         assertEquals(1L, r.ruleCounts().get(Rule.HYBRID));

@@ -73,7 +73,7 @@ class PlanShapesTest {
         MergePlan p = plan();
         assertEquals(List.of("srv/foo/x"), conflictPaths(p));
         assertEquals("delete-modify", p.op("srv/foo/x").conflict());
-        MergePlan resolved = p.withResolution("srv/foo/x", Resolution.KEEP_LIVE);
+        MergePlan resolved = p.withResolution("srv/foo/x", Decision.KEEP_LIVE);
         assertEquals(Rule.KEPT_FOR_LIVE_ENTRIES, resolved.op("srv/foo").rule());
         execute(resolved);
         assertEquals("live\n", Files.readString(live.resolve("srv/foo/x")));
@@ -85,7 +85,7 @@ class PlanShapesTest {
         build("mkdir -p srv/foo/sub && echo a > srv/foo/sub/a && echo b > srv/foo/b", "echo n > srv/foo/sub/new", "rm -r srv/foo");
         MergePlan p = plan();
         assertEquals(List.of("srv/foo/sub"), conflictPaths(p));
-        MergePlan resolved = p.withResolution("srv/foo/sub", Resolution.KEEP_LIVE);
+        MergePlan resolved = p.withResolution("srv/foo/sub", Decision.KEEP_LIVE);
         assertEquals(Rule.KEPT_FOR_LIVE_ENTRIES, resolved.op("srv/foo").rule());
         execute(resolved);
         assertEquals("n\n", Files.readString(live.resolve("srv/foo/sub/new")));
@@ -96,11 +96,11 @@ class PlanShapesTest {
     @Test
     void shadowTurnsDirectoryIntoFile_liveKeepsAFileInIt_isAConflictWithBothChoices() throws Exception {
         build("mkdir -p srv/d && echo 1 > srv/d/x", "echo live > srv/d/x", "rm -r srv/d && echo file > srv/d");
-        MergePlan p = plan().withResolution("srv/d/x", Resolution.KEEP_LIVE);
+        MergePlan p = plan().withResolution("srv/d/x", Decision.KEEP_LIVE);
         assertEquals(List.of("srv/d"), conflictPaths(p), "the directory the live VM keeps a file in cannot silently become a file");
         assertEquals("live-keeps-entries", p.op("srv/d").conflict());
-        assertTrue(p.withResolution("srv/d", Resolution.KEEP_LIVE).unresolvedConflicts().isEmpty());
-        execute(p.withResolution("srv/d", Resolution.TAKE_SHADOW));
+        assertTrue(p.withResolution("srv/d", Decision.KEEP_LIVE).unresolvedConflicts().isEmpty());
+        execute(p.withResolution("srv/d", Decision.TAKE_SHADOW));
         assertEquals("file\n", Files.readString(live.resolve("srv/d")));
     }
 
@@ -121,9 +121,9 @@ class PlanShapesTest {
         MergePlan p = plan();
         assertEquals(List.of("srv/d/a", "srv/d/new"), conflictPaths(p));
         assertEquals("live-parent-not-directory", p.op("srv/d/new").conflict());
-        assertEquals(List.of(Resolution.KEEP_LIVE), p.unresolvedConflicts().get(1).choices());
-        assertThrows(IllegalArgumentException.class, () -> p.withResolution("srv/d/a", Resolution.TAKE_SHADOW));
-        MergePlan resolved = p.withResolution("srv/d/a", Resolution.KEEP_LIVE).withResolution("srv/d/new", Resolution.KEEP_LIVE);
+        assertEquals(List.of(Decision.KEEP_LIVE), p.unresolvedConflicts().get(1).choices());
+        assertThrows(IllegalArgumentException.class, () -> p.withResolution("srv/d/a", Decision.TAKE_SHADOW));
+        MergePlan resolved = p.withResolution("srv/d/a", Decision.KEEP_LIVE).withResolution("srv/d/new", Decision.KEEP_LIVE);
         execute(resolved);
         assertEquals("/etc", Files.readSymbolicLink(live.resolve("srv/d")).toString());
     }
@@ -133,7 +133,7 @@ class PlanShapesTest {
         build("mkdir -p srv/d && echo 1 > srv/d/a", "rm -r srv/d && echo f > srv/d", "echo n > srv/d/new");
         MergePlan p = plan();
         assertEquals(List.of("srv/d/new"), conflictPaths(p));
-        execute(p.withResolution("srv/d/new", Resolution.KEEP_LIVE));
+        execute(p.withResolution("srv/d/new", Decision.KEEP_LIVE));
         assertEquals("f\n", Files.readString(live.resolve("srv/d")));
     }
 
@@ -142,7 +142,7 @@ class PlanShapesTest {
         build("mkdir -p srv/d && echo 1 > srv/d/a", "rm -r srv/d", "echo n > srv/d/new");
         MergePlan p = plan();
         assertEquals(List.of("srv/d/new"), conflictPaths(p));
-        execute(p.withResolution("srv/d/new", Resolution.KEEP_LIVE));
+        execute(p.withResolution("srv/d/new", Decision.KEEP_LIVE));
         assertFalse(Files.exists(live.resolve("srv/d")));
     }
 
@@ -151,7 +151,7 @@ class PlanShapesTest {
         build("mkdir srv && ln -s x srv/l", "ln -sfn y srv/l", "rm srv/l && mkdir -p srv/l/sub && echo f > srv/l/sub/f");
         MergePlan p = plan();
         assertEquals(List.of("srv/l"), conflictPaths(p));
-        MergePlan kept = p.withResolution("srv/l", Resolution.KEEP_LIVE);
+        MergePlan kept = p.withResolution("srv/l", Decision.KEEP_LIVE);
         assertEquals(Rule.UNDER_KEPT_LIVE, kept.op("srv/l/sub").rule());
         assertEquals(Rule.UNDER_KEPT_LIVE, kept.op("srv/l/sub/f").rule());
         execute(kept);
@@ -161,7 +161,7 @@ class PlanShapesTest {
     @Test
     void shadowTurnsSymlinkIntoDirectory_liveRetargetsIt_takeShadowWritesTheDirectory() throws Exception {
         build("mkdir srv && ln -s x srv/l", "ln -sfn y srv/l", "rm srv/l && mkdir -p srv/l/sub && echo f > srv/l/sub/f");
-        execute(plan().withResolution("srv/l", Resolution.TAKE_SHADOW));
+        execute(plan().withResolution("srv/l", Decision.TAKE_SHADOW));
         assertEquals("f\n", Files.readString(live.resolve("srv/l/sub/f")));
     }
 
@@ -170,7 +170,7 @@ class PlanShapesTest {
         build("mkdir srv && echo 1 > srv/f", "echo live > srv/f", "rm srv/f && mkdir srv/f && echo i > srv/f/inner");
         MergePlan p = plan();
         assertEquals(List.of("srv/f"), conflictPaths(p));
-        execute(p.withResolution("srv/f", Resolution.KEEP_LIVE));
+        execute(p.withResolution("srv/f", Decision.KEEP_LIVE));
         assertEquals("live\n", Files.readString(live.resolve("srv/f")));
     }
 
@@ -179,7 +179,7 @@ class PlanShapesTest {
         build("mkdir srv && ln -s x srv/l", "rm srv/l && mkdir srv/l && echo d > srv/l/data", "ln -sfn z srv/l");
         MergePlan p = plan();
         assertEquals(List.of("srv/l"), conflictPaths(p));
-        execute(p.withResolution("srv/l", Resolution.TAKE_SHADOW));
+        execute(p.withResolution("srv/l", Decision.TAKE_SHADOW));
         assertEquals("z", Files.readSymbolicLink(live.resolve("srv/l")).toString());
     }
 }
