@@ -1,5 +1,6 @@
 package dev.shadowpatch.merge.bench;
 
+import dev.shadowpatch.merge.Journal;
 import dev.shadowpatch.merge.MergeEngine;
 import dev.shadowpatch.merge.MergePlan;
 import dev.shadowpatch.merge.MergePolicy;
@@ -195,7 +196,8 @@ public final class MergeBenchmark {
         long t0 = System.nanoTime();
         sh("rsync -aHAX --from0 --files-from='" + w + "/files-from' --delete-missing-args '" + w + "/shadow/' '" + w + "/rlive/'");
         double rsync = (System.nanoTime() - t0) / 1e9;
-        MergeReport rep = new MergeEngine(policy).execute(withLog, trees);
+        // journaled, as ops/shadowpatch merge and the window's merge execute
+        MergeReport rep = new MergeEngine(policy).execute(withLog, trees, Journal.at(w.resolve("merge-journal"), trees));
         if (!rep.complete()) throw new IllegalStateException("merge incomplete: " + rep.left());
         String diff = sh("rsync -rlpgoDHAXc -n -i --delete --numeric-ids '" + w + "/rlive/' '" + w + "/live/' | head -5");
         if (!diff.isBlank()) System.err.println("WARNING: merged tree differs from rsync's result:\n" + diff);
