@@ -4,6 +4,11 @@ import dev.shadowpatch.merge.RelPath;
 
 import java.util.LinkedHashSet;
 import java.util.Set;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
  * The change log fetched from a guest (inotify events, as in the paper), read by the merge engine's
@@ -20,19 +25,19 @@ public record ChangeLog(dev.shadowpatch.merge.ChangeLog log) {
     }
 
     /** Lines that were refused (with the reason). */
-    public java.util.List<String> malformed() {
+    public List<String> malformed() {
         return log.malformed;
     }
 
     public static ChangeLog parse(byte[] text) {
         try {
-            return new ChangeLog(dev.shadowpatch.merge.ChangeLog.read(new java.io.ByteArrayInputStream(text)));
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            return new ChangeLog(dev.shadowpatch.merge.ChangeLog.read(new ByteArrayInputStream(text)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
     public static ChangeLog parse(String text) {
-        return parse(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        return parse(text.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -9,6 +9,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * The guest's change log (a hint, never the authority), the one parser of it. One event per line,
@@ -80,7 +82,7 @@ public final class ChangeLog {
             int sp = -1;
             for (int i = from0; i < len; i++) if (l[i] == ' ') { sp = i; break; }
             if (sp < 0 || sp + 1 >= len || l[sp + 1] != '/') { refuse(n, "expected '[EPOCH] EVENTS /path' or '/path'"); return; }
-            events = new String(l, from0, sp - from0, java.nio.charset.StandardCharsets.US_ASCII);
+            events = new String(l, from0, sp - from0, StandardCharsets.US_ASCII);
             if (!events.matches("[A-Z_,]+")) { refuse(n, "bad event list"); return; }
             start = sp + 1;
         }
@@ -89,7 +91,7 @@ public final class ChangeLog {
         for (; i <= len; i++) {
             if (i == len || l[i] == '/') {
                 if (i > from) {
-                    byte[] comp = java.util.Arrays.copyOfRange(l, from, i);
+                    byte[] comp = Arrays.copyOfRange(l, from, i);
                     if ((comp.length == 1 && comp[0] == '.') || (comp.length == 2 && comp[0] == '.' && comp[1] == '.')) {
                         refuse(n, "'.' or '..' in path"); return;
                     }

@@ -21,6 +21,18 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import static dev.shadowpatch.merge.fs.Libc.*;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Execute stage: applies a plan to the live tree. Every live path is reached through directory
@@ -41,9 +53,9 @@ final class Executor {
     private final Tree base, live, shadow;
     private final Versions versions;
     private final TextMerge merger;
-    private final java.util.concurrent.atomic.AtomicLong copied = new java.util.concurrent.atomic.AtomicLong();
-    private final Map<String, String> failed = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
-    private final List<String> alreadyDone = java.util.Collections.synchronizedList(new ArrayList<>());
+    private final AtomicLong copied = new AtomicLong();
+    private final Map<String, String> failed = Collections.synchronizedMap(new LinkedHashMap<>());
+    private final List<String> alreadyDone = Collections.synchronizedList(new ArrayList<>());
     /** worker threads for plain file copies (grouped by directory); 1 = sequential */
     private final int threads;
     /** shadow inode -> live path already written for it (hard links) */
@@ -52,11 +64,11 @@ final class Executor {
     /** where completed operations are recorded (null: no journal) */
     private final Journal journal;
     /** operations an interrupted run of this plan completed (its journal): skipped */
-    private final java.util.Set<String> doneBefore;
+    private final Set<String> doneBefore;
     /** resuming an interrupted run: an operation may find the live entry in a state it left halfway */
     private final boolean resuming;
 
-    Executor(Tree base, Tree live, Tree shadow, Versions versions, Journal journal, java.util.Set<String> doneBefore, boolean resuming) {
+    Executor(Tree base, Tree live, Tree shadow, Versions versions, Journal journal, Set<String> doneBefore, boolean resuming) {
         this.base = base; this.live = live; this.shadow = shadow; this.versions = versions;
         this.threads = Math.min(4, Math.max(1, Runtime.getRuntime().availableProcessors() * 2));
         this.merger = new TextMerge(base, live, shadow);
@@ -105,9 +117,9 @@ final class Executor {
     }
 
     /** Flushes the live file system (one syncfs, after all renames): empty, or why it failed (the merge is then incomplete). */
-    java.util.Optional<String> sync() {
-        if (Libc.syncfs(live.rootFd()) == 0) return java.util.Optional.empty();
-        return java.util.Optional.of("syncfs of the live file system failed: " + new Errno("syncfs", "live", errno()).getMessage());
+    Optional<String> sync() {
+        if (Libc.syncfs(live.rootFd()) == 0) return Optional.empty();
+        return Optional.of("syncfs of the live file system failed: " + new Errno("syncfs", "live", errno()).getMessage());
     }
 
     private boolean notAttempted(Op o) {
@@ -119,18 +131,18 @@ final class Executor {
 
     private void runPlain(Map<String, List<Op>> byDir) {
         if (byDir.isEmpty()) return;
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "merge-copy");
             t.setDaemon(true);
             return t;
         });
         try {
-            List<java.util.concurrent.Future<?>> fs = new ArrayList<>();
+            List<Future<?>> fs = new ArrayList<>();
             for (Map.Entry<String, List<Op>> e : byDir.entrySet()) fs.add(pool.submit(() -> copyDir(e.getKey(), e.getValue())));
-            for (java.util.concurrent.Future<?> f : fs) {
+            for (Future<?> f : fs) {
                 try {
                     f.get();
-                } catch (java.util.concurrent.ExecutionException ex) {
+                } catch (ExecutionException ex) {
                     throw new IllegalStateException(ex.getCause());
                 } catch (InterruptedException ex) {
                     Thread.currentThread().interrupt();
@@ -202,7 +214,7 @@ final class Executor {
         try {
             byte[] h = MessageDigest.getInstance("SHA-1").digest(name);
             return (".sp-tmp-" + HexFormat.of().formatHex(h)).getBytes(StandardCharsets.US_ASCII);
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -373,11 +385,11 @@ final class Executor {
         int uid = s.uid() != b.uid() ? s.uid() : l.uid();
         int gid = s.gid() != b.gid() ? s.gid() : l.gid();
         Map<String, String> x = new TreeMap<>();
-        java.util.Set<String> keys = new java.util.TreeSet<>(b.xattrs().keySet());
+        Set<String> keys = new TreeSet<>(b.xattrs().keySet());
         keys.addAll(l.xattrs().keySet());
         keys.addAll(s.xattrs().keySet());
         for (String k : keys) {
-            String v = java.util.Objects.equals(s.xattrs().get(k), b.xattrs().get(k)) ? l.xattrs().get(k) : s.xattrs().get(k);
+            String v = Objects.equals(s.xattrs().get(k), b.xattrs().get(k)) ? l.xattrs().get(k) : s.xattrs().get(k);
             if (v != null) x.put(k, v);
         }
         return new Entry(FileType.FILE, mode, uid, gid, 0, null, null, null, x, null, 0, 1, s.mtimeSec(), s.mtimeNsec());
@@ -395,7 +407,7 @@ final class Executor {
     private boolean hybridLinkDone(Op o, int pfd, byte[] n, Stat now) throws IOException {
         if (o.action() != Op.Action.HYBRID || now.type() != FileType.SYMLINK) return false;
         byte[] want = concat(n, (".sp-shadow-" + o.shadow().ino()).getBytes(StandardCharsets.UTF_8));
-        return java.util.Arrays.equals(live.readlinkAt(pfd, n), want);
+        return Arrays.equals(live.readlinkAt(pfd, n), want);
     }
 
     private boolean isShadowVersion(int pfd, byte[] n, Stat now, String rel, int spfd) throws IOException {
@@ -539,7 +551,7 @@ final class Executor {
         for (Map.Entry<String, String> x : e.xattrs().entrySet()) {
             byte[] v = Base64.getDecoder().decode(x.getValue());
             byte[] old = have.get(x.getKey());
-            if (old != null && java.util.Arrays.equals(old, v) && !x.getKey().equals("security.capability")) continue;
+            if (old != null && Arrays.equals(old, v) && !x.getKey().equals("security.capability")) continue;
             byte[] kn = c(RelPath.decodeComponent(x.getKey()));
             int r = fd >= 0 ? fsetxattr(fd, kn, v, v.length, 0) : lsetxattr(pp, kn, v, v.length, 0);
             if (r != 0) throw new Errno("setxattr", what + " " + x.getKey(), errno());

@@ -15,6 +15,9 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import dev.shadowpatch.merge.fs.FileType;
+import java.io.ByteArrayInputStream;
+import java.util.function.Function;
 
 /**
  * Exact three-way merge of a shadow tree's changes into a live tree (detect, plan, execute).
@@ -93,10 +96,10 @@ public final class MergeEngine {
 
     private static Optional<ChangeLog> guestLog(Tree shadow) throws IOException {
         var st = shadow.lstat(GUEST_CHANGE_LOG);
-        if (st == null || st.type() != dev.shadowpatch.merge.fs.FileType.FILE) return Optional.empty();
+        if (st == null || st.type() != FileType.FILE) return Optional.empty();
         byte[] text = shadow.readAllAt(shadow.dirFd(RelPath.parent(GUEST_CHANGE_LOG)),
                 RelPath.decodeComponent(RelPath.name(GUEST_CHANGE_LOG)), MAX_GUEST_LOG);
-        return Optional.of(ChangeLog.read(new java.io.ByteArrayInputStream(text)));
+        return Optional.of(ChangeLog.read(new ByteArrayInputStream(text)));
     }
 
     /** In the window: re-decide only the paths of an approved plan against the live tree as it is now; operator resolutions applied. */
@@ -123,7 +126,7 @@ public final class MergeEngine {
 
     /** The one loop of plan and replan: facts of each path, then the planner's decisions. */
     private MergePlan decide(Open open, Detector detector, Collection<String> paths, Map<String, String> notScanned,
-                             java.util.function.Function<String, Decision> resolutions, long t0, Info info) throws IOException {
+                             Function<String, Decision> resolutions, long t0, Info info) throws IOException {
         List<PathFacts> facts = new ArrayList<>(paths.size() + notScanned.size());
         for (String rel : paths) if (!notScanned.containsKey(rel)) facts.add(detector.facts(rel));
         for (String rel : notScanned.keySet()) facts.add(factsOrAbsent(detector, rel));

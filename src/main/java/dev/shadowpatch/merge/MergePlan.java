@@ -10,6 +10,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.EnumMap;
+import java.util.Optional;
 
 /** The decisions for every changed path, in path order; serialises to JSON and back losslessly. */
 public final class MergePlan {
@@ -65,8 +67,8 @@ public final class MergePlan {
         // a clean three-way merge computed before stays the approved one
         Planner.TextMerger approvedMerges = f -> {
             Op o = byPath.get(f.path());
-            return o.mergedSha256() == null ? java.util.Optional.empty()
-                    : java.util.Optional.of(new Planner.Merged(o.mergedSha256(), o.bytes()));
+            return o.mergedSha256() == null ? Optional.empty()
+                    : Optional.of(new Planner.Merged(o.mergedSha256(), o.bytes()));
         };
         Map<String, String> notScanned = new TreeMap<>();
         for (Op o : ops) if (Planner.NOT_SCANNED.equals(o.conflict())) notScanned.put(o.path(), o.note());
@@ -76,7 +78,7 @@ public final class MergePlan {
 
     /** Operations per rule. */
     public Map<Rule, Long> ruleCounts() {
-        Map<Rule, Long> m = new java.util.EnumMap<>(Rule.class);
+        Map<Rule, Long> m = new EnumMap<>(Rule.class);
         for (Op o : ops) m.merge(o.rule(), 1L, Long::sum);
         return m;
     }

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.EnumMap;
 
 /**
  * What a merge did: operations per rule (as the paper's Table IV), bytes copied, paths scanned,
@@ -18,7 +19,7 @@ public record MergeReport(Map<Rule, Long> ruleCounts, long bytesCopied, long pat
                           Map<String, Duration> stageTimes, Map<String, String> left, List<String> alreadyDone,
                           long resumedDone, DetectInfo detect) {
     public MergeReport {
-        ruleCounts = ruleCounts.isEmpty() ? new java.util.EnumMap<>(Rule.class) : new java.util.EnumMap<>(ruleCounts);
+        ruleCounts = ruleCounts.isEmpty() ? new EnumMap<>(Rule.class) : new EnumMap<>(ruleCounts);
         stageTimes = new LinkedHashMap<>(stageTimes);
         left = new LinkedHashMap<>(left);
         alreadyDone = List.copyOf(alreadyDone);

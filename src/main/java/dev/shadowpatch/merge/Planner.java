@@ -11,6 +11,9 @@ import java.util.TreeMap;
 import java.util.function.Function;
 
 import static dev.shadowpatch.merge.Op.Action.*;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The decision for one path: a pure function of its three versions, the policy action of its glob
@@ -170,12 +173,12 @@ public final class Planner {
     static boolean metadataClash(Entry b, Entry l, Entry s) {
         if (b == null || l == null || s == null) return false;
         if (clash(b.mode(), l.mode(), s.mode()) || clash(b.uid(), l.uid(), s.uid()) || clash(b.gid(), l.gid(), s.gid())) return true;
-        java.util.Set<String> keys = new java.util.TreeSet<>(b.xattrs().keySet());
+        Set<String> keys = new TreeSet<>(b.xattrs().keySet());
         keys.addAll(l.xattrs().keySet());
         keys.addAll(s.xattrs().keySet());
         for (String k : keys) {
             String bv = b.xattrs().get(k), lv = l.xattrs().get(k), sv = s.xattrs().get(k);
-            if (!java.util.Objects.equals(lv, bv) && !java.util.Objects.equals(sv, bv) && !java.util.Objects.equals(lv, sv)) return true;
+            if (!Objects.equals(lv, bv) && !Objects.equals(sv, bv) && !Objects.equals(lv, sv)) return true;
         }
         return false;
     }

@@ -6,6 +6,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.io.ByteArrayOutputStream;
 
 /**
  * Lossless text form of a path relative to a tree root. File names are raw bytes; a component that
@@ -77,7 +78,7 @@ public final class RelPath {
             if (ch == '%' || ch >= 0x80) { ascii = false; break; }
         }
         if (ascii) return s.getBytes(StandardCharsets.ISO_8859_1);
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(s.length());
+        ByteArrayOutputStream out = new ByteArrayOutputStream(s.length());
         int i = 0;
         while (i < s.length()) {
             char ch = s.charAt(i);

@@ -2,6 +2,8 @@ package dev.shadowpatch.merge;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The rule that decided a path's operation. Identity is the constant; {@link #word} is only what
@@ -46,8 +48,8 @@ public enum Rule {
     }
 
     /** The same counts keyed by display words, in word order. */
-    public static java.util.Map<String, Long> words(java.util.Map<Rule, Long> counts) {
-        java.util.Map<String, Long> out = new java.util.TreeMap<>();
+    public static Map<String, Long> words(Map<Rule, Long> counts) {
+        Map<String, Long> out = new TreeMap<>();
         counts.forEach((r, n) -> out.put(r.word, n));
         return out;
     }

@@ -14,6 +14,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.io.File;
+import java.security.NoSuchAlgorithmException;
 
 /**
  * Three-way line merge of text files with diff3 (GNU diffutils): {@code diff3 -m -E LIVE BASE SHADOW}.
@@ -66,7 +68,7 @@ final class TextMerge implements Planner.TextMerger {
             // the output goes to a file, so a diff3 that hangs is bounded by the timeout (a pipe read would block)
             Path merged = dir.resolve("merged");
             Process p = new ProcessBuilder(argv).directory(dir.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                     .redirectOutput(merged.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.descendants().forEach(ProcessHandle::destroyForcibly);
@@ -96,7 +98,7 @@ final class TextMerge implements Planner.TextMerger {
     static String sha256(byte[] b) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -33,6 +33,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import dev.shadowpatch.merge.Op;
 
 /**
  * The merge on real guest disks: exposes base and shadow delta read-only and the live side (a
@@ -79,7 +80,7 @@ public class ImageMerger implements ShadowMerger {
             }
             if (decision == null) {
                 open.add("/" + conflict.path());
-            } else if (plan.op(conflict.path()).action() == dev.shadowpatch.merge.Op.Action.ASK) {
+            } else if (plan.op(conflict.path()).action() == Op.Action.ASK) {
                 // an earlier decision may have settled this one already (a child under a kept parent)
                 plan = plan.withResolution(conflict.path(), decision);
             }

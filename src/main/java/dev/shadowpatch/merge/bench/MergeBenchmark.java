@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.Arrays;
 
 /**
  * Merge benchmark (a program, not a test; needs root for overlay mounts). For each case it builds
@@ -137,11 +138,11 @@ public final class MergeBenchmark {
             else if (k % 10 == 1) {
                 Path q = w.resolve("shadow").resolve(r + ".new");
                 rnd.nextBytes(buf);
-                Files.write(q, java.util.Arrays.copyOf(buf, 4096));
+                Files.write(q, Arrays.copyOf(buf, 4096));
                 log.append("CREATE /").append(r).append(".new\n");
             } else {
                 rnd.nextBytes(buf);
-                Files.write(p, java.util.Arrays.copyOf(buf, 1024 + rnd.nextInt(8192)));
+                Files.write(p, Arrays.copyOf(buf, 1024 + rnd.nextInt(8192)));
                 log.append("MODIFY /").append(r).append('\n');
             }
         }
