@@ -204,7 +204,7 @@ final class Executor {
     /** Hard links: the live path written for a shadow inode with several names, so its other names link to it. */
     private void rememberLink(Op o) {
         Entry s = o.shadow();
-        if (s != null && s.type() == FileType.FILE && s.nlink() > 1 && (o.action() == Op.Action.WRITE))
+        if (s != null && s.type() == FileType.FILE && s.nlink() > 1 && o.action() == Op.Action.WRITE)
             synchronized (linkGroups) { linkGroups.putIfAbsent(s.ino(), o.path()); }
     }
 

@@ -32,10 +32,9 @@ public final class Planner {
 
     private Planner() {}
 
-    public static Op decide(PathFacts f, Decision policy, Decision resolution, TextMerger merger) {
+    public static Op decide(PathFacts f, Decision pol, Decision resolution, TextMerger merger) {
         Entry b = f.base(), l = f.live(), s = f.shadow();
-        Decision pol = policy;
-        if (policy == Decision.EXCLUDE) return op(f, NONE, Rule.EXCLUDED, null, pol, null, 0, null);
+        if (pol == Decision.EXCLUDE) return op(f, NONE, Rule.EXCLUDED, null, pol, null, 0, null);
         if (PathFacts.sameOrBothAbsent(b, s, f.shadowContentSame()))
             return op(f, NONE, Rule.UNCHANGED, null, pol, null, 0, null);
         if (f.liveSameAsShadow())
@@ -51,13 +50,12 @@ public final class Planner {
             return op(f, WRITE, Rule.TAKE_SHADOW_REPLACE, null, pol, null, bytes(s), null);
         }
         String kind = b == null ? "both-created" : s == null ? "delete-modify" : l == null ? "modify-delete" : "both-modified";
-        return conflict(f, kind, policy, resolution, merger);
+        return conflict(f, kind, pol, resolution, merger);
     }
 
     /** A conflict of the given kind, settled by the operator's resolution, else by the path's policy. */
-    private static Op conflict(PathFacts f, String kind, Decision policy, Decision resolution, TextMerger merger) {
+    private static Op conflict(PathFacts f, String kind, Decision pol, Decision resolution, TextMerger merger) {
         Entry b = f.base(), l = f.live(), s = f.shadow();
-        Decision pol = policy;
         if (resolution != null) {
             return switch (resolution) {
                 case KEEP_LIVE -> op(f, NONE, Rule.KEEP_LIVE, kind, pol, resolution, 0, null);
@@ -67,7 +65,7 @@ public final class Planner {
                 default -> throw new IllegalArgumentException("not an operator's resolution: " + resolution);
             };
         }
-        return switch (policy) {
+        return switch (pol) {
             case KEEP_LIVE -> op(f, NONE, Rule.KEEP_LIVE, kind, pol, null, 0, null);
             case TAKE_SHADOW -> takeShadow(f, kind, pol, null);
             case HYBRID -> hybridPossible(l, s) ? op(f, HYBRID, Rule.HYBRID, kind, pol, null, bytes(s), null)
