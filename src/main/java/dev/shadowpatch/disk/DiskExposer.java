@@ -11,7 +11,10 @@ import java.nio.file.Path;
 public interface DiskExposer {
 
     enum Access {
-        /** Read-only; the image must not be in use by a running VM. */
+        /**
+         * Read-only view of an image no VM writes: a throwaway overlay takes the journal replay, so
+         * a file system left dirty (a VM destroyed without a clean shutdown) is seen as recovered.
+         */
         READ_ONLY,
         /** Read-only view of an image a running VM still writes: a throwaway overlay replays its journal. */
         SNAPSHOT_OF_RUNNING,

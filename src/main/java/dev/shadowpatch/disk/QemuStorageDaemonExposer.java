@@ -93,16 +93,26 @@ public class QemuStorageDaemonExposer implements DiskExposer {
     // ------------------------------------------------------------------ steps
 
     private void startExport(Exposure e) {
-        boolean writable = e.access != Access.READ_ONLY;
+        // Every read-only view goes through a throwaway overlay, so a dirty journal (a VM destroyed
+        // without a clean shutdown, a snapshot without a guest agent's freeze) is replayed into it
+        // on mount: the merge never reads a file system the VMs never had. The image stays as it is.
+        boolean writable = true;
         List<String> argv = new ArrayList<>(List.of(props.getQemuStorageDaemon()));
-        if (e.access == Access.SNAPSHOT_OF_RUNNING) {
-            // A throwaway overlay over the image a VM still writes: the journal replays into it.
+        if (e.access != Access.READ_WRITE) {
+            boolean running = e.access == Access.SNAPSHOT_OF_RUNNING;
             long size = virtualSize(e.image);
             e.overlay = e.dir.resolve("view.qcow2");
             run("create the throwaway overlay for " + e.image, props.getQemuImg(), "create", "-q", "-f", "qcow2", "-F", "qcow2",
                     "-u", "-b", e.image.toString(), e.overlay.toString(), Long.toString(size));
-            argv.addAll(List.of("--blockdev", blockdev("file", "bf", e.image, true).put("locking", "off").toString()));
-            argv.addAll(List.of("--blockdev", qcow2("b", "bf", true, null).put("force-share", true).toString()));
+            ObjectNode file = blockdev("file", "bf", e.image, true);
+            ObjectNode image = qcow2("b", "bf", true, null);
+            if (running) {
+                // a VM still writes the image: read it without taking QEMU's image lock
+                file.put("locking", "off");
+                image.put("force-share", true);
+            }
+            argv.addAll(List.of("--blockdev", file.toString()));
+            argv.addAll(List.of("--blockdev", image.toString()));
             argv.addAll(List.of("--blockdev", blockdev("file", "of", e.overlay, false).toString()));
             argv.addAll(List.of("--blockdev", qcow2("q", "of", false, "b").toString()));
         } else {
@@ -127,10 +137,8 @@ public class QemuStorageDaemonExposer implements DiskExposer {
 
     private void attachAndMount(Exposure e) {
         long[] part = rootPartition(e);
+        // writable even for a read-only view: the journal replays into the throwaway overlay
         List<String> losetup = new ArrayList<>(List.of("losetup", "--find", "--show"));
-        if (e.access == Access.READ_ONLY) {
-            losetup.add("--read-only");
-        }
         if (part != null) {
             losetup.addAll(List.of("--offset", Long.toString(part[0]), "--sizelimit", Long.toString(part[1])));
         }
@@ -142,11 +150,9 @@ public class QemuStorageDaemonExposer implements DiskExposer {
             throw new DiskException("image " + e.image + (part == null ? "" : " partition at offset " + part[0])
                     + " holds no Linux file system (blkid says '" + fsType + "')");
         }
-        String opts = switch (e.access) {
-            case READ_ONLY -> "ro," + noRecovery(fsType);
-            case SNAPSHOT_OF_RUNNING -> "ro";
-            case READ_WRITE -> "rw";
-        } + ",nosuid,nodev,noexec";
+        // "ro" on a writable device: ext4, xfs and btrfs replay their journal (into the overlay) and
+        // then serve the recovered file system read-only; never noload/norecovery
+        String opts = (e.access == Access.READ_WRITE ? "rw" : "ro") + ",nosuid,nodev,noexec";
         try {
             Files.createDirectories(e.mountPoint);
         } catch (IOException ex) {
@@ -154,14 +160,6 @@ public class QemuStorageDaemonExposer implements DiskExposer {
         }
         run("mount " + fsType + " of " + e.image, "mount", "-t", fsType, "-o", opts, e.loopDevice, e.mountPoint.toString());
         e.mounted = true;
-    }
-
-    private static String noRecovery(String fsType) {
-        return switch (fsType) {
-            case "ext4", "ext3" -> "noload";
-            case "xfs", "btrfs" -> "norecovery";
-            default -> "ro";
-        };
     }
 
     /** {offset, size} in bytes of the root partition, or null for an unpartitioned image. */

@@ -17,7 +17,8 @@ public class ChangeCapture {
     static final String SCRIPT = "/usr/local/sbin/sp-change-capture";
     static final String UNIT = "/etc/systemd/system/sp-change-capture.service";
     static final String EXCLUDES = "/etc/sp-change-capture/exclude.list";
-    static final String LOG = "/var/lib/sp-change-capture/changes.log";
+    /** Where the agent writes its log in the guest (the merge reads it from the mounted shadow: {@code MergeEngine.GUEST_CHANGE_LOG}). */
+    static final String LOG = "/" + dev.shadowpatch.merge.MergeEngine.GUEST_CHANGE_LOG;
     private static final Duration SHORT = Duration.ofSeconds(30);
 
     private final JschGuestShell shell;
@@ -60,7 +61,7 @@ public class ChangeCapture {
             Path tmp = Files.createTempFile("sp-change-log", ".txt");
             try {
                 shell.download(target, LOG, tmp);
-                return ChangeLog.parse(Files.readString(tmp, StandardCharsets.UTF_8));
+                return ChangeLog.parse(Files.readAllBytes(tmp));
             } finally {
                 Files.deleteIfExists(tmp);
             }

@@ -1,44 +1,43 @@
 package dev.shadowpatch.guest;
 
-import java.time.Instant;
-import java.util.ArrayList;
+import dev.shadowpatch.merge.RelPath;
+
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Set;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 /**
- * The guest's change log (inotify events, as in the paper): a hint for the merge engine of which
- * paths the patch touched. The scan of shadow vs base stays the authority.
+ * The change log fetched from a guest (inotify events, as in the paper), read by the merge engine's
+ * one parser ({@link dev.shadowpatch.merge.ChangeLog}): a hint of which paths the patch touched.
+ * The scan of shadow vs base stays the authority.
  */
-public record ChangeLog(List<Entry> entries) {
+public record ChangeLog(dev.shadowpatch.merge.ChangeLog log) {
 
-    /** One event line: when, which inotify events (e.g. {@code CLOSE_WRITE,CLOSE}), which guest path. */
-    public record Entry(Instant at, String events, String path) {
-    }
-
-    /** The distinct paths, in first-seen order. */
+    /** The distinct guest paths (absolute, names escaped as in {@link RelPath}), in path order. */
     public Set<String> paths() {
         Set<String> out = new LinkedHashSet<>();
-        entries.forEach(e -> out.add(e.path()));
+        log.paths.keySet().forEach(rel -> out.add(RelPath.absolute(rel)));
         return out;
     }
 
-    /** Parses {@code <epoch seconds> <EVENTS> <path>} lines; lines that do not fit are skipped. */
-    public static ChangeLog parse(String text) {
-        List<Entry> out = new ArrayList<>();
-        for (String line : text.split("\n")) {
-            int a = line.indexOf(' ');
-            int b = a < 0 ? -1 : line.indexOf(' ', a + 1);
-            if (b < 0) {
-                continue;
-            }
-            try {
-                out.add(new Entry(Instant.ofEpochSecond(Long.parseLong(line.substring(0, a))), line.substring(a + 1, b),
-                        line.substring(b + 1)));
-            } catch (NumberFormatException e) {
-                // a path with a newline continues on the next line: the log is a hint, skip the fragment
-            }
+    /** Lines that were refused (with the reason). */
+    public List<String> malformed() {
+        return log.malformed;
+    }
+
+    public static ChangeLog parse(byte[] text) {
+        try {
+            return new ChangeLog(dev.shadowpatch.merge.ChangeLog.read(new ByteArrayInputStream(text)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        return new ChangeLog(List.copyOf(out));
+    }
+
+    public static ChangeLog parse(String text) {
+        return parse(text.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -9,12 +9,16 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeMap;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
- * The guest's change log (a hint, never the authority). One event per line, as
- * {@code inotifywait -m -r --format '%e %w%f'} writes it: {@code EVENTS /absolute/path}, or just
- * {@code /absolute/path}. EVENTS is a comma-separated list (CREATE, MODIFY, DELETE, MOVED_FROM,
- * MOVED_TO, ATTRIB, CLOSE_WRITE, ISDIR, ...). Paths are raw bytes up to the end of the line.
+ * The guest's change log (a hint, never the authority), the one parser of it. One event per line,
+ * as the guest agent (ops/guest-agent/sp-change-capture: {@code inotifywait --timefmt '%s' --format
+ * '%T %e %w%f'}) writes it: {@code EPOCH EVENTS /absolute/path}; also {@code EVENTS /absolute/path}
+ * (inotifywait's '%e %w%f') or just {@code /absolute/path}. EVENTS is a comma-separated list
+ * (CREATE, MODIFY, DELETE, MOVED_FROM, MOVED_TO, ATTRIB, CLOSE_WRITE, ISDIR, ...). Paths are raw
+ * bytes up to the end of the line.
  * Lines that are not of this form (relative paths, "." or ".." components, NUL bytes, over-long
  * lines) are refused and reported; they never widen what the merge touches.
  */
@@ -68,12 +72,17 @@ public final class ChangeLog {
         if (len > 0 && l[len - 1] == '\r') len--;
         int start;
         String events = "";
-        if (len > 0 && l[0] == '/') start = 0;
+        int from0 = 0;
+        // the agent's leading epoch seconds
+        int digits = 0;
+        while (digits < len && l[digits] >= '0' && l[digits] <= '9') digits++;
+        if (digits > 0 && digits < len && l[digits] == ' ') from0 = digits + 1;
+        if (from0 < len && l[from0] == '/') start = from0;
         else {
             int sp = -1;
-            for (int i = 0; i < len; i++) if (l[i] == ' ') { sp = i; break; }
-            if (sp < 0 || sp + 1 >= len || l[sp + 1] != '/') { refuse(n, "expected 'EVENTS /path' or '/path'"); return; }
-            events = new String(l, 0, sp, java.nio.charset.StandardCharsets.US_ASCII);
+            for (int i = from0; i < len; i++) if (l[i] == ' ') { sp = i; break; }
+            if (sp < 0 || sp + 1 >= len || l[sp + 1] != '/') { refuse(n, "expected '[EPOCH] EVENTS /path' or '/path'"); return; }
+            events = new String(l, from0, sp - from0, StandardCharsets.US_ASCII);
             if (!events.matches("[A-Z_,]+")) { refuse(n, "bad event list"); return; }
             start = sp + 1;
         }
@@ -82,7 +91,7 @@ public final class ChangeLog {
         for (; i <= len; i++) {
             if (i == len || l[i] == '/') {
                 if (i > from) {
-                    byte[] comp = java.util.Arrays.copyOfRange(l, from, i);
+                    byte[] comp = Arrays.copyOfRange(l, from, i);
                     if ((comp.length == 1 && comp[0] == '.') || (comp.length == 2 && comp[0] == '.' && comp[1] == '.')) {
                         refuse(n, "'.' or '..' in path"); return;
                     }

@@ -7,6 +7,7 @@ import dev.shadowpatch.merge.fs.Stat;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.time.Instant;
 
 /**
  * One version of a path in one tree (base, live or shadow), as lstat and the xattr calls saw it.
@@ -62,7 +63,7 @@ public record Entry(FileType type, int mode, int uid, int gid, long size, String
         if (target != null) sb.append(" -> ").append(target);
         if (rdevMajor != null) sb.append(" dev=").append(rdevMajor).append(',').append(rdevMinor);
         if (!xattrs.isEmpty()) sb.append(" xattrs=").append(xattrs.keySet());
-        sb.append(" mtime=").append(java.time.Instant.ofEpochSecond(mtimeSec));
+        sb.append(" mtime=").append(Instant.ofEpochSecond(mtimeSec));
         return sb.toString();
     }
 }

@@ -21,6 +21,18 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import static dev.shadowpatch.merge.fs.Libc.*;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Execute stage: applies a plan to the live tree. Every live path is reached through directory
@@ -35,40 +47,48 @@ import static dev.shadowpatch.merge.fs.Libc.*;
 final class Executor {
     private static final ThreadLocal<ByteBuffer> BUF = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(1 << 20));
 
+    /** What a run did: operations left undone (path -> why), those found already done, bytes written. */
+    record Result(Map<String, String> left, List<String> alreadyDone, long bytesCopied) {}
+
     private final Tree base, live, shadow;
+    private final Versions versions;
     private final TextMerge merger;
-    private final java.util.concurrent.atomic.AtomicLong copied = new java.util.concurrent.atomic.AtomicLong();
-    final Map<String, String> failed = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
-    final List<String> alreadyDone = java.util.Collections.synchronizedList(new ArrayList<>());
+    private final AtomicLong copied = new AtomicLong();
+    private final Map<String, String> failed = Collections.synchronizedMap(new LinkedHashMap<>());
+    private final List<String> alreadyDone = Collections.synchronizedList(new ArrayList<>());
     /** worker threads for plain file copies (grouped by directory); 1 = sequential */
     private final int threads;
-    final Map<String, Long> counts = new TreeMap<>();
     /** shadow inode -> live path already written for it (hard links) */
     private final Map<Long, String> linkGroups = new HashMap<>();
     private final List<Op> dirMeta = new ArrayList<>();
+    /** where completed operations are recorded (null: no journal) */
+    private final Journal journal;
+    /** operations an interrupted run of this plan completed (its journal): skipped */
+    private final Set<String> doneBefore;
+    /** resuming an interrupted run: an operation may find the live entry in a state it left halfway */
+    private final boolean resuming;
 
-    Executor(Tree base, Tree live, Tree shadow) {
-        this(base, live, shadow, Math.min(4, Math.max(1, Runtime.getRuntime().availableProcessors() * 2)));
-    }
-
-    Executor(Tree base, Tree live, Tree shadow, int threads) {
-        this.base = base; this.live = live; this.shadow = shadow; this.threads = threads;
+    Executor(Tree base, Tree live, Tree shadow, Versions versions, Journal journal, Set<String> doneBefore, boolean resuming) {
+        this.base = base; this.live = live; this.shadow = shadow; this.versions = versions;
+        this.threads = Math.min(4, Math.max(1, Runtime.getRuntime().availableProcessors() * 2));
         this.merger = new TextMerge(base, live, shadow);
+        this.journal = journal; this.doneBefore = doneBefore; this.resuming = resuming;
     }
 
-    void run(MergePlan plan) {
+    Result run(MergePlan plan) {
         List<Op> deletes = new ArrayList<>(), writes = new ArrayList<>();
         for (Op o : plan.ops()) {
+            if (doneBefore.contains(o.path())) { rememberLink(o); continue; }
             switch (o.action()) {
                 case DELETE -> deletes.add(o);
                 case WRITE, META, MERGE3, HYBRID -> writes.add(o);
                 case ASK -> throw new IllegalStateException("plan holds an unresolved conflict: /" + o.path());
-                case NONE -> count(o.rule());
+                case NONE -> { }
             }
         }
         Comparator<Op> byDepth = Comparator.comparingInt((Op o) -> RelPath.depth(o.path())).thenComparing(Op::path);
         deletes.sort(byDepth.reversed());
-        for (Op o : deletes) attempt(o, () -> delete(o));
+        for (Op o : deletes) complete(o, () -> delete(o));
         // directories that change type are removed after their children, before anything is written
         List<Op> typeChanges = new ArrayList<>();
         for (Op o : writes) if (o.live() != null && o.live().type() == FileType.DIR && o.shadow() != null && o.shadow().type() != FileType.DIR) typeChanges.add(o);
@@ -85,17 +105,21 @@ final class Executor {
             if (isPlain) { plain.computeIfAbsent(RelPath.parent(o.path()), k -> new ArrayList<>()).add(o); continue; }
             if (failed.containsKey(o.path())) continue;
             if (notAttempted(o)) continue;
-            attempt(o, () -> write(o, live.dirFd(RelPath.parent(o.path())), -1));
+            if (completesWithDirMeta(o)) attempt(o, () -> write(o, live.dirFd(RelPath.parent(o.path())), -1));
+            else complete(o, () -> write(o, live.dirFd(RelPath.parent(o.path())), -1));
         }
         runPlain(plain);
         dirMeta.sort(byDepth.reversed());
-        for (Op o : dirMeta) attempt(o, () -> applyMetadata(live.dirFd(RelPath.parent(o.path())), name(o.path()), o.shadow(), -1));
-        for (Op o : plan.ops()) if (o.action() != Op.Action.NONE && !failed.containsKey(o.path())) count(o.rule());
+        for (Op o : dirMeta) complete(o, () -> applyMetadata(live.dirFd(RelPath.parent(o.path())), name(o.path()), o.shadow(), -1));
+        synchronized (failed) {
+            return new Result(new LinkedHashMap<>(failed), List.copyOf(alreadyDone), copied.get());
+        }
     }
 
-    /** Flushes the live file system (one syncfs, after all renames). */
-    void sync() {
-        Libc.syncfs(live.rootFd());
+    /** Flushes the live file system (one syncfs, after all renames): empty, or why it failed (the merge is then incomplete). */
+    Optional<String> sync() {
+        if (Libc.syncfs(live.rootFd()) == 0) return Optional.empty();
+        return Optional.of("syncfs of the live file system failed: " + new Errno("syncfs", "live", errno()).getMessage());
     }
 
     private boolean notAttempted(Op o) {
@@ -107,18 +131,18 @@ final class Executor {
 
     private void runPlain(Map<String, List<Op>> byDir) {
         if (byDir.isEmpty()) return;
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads, r -> {
+        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> {
             Thread t = new Thread(r, "merge-copy");
             t.setDaemon(true);
             return t;
         });
         try {
-            List<java.util.concurrent.Future<?>> fs = new ArrayList<>();
+            List<Future<?>> fs = new ArrayList<>();
             for (Map.Entry<String, List<Op>> e : byDir.entrySet()) fs.add(pool.submit(() -> copyDir(e.getKey(), e.getValue())));
-            for (java.util.concurrent.Future<?> f : fs) {
+            for (Future<?> f : fs) {
                 try {
                     f.get();
-                } catch (java.util.concurrent.ExecutionException ex) {
+                } catch (ExecutionException ex) {
                     throw new IllegalStateException(ex.getCause());
                 } catch (InterruptedException ex) {
                     Thread.currentThread().interrupt();
@@ -139,7 +163,7 @@ final class Executor {
             for (Op o : ops) {
                 if (notAttempted(o)) continue;
                 int l = lfd, s = sfd;
-                attempt(o, () -> write(o, l, s));
+                complete(o, () -> write(o, l, s));
             }
         } catch (IOException ex) {
             for (Op o : ops) failed.putIfAbsent(o.path(), ex.getMessage());
@@ -156,17 +180,33 @@ final class Executor {
 
     interface Step { void run() throws IOException; }
 
-    private void attempt(Op o, Step s) {
+    /** Runs one step of o; a failure is recorded as left. */
+    private boolean attempt(Op o, Step s) {
         try {
             s.run();
+            return true;
         } catch (IOException | RuntimeException e) {
             failed.putIfAbsent(o.path(), e.getMessage() == null ? e.toString() : e.getMessage());
+            return false;
         }
     }
 
-    long bytesCopied() { return copied.get(); }
+    /** Runs the last step of o and records o as done in the journal. */
+    private void complete(Op o, Step s) {
+        attempt(o, () -> { s.run(); if (journal != null) journal.done(o.path()); });
+    }
 
-    private void count(String rule) { counts.merge(rule, 1L, Long::sum); }
+    /** A directory written or changed gets its metadata after its children: it completes then. */
+    private static boolean completesWithDirMeta(Op o) {
+        return (o.action() == Op.Action.WRITE || o.action() == Op.Action.META) && o.shadow() != null && o.shadow().type() == FileType.DIR;
+    }
+
+    /** Hard links: the live path written for a shadow inode with several names, so its other names link to it. */
+    private void rememberLink(Op o) {
+        Entry s = o.shadow();
+        if (s != null && s.type() == FileType.FILE && s.nlink() > 1 && o.action() == Op.Action.WRITE)
+            synchronized (linkGroups) { linkGroups.putIfAbsent(s.ino(), o.path()); }
+    }
 
     private static byte[] name(String rel) { return RelPath.decodeComponent(RelPath.name(rel)); }
 
@@ -174,7 +214,7 @@ final class Executor {
         try {
             byte[] h = MessageDigest.getInstance("SHA-1").digest(name);
             return (".sp-tmp-" + HexFormat.of().formatHex(h)).getBytes(StandardCharsets.US_ASCII);
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -205,7 +245,7 @@ final class Executor {
             live.invalidate(o.path());
             if (unlinkat(pfd, c(n), AT_REMOVEDIR) != 0) {
                 int e = errno();
-                if (e == ENOTEMPTY && Op.TAKE_SHADOW.equals(o.rule())) { removeTree(pfd, n, o.path(), 0); return; }
+                if (e == ENOTEMPTY && Rule.TAKE_SHADOW.equals(o.rule())) { removeTree(pfd, n, o.path(), 0); return; }
                 throw new Errno("rmdir", "live:" + o.path(), e);
             }
         } else if (unlinkat(pfd, c(n), 0) != 0) throw new Errno("unlink", "live:" + o.path(), errno());
@@ -235,7 +275,7 @@ final class Executor {
         if (now == null || now.type() != FileType.DIR) return; // done before a crash, or replaced already
         if (!asPlanned(now, o.live())) throw new IOException("live entry changed since the plan was made; replan");
         live.invalidate(o.path());
-        if (Op.TAKE_SHADOW.equals(o.rule())) { removeTree(pfd, n, o.path(), 0); return; }
+        if (Rule.TAKE_SHADOW.equals(o.rule())) { removeTree(pfd, n, o.path(), 0); return; }
         if (unlinkat(pfd, c(n), AT_REMOVEDIR) != 0) throw new Errno("rmdir", "live:" + o.path(), errno());
     }
 
@@ -249,8 +289,11 @@ final class Executor {
         Entry s = o.shadow();
         boolean planned = asPlanned(now, o.live()) || (o.live() != null && o.live().type() == FileType.DIR && now == null
                 && s != null && s.type() != FileType.DIR);
+        if (!planned && resuming && s != null && s.type() == FileType.DIR && now != null && now.type() == FileType.DIR)
+            planned = true; // made by the interrupted run, its metadata not yet set
         if (!planned) {
-            if (now != null && isShadowVersion(pfd, n, now, rel, spfd)) { alreadyDone.add(rel); return; }
+            if (now != null && resuming && (mergedVersionDone(o, pfd, n, now) || hybridLinkDone(o, pfd, n, now))) { alreadyDone.add(rel); return; }
+            if (now != null && isShadowVersion(pfd, n, now, rel, spfd)) { rememberLink(o); alreadyDone.add(rel); return; }
             throw new IOException("live entry changed since the plan was made; replan");
         }
         switch (o.action()) {
@@ -331,23 +374,47 @@ final class Executor {
         return r;
     }
 
-    /** Per field: the shadow's value where the shadow changed it, else the live one. */
+    /**
+     * Per field (and per xattr): the shadow's value where the shadow changed it, else the live one.
+     * A field both changed differently never gets here: the planner makes such a path a conflict.
+     */
     private static Entry mergedMetadata(Op o) {
         Entry b = o.base(), l = o.live(), s = o.shadow();
         if (b == null) return s;
         int mode = s.mode() != b.mode() ? s.mode() : l.mode();
         int uid = s.uid() != b.uid() ? s.uid() : l.uid();
         int gid = s.gid() != b.gid() ? s.gid() : l.gid();
-        Map<String, String> x = !s.xattrs().equals(b.xattrs()) ? s.xattrs() : l.xattrs();
+        Map<String, String> x = new TreeMap<>();
+        Set<String> keys = new TreeSet<>(b.xattrs().keySet());
+        keys.addAll(l.xattrs().keySet());
+        keys.addAll(s.xattrs().keySet());
+        for (String k : keys) {
+            String v = Objects.equals(s.xattrs().get(k), b.xattrs().get(k)) ? l.xattrs().get(k) : s.xattrs().get(k);
+            if (v != null) x.put(k, v);
+        }
         return new Entry(FileType.FILE, mode, uid, gid, 0, null, null, null, x, null, 0, 1, s.mtimeSec(), s.mtimeNsec());
+    }
+
+    /** MERGE3 of an interrupted run renamed into place: the live file holds the approved merge. */
+    private boolean mergedVersionDone(Op o, int pfd, byte[] n, Stat now) throws IOException {
+        if (o.action() != Op.Action.MERGE3 || now.type() != FileType.FILE) return false;
+        Entry m = mergedMetadata(o);
+        return now.mode() == m.mode() && now.uid() == m.uid() && now.gid() == m.gid()
+                && live.sha256At(pfd, n).equals(o.mergedSha256());
+    }
+
+    /** HYBRID of an interrupted run completed: the name is the link to the shadow's copy. */
+    private boolean hybridLinkDone(Op o, int pfd, byte[] n, Stat now) throws IOException {
+        if (o.action() != Op.Action.HYBRID || now.type() != FileType.SYMLINK) return false;
+        byte[] want = concat(n, (".sp-shadow-" + o.shadow().ino()).getBytes(StandardCharsets.UTF_8));
+        return Arrays.equals(live.readlinkAt(pfd, n), want);
     }
 
     private boolean isShadowVersion(int pfd, byte[] n, Stat now, String rel, int spfd) throws IOException {
         if (spfd < 0) spfd = shadow.dirFd(RelPath.parent(rel));
         Stat ss = shadow.lstatAt(spfd, n);
         if (ss == null) return false;
-        Detector d = new Detector(MergePolicy.defaults(), base, live, shadow);
-        return d.sameVersionAt(live, pfd, now, shadow, spfd, ss, n);
+        return versions.sameAt(live, pfd, now, shadow, spfd, ss, n);
     }
 
     /** Creates tempName in live dir pfd as a copy of the shadow's entry rel (never opening special files). */
@@ -362,9 +429,11 @@ final class Executor {
         switch (ss.type()) {
             case FILE -> {
                 if (ss.nlink() > 1) {
-                    String first = linkGroups.get(ss.ino());
+                    String first;
+                synchronized (linkGroups) { first = linkGroups.get(ss.ino()); }
                     if (first != null) {
                         int fpfd = live.dirFd(RelPath.parent(first));
+                        unlinkat(pfd, c(t), 0); // a stale temporary name of an interrupted run
                         if (linkat(fpfd, c(name(first)), pfd, c(t), 0) == 0) return;
                     }
                 }
@@ -382,7 +451,7 @@ final class Executor {
                     Libc.close(src);
                     Libc.close(dst);
                 }
-                if (ss.nlink() > 1) linkGroups.putIfAbsent(ss.ino(), rel);
+                if (ss.nlink() > 1) synchronized (linkGroups) { linkGroups.putIfAbsent(ss.ino(), rel); }
             }
             case SYMLINK -> {
                 byte[] target = shadow.readlinkAt(spfd, n);
@@ -482,7 +551,7 @@ final class Executor {
         for (Map.Entry<String, String> x : e.xattrs().entrySet()) {
             byte[] v = Base64.getDecoder().decode(x.getValue());
             byte[] old = have.get(x.getKey());
-            if (old != null && java.util.Arrays.equals(old, v) && !x.getKey().equals("security.capability")) continue;
+            if (old != null && Arrays.equals(old, v) && !x.getKey().equals("security.capability")) continue;
             byte[] kn = c(RelPath.decodeComponent(x.getKey()));
             int r = fd >= 0 ? fsetxattr(fd, kn, v, v.length, 0) : lsetxattr(pp, kn, v, v.length, 0);
             if (r != 0) throw new Errno("setxattr", what + " " + x.getKey(), errno());

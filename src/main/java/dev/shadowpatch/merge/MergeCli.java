@@ -17,11 +17,13 @@ import java.util.Optional;
  * <pre>
  * shadowpatch merge --base DIR --live DIR --shadow DIR [--changes LOG] [--policy FILE]
  *                   [--plan-only] [--report FILE.json] [--plan-out PLAN.json] [--plan-in PLAN.json]
- *                   [--trust-log] [--resolve /PATH=keep-live|take-shadow|hybrid ...]
+ *                   [--trust-log] [--resolve /PATH=keep-live|take-shadow|hybrid ...] [--journal DIR]
  * </pre>
+ * A journal of the execution (default LIVE.merge-journal, beside the live tree, never in it) makes
+ * a killed merge resumable: the same command run again finishes the interrupted plan.
  * Exit codes: 0 merged (or, with --plan-only, a plan without open conflicts); 3 unresolved 'ask'
- * conflicts (nothing written; each listed with its three versions); 4 merge incomplete (what is
- * left is listed; a re-run finishes it); 2 usage; 1 any other error.
+ * conflicts (nothing written; each listed with its three versions and its choices); 4 merge
+ * incomplete (what is left is listed, with the reason); 2 usage; 1 any other error.
  */
 public final class MergeCli {
     public static final int OK = 0, ERROR = 1, USAGE = 2, CONFLICTS = 3, INCOMPLETE = 4;
@@ -35,7 +37,7 @@ public final class MergeCli {
     static final String USAGE_TEXT = """
             usage: shadowpatch merge --base DIR --live DIR --shadow DIR [--changes LOG] [--policy FILE]
                                      [--plan-only] [--report FILE.json] [--plan-out PLAN.json]
-                                     [--plan-in PLAN.json] [--trust-log] [--resolve /PATH=ACTION ...]
+                                     [--plan-in PLAN.json] [--trust-log] [--resolve /PATH=ACTION ...] [--journal DIR]
               --changes LOG     the shadow's change log (inotifywait '%e %w%f' lines): a hint; the scan stays the authority
               --trust-log       with --changes: scan only the logged paths (no full scan to find what the log missed)
               --policy FILE     glob rules 'GLOB ACTION' (three-way|keep-live|take-shadow|hybrid|ask|exclude), before the defaults
@@ -44,7 +46,9 @@ public final class MergeCli {
               --plan-in FILE    execute an approved plan (re-decided against the live tree as it is now)
               --resolve /P=A    an operator's decision for the conflict at /P (A: keep-live|take-shadow|hybrid); repeatable
               --report FILE     write the report (counts per rule, bytes, paths scanned, stage times) as JSON
-            exit: 0 merged, 3 unresolved conflicts (nothing written), 4 incomplete (re-run finishes), 2 usage, 1 error
+              --journal DIR     where the execution is journaled (default: LIVE.merge-journal next to the live tree);
+                                a merge killed at any point is finished by running the same command again
+            exit: 0 merged, 3 unresolved conflicts (nothing written), 4 incomplete (the operations left are listed), 2 usage, 1 error
             """;
 
     static int run(String[] args, PrintStream out, PrintStream err) {
@@ -56,7 +60,7 @@ public final class MergeCli {
             String a = args[i];
             switch (a) {
                 case "--plan-only", "--trust-log" -> flags.add(a);
-                case "--base", "--live", "--shadow", "--changes", "--policy", "--report", "--plan-out", "--plan-in" -> {
+                case "--base", "--live", "--shadow", "--changes", "--policy", "--report", "--plan-out", "--plan-in", "--journal" -> {
                     if (i + 1 >= args.length) { err.println("missing value for " + a); err.print(USAGE_TEXT); return USAGE; }
                     opt.put(a, args[++i]);
                 }
@@ -77,6 +81,16 @@ public final class MergeCli {
             for (Path p : List.of(trees.base(), trees.live(), trees.shadow()))
                 if (!Files.isDirectory(p)) { err.println("not a directory: " + p); return USAGE; }
             MergeEngine engine = new MergeEngine(policy);
+            Path live = trees.live().toAbsolutePath().normalize();
+            Path journalDir = opt.containsKey("--journal") ? Path.of(opt.get("--journal"))
+                    : live.resolveSibling(live.getFileName() + ".merge-journal");
+            Journal journal = Journal.at(journalDir, trees);
+            Optional<Journal.Interrupted> interrupted = flags.contains("--plan-only") ? Optional.empty() : journal.interrupted();
+            if (interrupted.isPresent()) {
+                Journal.Interrupted i = interrupted.get();
+                out.printf("resuming the interrupted merge of %s: %d of %d operations done%n", journalDir, i.done().size(), i.plan().size());
+                return finish(engine.resume(i, trees, journal), opt, out, err);
+            }
             MergePlan plan;
             if (opt.containsKey("--plan-in")) {
                 MergePlan approved = MergePlan.fromJson(Files.readString(Path.of(opt.get("--plan-in")), StandardCharsets.UTF_8));
@@ -89,7 +103,7 @@ public final class MergeCli {
                 if (eq <= 0) { err.println("--resolve wants /PATH=keep-live|take-shadow|hybrid: " + r); return USAGE; }
                 String path = r.substring(0, eq);
                 while (path.startsWith("/")) path = path.substring(1);
-                plan = plan.withResolution(path, Resolution.parse(r.substring(eq + 1)));
+                plan = plan.withResolution(path, Decision.parseResolution(r.substring(eq + 1)));
             }
             if (opt.containsKey("--plan-out")) Files.writeString(Path.of(opt.get("--plan-out")), plan.toJson(), StandardCharsets.UTF_8);
             printPlanSummary(plan, out);
@@ -105,21 +119,11 @@ public final class MergeCli {
                     times.put("plan", Duration.ofMillis(plan.detect().planMillis()));
                     Map<String, String> left = new LinkedHashMap<>();
                     for (Conflict c : conflicts) left.put(c.path(), "unresolved conflict: " + c.kind());
-                    writeReport(opt.get("--report"), new MergeReport(plan.ruleCounts(), 0, plan.detect().pathsScanned(), times, left, List.of(), plan.detect()).toJson());
+                    writeReport(opt.get("--report"), new MergeReport(plan.ruleCounts(), 0, plan.detect().pathsScanned(), times, left, List.of(), 0, plan.detect()).toJson());
                 }
                 return conflicts.isEmpty() ? OK : CONFLICTS;
             }
-            MergeReport report = engine.execute(plan, trees);
-            if (opt.containsKey("--report")) writeReport(opt.get("--report"), report.toJson());
-            out.printf("bytes copied: %d%n", report.bytesCopied());
-            report.stageTimes().forEach((k, v) -> out.printf("%-8s %8.3f s%n", k, v.toNanos() / 1e9));
-            if (!report.complete()) {
-                err.println("merge incomplete; left (a re-run finishes the job):");
-                report.left().forEach((p, why) -> err.println("  /" + p + ": " + why));
-                return INCOMPLETE;
-            }
-            out.println("merged");
-            return OK;
+            return finish(engine.execute(plan, trees, journal), opt, out, err);
         } catch (MergeConflictException e) {
             err.println(e.getMessage());
             return CONFLICTS;
@@ -127,6 +131,20 @@ public final class MergeCli {
             err.println("error: " + e);
             return ERROR;
         }
+    }
+
+    private static int finish(MergeReport report, Map<String, String> opt, PrintStream out, PrintStream err) throws IOException {
+        if (opt.containsKey("--report")) writeReport(opt.get("--report"), report.toJson());
+        out.printf("bytes copied: %d%n", report.bytesCopied());
+        report.stageTimes().forEach((k, v) -> out.printf("%-8s %8.3f s%n", k, v.toNanos() / 1e9));
+        if (!report.complete()) {
+            err.println("merge incomplete; the live tree is partly merged (the journal keeps the plan: running the same"
+                    + " command again retries what is left); left undone:");
+            report.left().forEach((p, why) -> err.println("  /" + p + ": " + why));
+            return INCOMPLETE;
+        }
+        out.println("merged");
+        return OK;
     }
 
     private static void writeReport(String file, String json) throws IOException {
@@ -142,6 +160,6 @@ public final class MergeCli {
         for (String m : d.logMalformed()) out.println("  malformed log line: " + m);
         for (String r : d.refused()) out.println("  refused: " + r);
         out.printf("plan: %d paths, %d bytes to copy%n", plan.size(), plan.bytesToCopy());
-        plan.ruleCounts().forEach((rule, n) -> out.printf("  %-30s %d%n", rule, n));
+        plan.ruleCountWords().forEach((rule, n) -> out.printf("  %-30s %d%n", rule, n));
     }
 }

@@ -6,11 +6,18 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
+import dev.shadowpatch.merge.fs.FileType;
+import java.io.ByteArrayInputStream;
+import java.util.function.Function;
 
 /**
  * Exact three-way merge of a shadow tree's changes into a live tree (detect, plan, execute).
@@ -23,115 +30,157 @@ public final class MergeEngine {
         this.policy = policy;
     }
 
-    private static Tree[] open(MergeTrees t) throws IOException {
-        Tree b = Tree.open(t.base(), "base");
-        try {
-            Tree l = Tree.open(t.live(), "live");
+    /** The three trees, open. */
+    private record Open(Tree base, Tree live, Tree shadow) implements AutoCloseable {
+        static Open of(MergeTrees t) throws IOException {
+            Tree base = Tree.open(t.base(), "base");
             try {
-                return new Tree[]{b, l, Tree.open(t.shadow(), "shadow")};
-            } catch (IOException e) { l.close(); throw e; }
-        } catch (IOException e) { b.close(); throw e; }
+                Tree live = Tree.open(t.live(), "live");
+                try {
+                    return new Open(base, live, Tree.open(t.shadow(), "shadow"));
+                } catch (IOException e) { live.close(); throw e; }
+            } catch (IOException e) { base.close(); throw e; }
+        }
+
+        @Override public void close() { base.close(); live.close(); shadow.close(); }
     }
 
-    private static void close(Tree[] t) {
-        for (Tree x : t) x.close();
-    }
+    /** Where the guest agent (ops/guest-agent) writes the shadow's change log, relative to the guest's root. */
+    public static final String GUEST_CHANGE_LOG = "var/lib/sp-change-capture/changes.log";
+    private static final long MAX_GUEST_LOG = 256L << 20;
 
     /** Detect + plan. changeLog may be empty (then a full scan of shadow vs base). */
     public MergePlan plan(MergeTrees trees, Optional<Path> changeLog) throws IOException {
-        Tree[] t = open(trees);
-        try {
+        return plan(trees, changeLog.isPresent() ? Optional.of(ChangeLog.read(changeLog.get())) : Optional.empty(), false);
+    }
+
+    /**
+     * Detect + plan with the change log the guest agent left in the shadow tree itself
+     * ({@value #GUEST_CHANGE_LOG}, read without following a link, at most 256 MiB), when there is
+     * one; else a full scan. The scan stays the authority unless the policy trusts the log.
+     */
+    public MergePlan planWithGuestLog(MergeTrees trees) throws IOException {
+        return plan(trees, Optional.empty(), true);
+    }
+
+    private MergePlan plan(MergeTrees trees, Optional<ChangeLog> given, boolean fromGuest) throws IOException {
+        try (Open open = Open.of(trees)) {
             long t0 = System.nanoTime();
-            Detector d = new Detector(policy, t[0], t[1], t[2]);
-            TreeMap<String, Boolean> changed = new TreeMap<>();
+            Optional<ChangeLog> changeLog = fromGuest ? guestLog(open.shadow()) : given;
+            Detector detector = new Detector(policy, open.base(), open.live(), open.shadow(), new Versions());
+            TreeSet<String> changed;
             List<String> missed = new ArrayList<>(), malformed = new ArrayList<>();
             long logPaths = -1;
-            boolean full;
+            boolean full = true;
             if (changeLog.isPresent()) {
-                ChangeLog log = ChangeLog.read(changeLog.get());
+                ChangeLog log = changeLog.get();
                 malformed.addAll(log.malformed);
                 logPaths = log.paths.size();
-                TreeMap<String, Boolean> hinted = new TreeMap<>();
-                for (Map.Entry<String, Boolean> e : log.paths.entrySet()) {
-                    String rel = e.getKey();
-                    if (policy.excluded(rel) || isExcludedAncestor(rel)) continue;
-                    if (e.getValue()) d.scan(rel, hinted); // a directory created, moved or deleted: its whole subtree
-                    else {
-                        var b = t[0].lstat(rel); var s = t[2].lstat(rel);
-                        d.scanned++;
-                        if (!d.sameVersion(t[0], rel, b, t[2], s)) hinted.put(rel, true);
-                        boolean bd = b != null && b.type() == dev.shadowpatch.merge.fs.FileType.DIR;
-                        boolean sd = s != null && s.type() == dev.shadowpatch.merge.fs.FileType.DIR;
-                        if (bd != sd) d.scan(rel, hinted);
-                    }
-                }
+                TreeSet<String> hinted = detector.changedByLog(log);
                 full = policy.verifyChangeLog();
                 if (full) {
-                    d.scan("", changed);
-                    for (String p : changed.keySet()) if (!hinted.containsKey(p)) missed.add(p);
+                    changed = detector.changedUnder("");
+                    for (String p : changed) if (!hinted.contains(p)) missed.add(p);
                 } else changed = hinted;
             } else {
-                full = true;
-                d.scan("", changed);
+                changed = detector.changedUnder("");
             }
-            List<PathFacts> facts = new ArrayList<>(changed.size());
-            for (String rel : changed.keySet()) facts.add(d.facts(rel));
-            long t1 = System.nanoTime();
-            TextMerge merger = new TextMerge(t[0], t[1], t[2]);
-            List<Op> ops = new ArrayList<>(facts.size());
-            for (PathFacts f : facts) ops.add(Planner.decide(f, policy.actionFor(f.path()), null, merger));
-            long t2 = System.nanoTime();
-            DetectInfo info = new DetectInfo(d.scanned, full, logPaths, missed, malformed, d.refused,
-                    (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
-            return new MergePlan(ops, info);
-        } finally {
-            close(t);
+            Map<String, String> notScanned = new TreeMap<>();
+            for (Detector.Refusal r : detector.refusals()) notScanned.merge(r.path(), r.reason(), (a, b) -> a + "; " + b);
+            long logCount = logPaths;
+            boolean fullScan = full;
+            return decide(open, detector, changed, notScanned, p -> null, t0, (scanned, refused, detectMs, planMs) ->
+                    new DetectInfo(scanned, fullScan, logCount, missed, malformed, refused, detectMs, planMs));
         }
     }
 
-    private boolean isExcludedAncestor(String rel) {
-        for (String p = RelPath.parent(rel); !p.isEmpty(); p = RelPath.parent(p)) if (policy.excluded(p)) return true;
-        return false;
+    private static Optional<ChangeLog> guestLog(Tree shadow) throws IOException {
+        var st = shadow.lstat(GUEST_CHANGE_LOG);
+        if (st == null || st.type() != FileType.FILE) return Optional.empty();
+        byte[] text = shadow.readAllAt(shadow.dirFd(RelPath.parent(GUEST_CHANGE_LOG)),
+                RelPath.decodeComponent(RelPath.name(GUEST_CHANGE_LOG)), MAX_GUEST_LOG);
+        return Optional.of(ChangeLog.read(new ByteArrayInputStream(text)));
     }
 
     /** In the window: re-decide only the paths of an approved plan against the live tree as it is now; operator resolutions applied. */
     public MergePlan replan(MergePlan approved, MergeTrees trees) throws IOException {
-        Tree[] t = open(trees);
-        try {
+        try (Open open = Open.of(trees)) {
             long t0 = System.nanoTime();
-            Detector d = new Detector(policy, t[0], t[1], t[2]);
-            List<PathFacts> facts = new ArrayList<>();
-            for (Op o : approved.ops()) { facts.add(d.facts(o.path())); d.scanned++; }
-            long t1 = System.nanoTime();
-            TextMerge merger = new TextMerge(t[0], t[1], t[2]);
-            List<Op> ops = new ArrayList<>();
-            for (int i = 0; i < facts.size(); i++) {
-                Op old = approved.ops().get(i);
-                ops.add(Planner.decide(facts.get(i), policy.actionFor(old.path()), old.resolution(), merger));
+            Detector detector = new Detector(policy, open.base(), open.live(), open.shadow(), new Versions());
+            Map<String, Decision> resolutions = new HashMap<>();
+            Map<String, String> notScanned = new TreeMap<>();
+            List<String> paths = new ArrayList<>();
+            for (Op o : approved.ops()) {
+                if (o.resolution() != null) resolutions.put(o.path(), o.resolution());
+                if (Planner.NOT_SCANNED.equals(o.conflict())) notScanned.put(o.path(), o.note());
+                else paths.add(o.path());
             }
-            long t2 = System.nanoTime();
             DetectInfo a = approved.detect();
-            DetectInfo info = new DetectInfo(d.scanned, false, -1, a == null ? List.of() : a.logMissed(),
-                    a == null ? List.of() : a.logMalformed(), d.refused, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
-            return new MergePlan(ops, info);
-        } finally {
-            close(t);
+            return decide(open, detector, paths, notScanned, resolutions::get, t0,
+                    (scanned, refused, detectMs, planMs) -> new DetectInfo(scanned, false, -1, a == null ? List.of() : a.logMissed(),
+                            a == null ? List.of() : a.logMalformed(), refused, detectMs, planMs));
+        }
+    }
+
+    private interface Info { DetectInfo of(long scanned, List<String> refused, long detectMillis, long planMillis); }
+
+    /** The one loop of plan and replan: facts of each path, then the planner's decisions. */
+    private MergePlan decide(Open open, Detector detector, Collection<String> paths, Map<String, String> notScanned,
+                             Function<String, Decision> resolutions, long t0, Info info) throws IOException {
+        List<PathFacts> facts = new ArrayList<>(paths.size() + notScanned.size());
+        for (String rel : paths) if (!notScanned.containsKey(rel)) facts.add(detector.facts(rel));
+        for (String rel : notScanned.keySet()) facts.add(factsOrAbsent(detector, rel));
+        long t1 = System.nanoTime();
+        List<Op> ops = Planner.plan(facts, notScanned, policy::actionFor, resolutions,
+                new TextMerge(open.base(), open.live(), open.shadow()));
+        long t2 = System.nanoTime();
+        List<String> refused = new ArrayList<>();
+        notScanned.forEach((p, why) -> refused.add("/" + p + ": " + why));
+        return new MergePlan(ops, info.of(detector.scanned(), refused, (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000));
+    }
+
+    private static PathFacts factsOrAbsent(Detector detector, String rel) {
+        try {
+            return detector.facts(rel);
+        } catch (IOException | RuntimeException e) {
+            return PathFacts.fromEntries(rel, null, null, null, false);
         }
     }
 
     /** Executes a plan; refuses (MergeConflictException, nothing written) when it holds unresolved 'ask' conflicts. */
     public MergeReport execute(MergePlan plan, MergeTrees trees) throws IOException {
+        return execute(plan, trees, null);
+    }
+
+    /**
+     * Executes a plan, recording it and every completed operation in the journal (null: none), so
+     * that a merge killed at any point is finished by {@link #resume}. The journal is removed when
+     * the merge completed and the live file system was synced.
+     */
+    public MergeReport execute(MergePlan plan, MergeTrees trees, Journal journal) throws IOException {
         List<Conflict> open = plan.unresolvedConflicts();
         if (!open.isEmpty()) throw new MergeConflictException(open);
-        Tree[] t = open(trees);
-        try {
-            if (t[1].rootDev() == t[2].rootDev() && sameDir(t[1], t[2]))
+        if (journal != null) journal.begin(plan);
+        return run(plan, trees, journal, Set.of(), false);
+    }
+
+    /** Finishes an interrupted merge: its plan, without the operations it completed; each other one accepts its halfway states. */
+    public MergeReport resume(Journal.Interrupted interrupted, MergeTrees trees, Journal journal) throws IOException {
+        journal.resume();
+        return run(interrupted.plan(), trees, journal, interrupted.done(), true);
+    }
+
+    private MergeReport run(MergePlan plan, MergeTrees trees, Journal journal, Set<String> doneBefore,
+                            boolean resuming) throws IOException {
+        try (Open open = Open.of(trees)) {
+            if (open.live().rootDev() == open.shadow().rootDev() && sameDir(open.live(), open.shadow()))
                 throw new IOException("live and shadow are the same directory");
             long t0 = System.nanoTime();
-            Executor x = new Executor(t[0], t[1], t[2]);
-            x.run(plan);
+            Executor executor = new Executor(open.base(), open.live(), open.shadow(), new Versions(), journal, doneBefore, resuming);
+            Executor.Result done = executor.run(plan);
             long t1 = System.nanoTime();
-            x.sync();
+            Map<String, String> left = new LinkedHashMap<>(done.left());
+            executor.sync().ifPresent(why -> left.put("", why));
             long t2 = System.nanoTime();
             Map<String, Duration> times = new LinkedHashMap<>();
             DetectInfo di = plan.detect();
@@ -141,15 +190,17 @@ public final class MergeEngine {
             }
             times.put("execute", Duration.ofNanos(t1 - t0));
             times.put("sync", Duration.ofNanos(t2 - t1));
-            return new MergeReport(plan.ruleCounts(), x.bytesCopied(), di == null ? 0 : di.pathsScanned(), times,
-                    x.failed, x.alreadyDone, di);
-        } finally {
-            close(t);
+            MergeReport report = new MergeReport(plan.ruleCounts(), done.bytesCopied(), di == null ? 0 : di.pathsScanned(), times,
+                    left, done.alreadyDone(), doneBefore.size(), di);
+            if (journal != null) {
+                if (report.complete()) journal.finish();
+                else journal.close();
+            }
+            return report;
         }
     }
 
     private static boolean sameDir(Tree a, Tree b) throws IOException {
         return Tree.fstat(a.rootFd()).ino() == Tree.fstat(b.rootFd()).ino();
     }
-
 }

@@ -24,22 +24,8 @@ import java.util.regex.Pattern;
  * {@value #DEFAULT_RULES}
  */
 public final class MergePolicy {
-    public enum Action {
-        THREE_WAY("three-way"), KEEP_LIVE("keep-live"), TAKE_SHADOW("take-shadow"), HYBRID("hybrid"),
-        ASK("ask"), EXCLUDE("exclude");
-
-        public final String word;
-
-        Action(String word) { this.word = word; }
-
-        public static Action parse(String w) {
-            for (Action a : values()) if (a.word.equals(w)) return a;
-            throw new IllegalArgumentException("unknown policy action '" + w + "' (three-way|keep-live|take-shadow|hybrid|ask|exclude)");
-        }
-    }
-
     /** lit: the glob's text before its first wildcard; a path (or ancestor) the rule matches starts with it. */
-    public record Rule(String glob, Action action, Pattern regex, String lit) {
+    public record Rule(String glob, Decision action, Pattern regex, String lit) {
         static String literal(String glob) {
             int i = 0;
             while (i < glob.length() && glob.charAt(i) != '*' && glob.charAt(i) != '?') i++;
@@ -63,6 +49,7 @@ public final class MergePolicy {
      * ops/e2e with PostgreSQL 15). A patch that migrates data needs its own policy file.
      * Per-machine state (DHCP leases, the random seed, timer stamps) is the live VM's too: the
      * shadow's is of another network and another boot (both turned into conflicts in ops/e2e).
+     * The change-capture agent's own files (ops/guest-agent) belong to the shadow only.
      */
     public static final String DEFAULT_RULES = """
             /proc exclude
@@ -78,6 +65,10 @@ public final class MergePolicy {
             /var/lib/dhcp exclude
             /var/lib/systemd/random-seed exclude
             /var/lib/systemd/timers exclude
+            /var/lib/sp-change-capture exclude
+            /etc/sp-change-capture exclude
+            /usr/local/sbin/sp-change-capture exclude
+            /etc/systemd/system/sp-change-capture.service exclude
             /etc/** three-way
             ** ask
             """;
@@ -127,7 +118,7 @@ public final class MergePolicy {
             String glob = f[0];
             if (!glob.startsWith("/") && !glob.startsWith("**"))
                 throw new IllegalArgumentException(source + ":" + n + ": glob must start with '/' or '**': " + glob);
-            out.add(new Rule(glob, Action.parse(f[1]), Pattern.compile(globToRegex(glob)), Rule.literal(glob)));
+            out.add(new Rule(glob, Decision.parse(f[1]), Pattern.compile(globToRegex(glob)), Rule.literal(glob)));
         }
         return out;
     }
@@ -146,13 +137,13 @@ public final class MergePolicy {
     }
 
     /** The action for a relative path (encoded as in {@link RelPath}). */
-    public Action actionFor(String rel) {
+    public Decision actionFor(String rel) {
         String abs = RelPath.absolute(rel);
         for (Rule r : rules) if (r.matches(abs)) return r.action;
-        return Action.ASK;
+        return Decision.ASK;
     }
 
     public boolean excluded(String rel) {
-        return !rel.isEmpty() && actionFor(rel) == Action.EXCLUDE;
+        return !rel.isEmpty() && actionFor(rel) == Decision.EXCLUDE;
     }
 }

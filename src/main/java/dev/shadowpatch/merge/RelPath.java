@@ -6,6 +6,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.io.ByteArrayOutputStream;
 
 /**
  * Lossless text form of a path relative to a tree root. File names are raw bytes; a component that
@@ -77,7 +78,7 @@ public final class RelPath {
             if (ch == '%' || ch >= 0x80) { ascii = false; break; }
         }
         if (ascii) return s.getBytes(StandardCharsets.ISO_8859_1);
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(s.length());
+        ByteArrayOutputStream out = new ByteArrayOutputStream(s.length());
         int i = 0;
         while (i < s.length()) {
             char ch = s.charAt(i);
@@ -106,6 +107,26 @@ public final class RelPath {
             out.add(c);
         }
         return out;
+    }
+
+    /**
+     * A relative path read from outside (a plan file): every component, once decoded, must be a
+     * plain name (not empty, not "." or "..", no '/' or NUL byte, however it was escaped).
+     */
+    public static String requireSafe(String rel) {
+        if (rel == null || rel.isEmpty()) throw new IllegalArgumentException("empty path in plan");
+        for (String c : split(rel)) {
+            byte[] b;
+            try {
+                b = decodeComponent(c);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("bad path component in plan: /" + rel, e);
+            }
+            boolean dots = (b.length == 1 && b[0] == '.') || (b.length == 2 && b[0] == '.' && b[1] == '.');
+            if (b.length == 0 || dots) throw new IllegalArgumentException("'.' or '..' component in plan path: /" + rel);
+            for (byte x : b) if (x == '/' || x == 0) throw new IllegalArgumentException("'/' or NUL inside a name in plan path: /" + rel);
+        }
+        return rel;
     }
 
     public static String join(String parent, String component) {

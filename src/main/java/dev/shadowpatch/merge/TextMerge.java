@@ -8,21 +8,39 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.io.File;
+import java.security.NoSuchAlgorithmException;
 
 /**
- * Three-way line merge of text files with diff3 (GNU diffutils): {@code diff3 -m LIVE BASE SHADOW}.
+ * Three-way line merge of text files with diff3 (GNU diffutils): {@code diff3 -m -E LIVE BASE SHADOW}.
  * The three contents are read through the trees' descriptors (never by path) and written to a
  * private 0700 temporary directory; only files up to 4 MiB without NUL bytes count as text.
  */
 final class TextMerge implements Planner.TextMerger {
     static final long MAX = 4 << 20;
+    /**
+     * -E: a change both sides made alike is merged, not bracketed (plain -m brackets it, so a
+     * completed three-way merge planned again, or a patch line the live VM also added, was a conflict).
+     */
+    static final List<String> DIFF3 = List.of("diff3", "-m", "-E");
     private final Tree base, live, shadow;
+    private final List<String> command;
+    private final Duration timeout;
 
     TextMerge(Tree base, Tree live, Tree shadow) {
+        this(base, live, shadow, DIFF3, Duration.ofSeconds(60));
+    }
+
+    /** command: diff3 and its options, to which "live base shadow" are appended; a run longer than timeout is killed (no merge). */
+    TextMerge(Tree base, Tree live, Tree shadow, List<String> command, Duration timeout) {
         this.base = base; this.live = live; this.shadow = shadow;
+        this.command = List.copyOf(command); this.timeout = timeout;
     }
 
     @Override
@@ -45,16 +63,26 @@ final class TextMerge implements Planner.TextMerger {
             Files.write(dir.resolve("live"), l);
             Files.write(dir.resolve("base"), b);
             Files.write(dir.resolve("shadow"), s);
-            Process p = new ProcessBuilder("diff3", "-m", "live", "base", "shadow").directory(dir.toFile())
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            byte[] out = p.getInputStream().readAllBytes();
-            if (!p.waitFor(60, TimeUnit.SECONDS)) { p.destroyForcibly(); return null; }
-            return p.exitValue() == 0 ? out : null;
+            List<String> argv = new ArrayList<>(command);
+            argv.addAll(List.of("live", "base", "shadow"));
+            // the output goes to a file, so a diff3 that hangs is bounded by the timeout (a pipe read would block)
+            Path merged = dir.resolve("merged");
+            Process p = new ProcessBuilder(argv).directory(dir.toFile())
+                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+                    .redirectOutput(merged.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                p.waitFor(5, TimeUnit.SECONDS);
+                return null;
+            }
+            if (p.exitValue() != 0 || Files.size(merged) > 3 * MAX) return null;
+            return Files.readAllBytes(merged);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
         } finally {
-            for (String n : new String[]{"live", "base", "shadow"}) Files.deleteIfExists(dir.resolve(n));
+            for (String n : new String[]{"live", "base", "shadow", "merged"}) Files.deleteIfExists(dir.resolve(n));
             Files.deleteIfExists(dir);
         }
     }
@@ -70,7 +98,7 @@ final class TextMerge implements Planner.TextMerger {
     static String sha256(byte[] b) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }

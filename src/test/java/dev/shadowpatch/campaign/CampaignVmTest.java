@@ -159,7 +159,7 @@ class CampaignVmTest {
         assertThat(result.vms()).filteredOn(r -> r.state().equals("patched")).allSatisfy(r -> {
             assertThat(r.approvedBy()).as(r.vm()).isEqualTo("olga");
             assertThat(r.downtimeSeconds()).as(r.vm() + " downtime").isPositive();
-            assertThat(r.ruleCounts()).as(r.vm() + ": the files the patch made").containsKey(dev.shadowpatch.merge.Op.RULE2);
+            assertThat(r.ruleCounts()).as(r.vm() + ": the files the patch made").containsKey(dev.shadowpatch.merge.Rule.TAKE_SHADOW_CREATE.word());
         });
         assertThat(result.peakInFlight()).isBetween(1, 2);
 

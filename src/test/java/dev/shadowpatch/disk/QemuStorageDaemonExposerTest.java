@@ -87,6 +87,51 @@ class QemuStorageDaemonExposerTest {
         assertNothingLeft(img);
     }
 
+    /**
+     * A crash-consistent image: a file written and fsync'ed (data in place, the inode and directory
+     * entry committed to the ext4 journal) but its metadata not yet checkpointed to its place, the raw
+     * image copied while still mounted (what a VM destroyed without a clean shutdown leaves). Returns
+     * the qcow2 of the copy.
+     */
+    private Path dirtyImage(String name) throws Exception {
+        Path raw = tmp.resolve(name + ".raw"), copy = tmp.resolve(name + "-copy.raw"), mnt = tmp.resolve(name + "-mnt");
+        Files.createDirectories(mnt);
+        HostCommand.run(T, "mkfs.ext4", "-q", "-F", raw.toString(), "64M").orThrow("mkfs");
+        HostCommand.run(T, "mount", "-o", "loop,commit=1", raw.toString(), mnt.toString()).orThrow("mount");
+        try {
+            HostCommand.run(T, "sh", "-c", "echo last-write > '" + mnt + "/late' && sync '" + mnt + "/late' && sleep 2 && cp --sparse=always '" + raw + "' '" + copy + "'")
+                    .orThrow("write and copy");
+        } finally {
+            HostCommand.run(T, "umount", mnt.toString()).orThrow("umount");
+        }
+        assertThat(HostCommand.run(T, "dumpe2fs", "-h", copy.toString()).stdout()).as("the copy's journal needs recovery")
+                .contains("needs_recovery");
+        // what a mount that does not replay the journal sees (noload): the last write is missing
+        HostCommand.run(T, "mount", "-o", "ro,noload,loop", copy.toString(), mnt.toString()).orThrow("mount noload");
+        boolean visibleWithoutReplay;
+        try {
+            visibleWithoutReplay = Files.exists(mnt.resolve("late"));
+        } finally {
+            HostCommand.run(T, "umount", mnt.toString()).orThrow("umount");
+        }
+        assertThat(visibleWithoutReplay).as("the last write is only in the journal (else the test proves nothing)").isFalse();
+        Path qcow2 = tmp.resolve(name + ".qcow2");
+        HostCommand.run(T, "qemu-img", "convert", "-f", "raw", "-O", "qcow2", copy.toString(), qcow2.toString()).orThrow("convert");
+        return qcow2;
+    }
+
+    @Test
+    void readOnlyReplaysADirtyJournalIntoAThrowawayOverlay() throws Exception {
+        Path img = dirtyImage("dirty");
+        String before = sha256(img);
+        try (MountedImage m = exposer.expose(img, Access.READ_ONLY)) {
+            assertThat(Files.readString(m.root().resolve("late"))).isEqualTo("last-write\n");
+            assertThat(mountOptions(m.root())).contains("ro", "nosuid", "nodev", "noexec");
+        }
+        assertThat(sha256(img)).as("the replay went into the throwaway overlay, not the image").isEqualTo(before);
+        assertNothingLeft(img);
+    }
+
     @Test
     void snapshotOfRunningWritesNothingIntoTheImage() throws Exception {
         Path img = image("snap", false);

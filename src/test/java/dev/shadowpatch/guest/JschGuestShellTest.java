@@ -103,8 +103,8 @@ class JschGuestShellTest {
                 garbage
                 1764216002 DELETE /usr/share/old file
                 """);
-        assertThat(log.entries()).hasSize(4);
         assertThat(log.paths()).containsExactly("/etc/sp-patched", "/usr/sbin/nginx", "/usr/share/old file");
+        assertThat(log.malformed()).containsExactly("line 4: expected '[EPOCH] EVENTS /path' or '/path'");
     }
 
     @Test

@@ -58,9 +58,21 @@ class HostileTreeTest {
         build("mkdir -p opt/app && echo c > opt/app/config",
                 "rm -r opt/app && ln -s \"$OUT\" opt/app",
                 "echo changed > opt/app/config && echo new > opt/app/victim && mkdir opt/app/sub2 && echo n > opt/app/sub2/f");
-        MergeReport r = mergeAll(takeShadow);
-        assertFalse(r.complete(), "writes through the live symlink must be refused");
-        assertTrue(r.left().containsKey("opt/app/victim"), r.left().toString());
+        // writes through the live symlink are conflicts at plan time whose only choice is keep-live
+        MergePlan plan = takeShadow.plan(trees, Optional.empty());
+        assertEquals(java.util.List.of("opt/app/config", "opt/app/sub2", "opt/app/victim"),
+                plan.unresolvedConflicts().stream().map(Conflict::path).toList());
+        for (Conflict c : plan.unresolvedConflicts()) {
+            assertEquals("live-parent-not-directory", c.kind());
+            assertEquals(java.util.List.of(Decision.KEEP_LIVE), c.choices());
+        }
+        assertEquals(Rule.TAKE_SHADOW_CREATE, plan.op("opt/app/sub2/f").rule(), "decided with the conflict on its parent");
+        assertThrows(MergeConflictException.class, () -> takeShadow.execute(plan, trees));
+        assertThrows(IllegalArgumentException.class, () -> plan.withResolution("opt/app/victim", Decision.TAKE_SHADOW));
+        MergePlan kept = plan;
+        for (Conflict c : plan.unresolvedConflicts()) kept = kept.withResolution(c.path(), Decision.KEEP_LIVE);
+        assertEquals(Rule.UNDER_KEPT_LIVE, kept.op("opt/app/sub2/f").rule());
+        assertTrue(takeShadow.execute(kept, trees).complete());
         assertOutsideUntouched();
         assertTrue(Files.isSymbolicLink(live.resolve("opt/app")));
     }
@@ -144,7 +156,7 @@ class HostileTreeTest {
         MergePlan plan = new MergeEngine(MergePolicy.of("/opt/** take-shadow", "t")).plan(trees, Optional.empty());
         // etc/h.conf: three-way between a FIFO and a file is impossible: asked, never read
         assertEquals(java.util.List.of("etc/h.conf"), plan.unresolvedConflicts().stream().map(Conflict::path).toList());
-        plan = plan.withResolution("etc/h.conf", Resolution.KEEP_LIVE);
+        plan = plan.withResolution("etc/h.conf", Decision.KEEP_LIVE);
         // after the plan, the shadow's regular file is swapped for a FIFO: refused, not opened
         Sh.run("cd '" + shadow + "' && rm opt/k && mkfifo opt/k");
         MergeReport r = new MergeEngine(MergePolicy.defaults()).execute(plan, trees);
@@ -217,7 +229,15 @@ class HostileTreeTest {
             MergePlan plan = takeShadow.plan(trees, Optional.empty());
             assertTrue(plan.detect().refused().stream().anyMatch(s -> s.contains("opt/mnt")), plan.detect().refused().toString());
             assertNull(plan.op("opt/mnt/planted"));
-            assertTrue(takeShadow.execute(plan, trees).complete());
+            // the subtree that was not compared is shown to the approver, not skipped in silence
+            Conflict c = plan.unresolvedConflicts().stream().filter(x -> x.path().equals("opt/mnt")).findFirst().orElseThrow();
+            assertEquals("not-scanned", c.kind());
+            assertTrue(c.note().contains("another file system"), c.note());
+            assertEquals(java.util.List.of(Decision.KEEP_LIVE), c.choices());
+            assertThrows(MergeConflictException.class, () -> takeShadow.execute(plan, trees));
+            MergePlan kept = MergePlan.fromJson(plan.toJson()).withResolution("opt/mnt", Decision.KEEP_LIVE);
+            assertEquals(Rule.KEEP_LIVE, takeShadow.replan(kept, trees).op("opt/mnt").rule());
+            assertTrue(takeShadow.execute(takeShadow.replan(kept, trees), trees).complete());
             assertFalse(Files.exists(live.resolve("opt/mnt/planted")));
         } finally {
             Sh.run("umount '" + shadow + "/opt/mnt'");

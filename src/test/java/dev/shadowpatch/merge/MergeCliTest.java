@@ -43,6 +43,31 @@ class MergeCliTest {
     }
 
     @Test
+    void anInterruptedMergeIsResumedByTheSameCommand_fromTheDefaultJournalBesideTheLiveTree() throws Exception {
+        Sh.run("cd '" + tmp + "' && mkdir -p base/usr && echo a > base/usr/x && echo b > base/usr/y && cp -a base live && cp -a base shadow && "
+                + "echo x2 > shadow/usr/x && echo y2 > shadow/usr/y && mkdir -m 0750 shadow/usr/new && echo n > shadow/usr/new/f");
+        MergeTrees trees = new MergeTrees(tmp.resolve("base"), tmp.resolve("live"), tmp.resolve("shadow"));
+        MergePlan plan = new MergeEngine(MergePolicy.defaults()).plan(trees, java.util.Optional.empty());
+        // a run killed after it journaled the plan, wrote usr/x (journaled) and made usr/new (metadata not yet set)
+        Path journal = tmp.resolve("live.merge-journal");
+        Journal j = Journal.at(journal, trees);
+        j.begin(plan);
+        Sh.run("cd '" + tmp + "' && cp -a shadow/usr/x live/usr/x && mkdir -m 0700 live/usr/new");
+        j.done("usr/x");
+        j.close();
+        var out = new ByteArrayOutputStream(); var err = new ByteArrayOutputStream();
+        String[] args = {"merge", "--base", tmp + "/base", "--live", tmp + "/live", "--shadow", tmp + "/shadow"};
+        assertEquals(MergeCli.OK, run(out, err, args), err.toString());
+        assertTrue(out.toString().contains("resuming the interrupted merge of " + journal + ": 1 of 4 operations done"), out.toString());
+        assertFalse(Files.exists(journal));
+        assertEquals("", Sh.diff(tmp.resolve("shadow"), tmp.resolve("live")));
+        // run again: no journal, a fresh plan finds everything done
+        out.reset();
+        assertEquals(MergeCli.OK, run(out, err, args), err.toString());
+        assertFalse(out.toString().contains("resuming"), out.toString());
+    }
+
+    @Test
     @Timeout(900) // builds the jar first when it is missing or stale
     void launcherWorksFromAnyDirectory() {
         Path launcher = Path.of(System.getProperty("user.dir"), "ops/shadowpatch");

@@ -28,10 +28,7 @@ class MergeEngineTest {
 
     /** base from script, live and shadow as copies of it, then each changed by its script. */
     void build(String baseScript, String liveScript, String shadowScript) {
-        Sh.run("mkdir -p '" + base + "' && cd '" + base + "' && " + baseScript);
-        Sh.run("cp -a '" + base + "' '" + live + "' && cp -a '" + base + "' '" + shadow + "'");
-        Sh.run("cd '" + live + "' && " + liveScript);
-        Sh.run("cd '" + shadow + "' && " + shadowScript);
+        Sh.forkTrees(trees, baseScript, liveScript, shadowScript);
     }
 
     MergeReport merge() throws Exception {
@@ -55,9 +52,9 @@ class MergeEngineTest {
         assertEquals("x.so", Files.readSymbolicLink(live.resolve("usr/lib/new/sub/x.so.1")).toString());
         assertEquals("edited\n", Files.readString(live.resolve("srv/data")));
         assertEquals("new-data\n", Files.readString(live.resolve("srv/data2")));
-        assertEquals(1L, r.ruleCounts().get(Op.RULE1));
-        assertEquals(1L, r.ruleCounts().get(Op.RULE3));
-        assertEquals(5L, r.ruleCounts().get(Op.RULE2)); // usr/lib, usr/lib/new, sub, x.so, x.so.1
+        assertEquals(1L, r.ruleCounts().get(Rule.TAKE_SHADOW_DELETE));
+        assertEquals(1L, r.ruleCounts().get(Rule.TAKE_SHADOW_REPLACE));
+        assertEquals(5L, r.ruleCounts().get(Rule.TAKE_SHADOW_CREATE)); // usr/lib, usr/lib/new, sub, x.so, x.so.1
         assertEquals(8, r.bytesCopied()); // "new\n" + "lib\n"
     }
 
@@ -74,7 +71,7 @@ class MergeEngineTest {
         assertEquals("4755 1234:5678", Sh.run("stat -c '%a %u:%g' '" + live + "/usr/bin/su'").strip());
         assertEquals("2750 77:88", Sh.run("stat -c '%a %u:%g' '" + live + "/opt/meta'").strip());
         assertTrue(Sh.run("getfacl -n '" + live + "/opt/shared'").contains("user:4321:rw-"));
-        assertEquals(3L, r.ruleCounts().get(Op.METADATA_ONLY));
+        assertEquals(3L, r.ruleCounts().get(Rule.METADATA_ONLY));
     }
 
     @Test
@@ -127,10 +124,10 @@ class MergeEngineTest {
         MergeConflictException e = assertThrows(MergeConflictException.class, () -> engine.execute(plan, trees));
         assertEquals(1, e.conflicts().size());
         assertEquals(before, Sh.run("cd '" + live + "' && find . -printf '%p %s %T@ %i\\n' | sort"), "nothing written");
-        MergePlan resolved = MergePlan.fromJson(plan.toJson()).withResolution("usr/share/x", Resolution.HYBRID);
+        MergePlan resolved = MergePlan.fromJson(plan.toJson()).withResolution("usr/share/x", Decision.HYBRID);
         MergeReport r = engine.execute(engine.replan(resolved, trees), trees);
         assertTrue(r.complete(), r.left().toString());
-        assertEquals(1L, r.ruleCounts().get(Op.RULE4));
+        assertEquals(1L, r.ruleCounts().get(Rule.HYBRID));
         Path x = live.resolve("usr/share/x");
         assertTrue(Files.isSymbolicLink(x));
         assertEquals("shadow\n", Files.readString(x));
@@ -140,7 +137,7 @@ class MergeEngineTest {
         }
         // a re-run of the resolved plan finds the hybrid copy done
         MergePlan rerun = engine.replan(resolved, trees);
-        assertEquals(Op.HYBRID_DONE, rerun.op("usr/share/x").rule());
+        assertEquals(Rule.HYBRID_DONE, rerun.op("usr/share/x").rule());
         assertTrue(engine.execute(rerun, trees).complete());
     }
 
@@ -152,7 +149,7 @@ class MergeEngineTest {
         MergeReport r = merge();
         assertEquals("a=LIVE\nb=2\nc=3\nd=4\ne=SHADOW\n", Files.readString(live.resolve("etc/app.conf")));
         assertEquals("600", Sh.run("stat -c %a '" + live + "/etc/app.conf'").strip());
-        assertEquals(1L, r.ruleCounts().get(Op.THREE_WAY_MERGED));
+        assertEquals(1L, r.ruleCounts().get(Rule.THREE_WAY_MERGED));
     }
 
     @Test
@@ -171,6 +168,29 @@ class MergeEngineTest {
         MergeReport second = engine.execute(plan, trees);
         assertTrue(second.complete(), second.left().toString());
         assertEquals("", Sh.diff(shadow, live));
+    }
+
+    @Test
+    void guestChangeLogInTheShadowTree_isAHint_theScanFindsWhatItMissed_andTheAgentIsNotMerged() throws Exception {
+        build("mkdir -p usr/lib etc var/lib && echo 1 > usr/lib/a && echo 1 > usr/lib/b",
+                "true",
+                "echo 2 > usr/lib/a && echo 2 > usr/lib/b && mkdir -p var/lib/sp-change-capture etc/sp-change-capture && "
+                        + "echo x > etc/sp-change-capture/exclude.list && "
+                        + "printf '1764216000 CLOSE_WRITE,CLOSE /usr/lib/a\\n1764216000 MODIFY /usr/lib/a\\nnot a line\\n' > var/lib/sp-change-capture/changes.log");
+        MergePlan plan = engine.planWithGuestLog(trees);
+        assertEquals(1, plan.detect().logPaths());
+        assertEquals(java.util.List.of("usr/lib/b"), plan.detect().logMissed());
+        assertEquals(1, plan.detect().logMalformed().size());
+        assertEquals(java.util.List.of("usr/lib/a", "usr/lib/b"), plan.ops().stream().map(Op::path).toList(), "the agent's files stay in the shadow");
+    }
+
+    @Test
+    void guestChangeLogThatIsASymlink_isNotFollowed() throws Exception {
+        Path host = tmp.resolve("host-file");
+        Files.writeString(host, "1764216000 MODIFY /usr/lib/a\n");
+        build("mkdir -p usr/lib var/lib && echo 1 > usr/lib/a", "true",
+                "echo 2 > usr/lib/a && mkdir -p var/lib/sp-change-capture && ln -s '" + host + "' var/lib/sp-change-capture/changes.log");
+        assertEquals(-1, engine.planWithGuestLog(trees).detect().logPaths(), "no log read through the guest's link");
     }
 
     @Test

@@ -1,6 +1,5 @@
 package dev.shadowpatch.merge;
 
-import dev.shadowpatch.merge.MergePolicy.Action;
 import dev.shadowpatch.merge.fs.FileType;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -31,148 +30,208 @@ class PlannerCaseTableTest {
                 e.xattrs(), e.sha256(), e.ino(), e.nlink(), e.mtimeSec(), e.mtimeNsec());
     }
 
-    static Op decide(Entry b, Entry l, Entry s) { return decide(b, l, s, Action.ASK, null); }
-    static Op decide(Entry b, Entry l, Entry s, Action policy, Resolution r) {
+    static Op decide(Entry b, Entry l, Entry s) { return decide(b, l, s, Decision.ASK, null); }
+    static Op decide(Entry b, Entry l, Entry s, Decision policy, Decision r) {
         return decide(b, l, s, policy, r, Planner.NO_MERGE, false);
     }
-    static Op decide(Entry b, Entry l, Entry s, Action policy, Resolution r, Planner.TextMerger m, boolean liveAdds) {
+    static Op decide(Entry b, Entry l, Entry s, Decision policy, Decision r, Planner.TextMerger m, boolean liveAdds) {
         return Planner.decide(PathFacts.fromEntries("p", b, l, s, liveAdds), policy, r, m);
     }
-    static void expect(Op op, Op.Action a, String rule) {
+    static void expect(Op op, Op.Action a, Rule rule) {
         assertEquals(a, op.action(), "action");
         assertEquals(rule, op.rule(), "rule");
     }
 
     // --- live unchanged since base: the shadow's change is taken ---
     @Test @DisplayName("rule 1: shadow deleted, live unchanged -> delete")
-    void rule1_shadowDeleted_liveUnchanged() { expect(decide(file("a"), file("a"), null), Op.Action.DELETE, Op.RULE1); }
+    void rule1_shadowDeleted_liveUnchanged() { expect(decide(file("a"), file("a"), null), Op.Action.DELETE, Rule.TAKE_SHADOW_DELETE); }
     @Test @DisplayName("rule 2: shadow created, live absent -> create")
-    void rule2_shadowCreated() { expect(decide(null, null, file("n")), Op.Action.WRITE, Op.RULE2); }
+    void rule2_shadowCreated() { expect(decide(null, null, file("n")), Op.Action.WRITE, Rule.TAKE_SHADOW_CREATE); }
     @Test @DisplayName("rule 3: shadow modified content, live unchanged -> replace")
     void rule3_shadowModified() {
         Op op = decide(file("a"), file("a"), file("bb"));
-        expect(op, Op.Action.WRITE, Op.RULE3);
+        expect(op, Op.Action.WRITE, Rule.TAKE_SHADOW_REPLACE);
         assertEquals(2, op.bytes());
     }
-    @Test void rule3_symlinkRetargeted() { expect(decide(link("x"), link("x"), link("y")), Op.Action.WRITE, Op.RULE3); }
-    @Test void rule3_deviceNumberChanged() { expect(decide(chr(1, 3), chr(1, 3), chr(1, 5)), Op.Action.WRITE, Op.RULE3); }
-    @Test void metadataOnly_modeChanged() { expect(decide(file("a"), file("a"), file("a", 04755)), Op.Action.META, Op.METADATA_ONLY); }
-    @Test void metadataOnly_ownerChanged() { expect(decide(file("a"), file("a"), owned(file("a"), 33)), Op.Action.META, Op.METADATA_ONLY); }
+    @Test void rule3_symlinkRetargeted() { expect(decide(link("x"), link("x"), link("y")), Op.Action.WRITE, Rule.TAKE_SHADOW_REPLACE); }
+    @Test void rule3_deviceNumberChanged() { expect(decide(chr(1, 3), chr(1, 3), chr(1, 5)), Op.Action.WRITE, Rule.TAKE_SHADOW_REPLACE); }
+    @Test void metadataOnly_modeChanged() { expect(decide(file("a"), file("a"), file("a", 04755)), Op.Action.META, Rule.METADATA_ONLY); }
+    @Test void metadataOnly_ownerChanged() { expect(decide(file("a"), file("a"), owned(file("a"), 33)), Op.Action.META, Rule.METADATA_ONLY); }
     @Test void metadataOnly_capabilityAdded() {
-        expect(decide(file("a"), file("a"), withXattr(file("a"), "security.capability", "AQAAAg==")), Op.Action.META, Op.METADATA_ONLY);
+        expect(decide(file("a"), file("a"), withXattr(file("a"), "security.capability", "AQAAAg==")), Op.Action.META, Rule.METADATA_ONLY);
     }
-    @Test void metadataOnly_directoryModeChanged() { expect(decide(dir(), dir(), dir(0700)), Op.Action.META, Op.METADATA_ONLY); }
-    @Test void typeChange_fileToSymlink() { expect(decide(file("a"), file("a"), link("a.real")), Op.Action.WRITE, Op.TYPE_CHANGE); }
-    @Test void typeChange_directoryToFile() { expect(decide(dir(), dir(), file("f")), Op.Action.WRITE, Op.TYPE_CHANGE); }
-    @Test void typeChange_fileToDirectory() { expect(decide(file("f"), file("f"), dir()), Op.Action.WRITE, Op.TYPE_CHANGE); }
-    @Test void directoryCreated() { expect(decide(null, null, dir()), Op.Action.WRITE, Op.RULE2); }
-    @Test void directoryRemoved_liveUnchanged() { expect(decide(dir(), dir(), null), Op.Action.DELETE, Op.RULE1); }
-    @Test void fifoCreated() { expect(decide(null, null, fifo()), Op.Action.WRITE, Op.RULE2); }
-    @Test void socketCreated() { expect(decide(null, null, sock()), Op.Action.WRITE, Op.RULE2); }
-    @Test void deviceNodeCreated() { expect(decide(null, null, chr(1, 3)), Op.Action.WRITE, Op.RULE2); }
+    @Test void metadataOnly_directoryModeChanged() { expect(decide(dir(), dir(), dir(0700)), Op.Action.META, Rule.METADATA_ONLY); }
+    @Test void typeChange_fileToSymlink() { expect(decide(file("a"), file("a"), link("a.real")), Op.Action.WRITE, Rule.TYPE_CHANGE); }
+    @Test void typeChange_directoryToFile() { expect(decide(dir(), dir(), file("f")), Op.Action.WRITE, Rule.TYPE_CHANGE); }
+    @Test void typeChange_fileToDirectory() { expect(decide(file("f"), file("f"), dir()), Op.Action.WRITE, Rule.TYPE_CHANGE); }
+    @Test void directoryCreated() { expect(decide(null, null, dir()), Op.Action.WRITE, Rule.TAKE_SHADOW_CREATE); }
+    @Test void directoryRemoved_liveUnchanged() { expect(decide(dir(), dir(), null), Op.Action.DELETE, Rule.TAKE_SHADOW_DELETE); }
+    @Test void fifoCreated() { expect(decide(null, null, fifo()), Op.Action.WRITE, Rule.TAKE_SHADOW_CREATE); }
+    @Test void socketCreated() { expect(decide(null, null, sock()), Op.Action.WRITE, Rule.TAKE_SHADOW_CREATE); }
+    @Test void deviceNodeCreated() { expect(decide(null, null, chr(1, 3)), Op.Action.WRITE, Rule.TAKE_SHADOW_CREATE); }
 
     // --- nothing to do ---
-    @Test void bothDeleted() { expect(decide(file("a"), null, null), Op.Action.NONE, Op.BOTH_DELETED); }
-    @Test void bothChangedAlike() { expect(decide(file("a"), file("b"), file("b")), Op.Action.NONE, Op.SAME_CHANGE); }
-    @Test void bothCreatedAlike() { expect(decide(null, file("n"), file("n")), Op.Action.NONE, Op.SAME_CHANGE); }
-    @Test void shadowUnchanged_liveChanged_isKeptWithoutWork() { expect(decide(file("a"), file("b"), file("a")), Op.Action.NONE, Op.UNCHANGED); }
-    @Test void excludedPathIsNeverTouched() { expect(decide(file("a"), file("a"), file("b"), Action.EXCLUDE, null), Op.Action.NONE, Op.EXCLUDED); }
+    @Test void bothDeleted() { expect(decide(file("a"), null, null), Op.Action.NONE, Rule.BOTH_DELETED); }
+    @Test void bothChangedAlike() { expect(decide(file("a"), file("b"), file("b")), Op.Action.NONE, Rule.SAME_CHANGE); }
+    @Test void bothCreatedAlike() { expect(decide(null, file("n"), file("n")), Op.Action.NONE, Rule.SAME_CHANGE); }
+    @Test void shadowUnchanged_liveChanged_isKeptWithoutWork() { expect(decide(file("a"), file("b"), file("a")), Op.Action.NONE, Rule.UNCHANGED); }
+    @Test void excludedPathIsNeverTouched() { expect(decide(file("a"), file("a"), file("b"), Decision.EXCLUDE, null), Op.Action.NONE, Rule.EXCLUDED); }
 
     // --- conflicts and the policy that settles them ---
     @Test void conflict_bothModified_ask() {
         Op op = decide(file("a"), file("b"), file("c"));
-        expect(op, Op.Action.ASK, Op.ASK);
+        expect(op, Op.Action.ASK, Rule.ASK);
         assertEquals("both-modified", op.conflict());
     }
-    @Test void conflict_bothModified_keepLive() { expect(decide(file("a"), file("b"), file("c"), Action.KEEP_LIVE, null), Op.Action.NONE, Op.KEEP_LIVE); }
-    @Test void conflict_bothModified_takeShadow() { expect(decide(file("a"), file("b"), file("c"), Action.TAKE_SHADOW, null), Op.Action.WRITE, Op.TAKE_SHADOW); }
+    @Test void conflict_bothModified_keepLive() { expect(decide(file("a"), file("b"), file("c"), Decision.KEEP_LIVE, null), Op.Action.NONE, Rule.KEEP_LIVE); }
+    @Test void conflict_bothModified_takeShadow() { expect(decide(file("a"), file("b"), file("c"), Decision.TAKE_SHADOW, null), Op.Action.WRITE, Rule.TAKE_SHADOW); }
     @Test @DisplayName("rule 4: both modified, policy hybrid -> keep both, name points to the shadow's")
-    void rule4_hybrid() { expect(decide(file("a"), file("b"), file("c"), Action.HYBRID, null), Op.Action.HYBRID, Op.RULE4); }
+    void rule4_hybrid() { expect(decide(file("a"), file("b"), file("c"), Decision.HYBRID, null), Op.Action.HYBRID, Rule.HYBRID); }
     @Test void conflict_bothModified_threeWayClean() {
-        Op op = decide(file("a"), file("b"), file("c"), Action.THREE_WAY, null, f -> Optional.of(new Planner.Merged("m", 7)), false);
-        expect(op, Op.Action.MERGE3, Op.THREE_WAY_MERGED);
+        Op op = decide(file("a"), file("b"), file("c"), Decision.THREE_WAY, null, f -> Optional.of(new Planner.Merged("m", 7)), false);
+        expect(op, Op.Action.MERGE3, Rule.THREE_WAY_MERGED);
         assertEquals("m", op.mergedSha256());
         assertEquals(7, op.bytes());
     }
     @Test void conflict_bothModified_threeWayUnclean_asks() {
-        expect(decide(file("a"), file("b"), file("c"), Action.THREE_WAY, null), Op.Action.ASK, Op.ASK);
+        expect(decide(file("a"), file("b"), file("c"), Decision.THREE_WAY, null), Op.Action.ASK, Rule.ASK);
+    }
+    @Test void conflict_threeWay_metadataChangedOnBothSides_asks() {
+        Planner.TextMerger clean = f -> Optional.of(new Planner.Merged("m", 7));
+        expect(decide(file("a", 0644), file("b", 0600), file("c", 0640), Decision.THREE_WAY, null, clean, false), Op.Action.ASK, Rule.ASK);
+        expect(decide(file("a"), owned(file("b"), 5), owned(file("c"), 6), Decision.THREE_WAY, null, clean, false), Op.Action.ASK, Rule.ASK);
+        expect(decide(withXattr(file("a"), "user.k", "MA=="), withXattr(file("b"), "user.k", "MQ=="), withXattr(file("c"), "user.k", "Mg=="),
+                Decision.THREE_WAY, null, clean, false), Op.Action.ASK, Rule.ASK);
+    }
+    @Test void conflict_threeWay_metadataChangedOnOneSide_merges() {
+        Planner.TextMerger clean = f -> Optional.of(new Planner.Merged("m", 7));
+        expect(decide(file("a", 0644), file("b", 0600), file("c", 0644), Decision.THREE_WAY, null, clean, false), Op.Action.MERGE3, Rule.THREE_WAY_MERGED);
+        expect(decide(file("a", 0644), file("b", 0600), file("c", 0600), Decision.THREE_WAY, null, clean, false), Op.Action.MERGE3, Rule.THREE_WAY_MERGED);
     }
     @Test void conflict_threeWayOnSymlinks_asks() {
-        expect(decide(link("a"), link("b"), link("c"), Action.THREE_WAY, null, f -> Optional.of(new Planner.Merged("m", 1)), false), Op.Action.ASK, Op.ASK);
+        expect(decide(link("a"), link("b"), link("c"), Decision.THREE_WAY, null, f -> Optional.of(new Planner.Merged("m", 1)), false), Op.Action.ASK, Rule.ASK);
     }
     @Test void conflict_bothCreatedDifferently() {
         Op op = decide(null, file("l"), file("s"));
-        expect(op, Op.Action.ASK, Op.ASK);
+        expect(op, Op.Action.ASK, Rule.ASK);
         assertEquals("both-created", op.conflict());
     }
     @Test void conflict_liveModified_shadowDeleted() {
         Op op = decide(file("a"), file("b"), null);
         assertEquals("delete-modify", op.conflict());
-        expect(op, Op.Action.ASK, Op.ASK);
-        expect(decide(file("a"), file("b"), null, Action.TAKE_SHADOW, null), Op.Action.DELETE, Op.TAKE_SHADOW);
-        expect(decide(file("a"), file("b"), null, Action.HYBRID, null), Op.Action.ASK, Op.ASK);
+        expect(op, Op.Action.ASK, Rule.ASK);
+        expect(decide(file("a"), file("b"), null, Decision.TAKE_SHADOW, null), Op.Action.DELETE, Rule.TAKE_SHADOW);
+        expect(decide(file("a"), file("b"), null, Decision.HYBRID, null), Op.Action.ASK, Rule.ASK);
     }
     @Test void conflict_liveDeleted_shadowModified() {
         Op op = decide(file("a"), null, file("c"));
         assertEquals("modify-delete", op.conflict());
-        expect(op, Op.Action.ASK, Op.ASK);
-        expect(decide(file("a"), null, file("c"), Action.KEEP_LIVE, null), Op.Action.NONE, Op.KEEP_LIVE);
-        expect(decide(file("a"), null, file("c"), Action.TAKE_SHADOW, null), Op.Action.WRITE, Op.TAKE_SHADOW);
+        expect(op, Op.Action.ASK, Rule.ASK);
+        expect(decide(file("a"), null, file("c"), Decision.KEEP_LIVE, null), Op.Action.NONE, Rule.KEEP_LIVE);
+        expect(decide(file("a"), null, file("c"), Decision.TAKE_SHADOW, null), Op.Action.WRITE, Rule.TAKE_SHADOW);
     }
     @Test void conflict_directoryRemovedInShadow_liveAddedFiles() {
-        Op op = decide(dir(), dir(), null, Action.ASK, null, Planner.NO_MERGE, true);
+        Op op = decide(dir(), dir(), null, Decision.ASK, null, Planner.NO_MERGE, true);
         assertEquals("delete-modify", op.conflict());
-        expect(op, Op.Action.ASK, Op.ASK);
+        expect(op, Op.Action.ASK, Rule.ASK);
     }
-    @Test void conflict_typeChangedDifferently() { expect(decide(file("a"), link("x"), dir()), Op.Action.ASK, Op.ASK); }
-    @Test void conflict_hybridOnDirectory_asks() { expect(decide(dir(), dir(0700), dir(0750), Action.HYBRID, null), Op.Action.ASK, Op.ASK); }
-    @Test void conflict_metadataBothChanged() { expect(decide(file("a", 0644), file("a", 0600), file("a", 0640)), Op.Action.ASK, Op.ASK); }
+    @Test void conflict_typeChangedDifferently() { expect(decide(file("a"), link("x"), dir()), Op.Action.ASK, Rule.ASK); }
+    @Test void conflict_hybridOnDirectory_asks() { expect(decide(dir(), dir(0700), dir(0750), Decision.HYBRID, null), Op.Action.ASK, Rule.ASK); }
+    @Test void conflict_metadataBothChanged() { expect(decide(file("a", 0644), file("a", 0600), file("a", 0640)), Op.Action.ASK, Rule.ASK); }
 
     @Test void rule4_rerunAfterHybridCopy_isDone() {
         Entry s = file("c");
-        Op op = Planner.decide(PathFacts.fromEntries("usr/x", file("a"), link("x.sp-shadow-" + s.ino()), s, false), Action.HYBRID, null, Planner.NO_MERGE);
-        expect(op, Op.Action.NONE, Op.HYBRID_DONE);
+        Op op = Planner.decide(PathFacts.fromEntries("usr/x", file("a"), link("x.sp-shadow-" + s.ino()), s, false), Decision.HYBRID, null, Planner.NO_MERGE);
+        expect(op, Op.Action.NONE, Rule.HYBRID_DONE);
+    }
+
+    // --- the plan settled as a tree: every operation can execute ---
+    static java.util.List<Op> plan(Decision policy, PathFacts... facts) {
+        return Planner.plan(java.util.List.of(facts), p -> policy, p -> null, Planner.NO_MERGE);
+    }
+    static Op at(java.util.List<Op> ops, String path) {
+        return ops.stream().filter(o -> o.path().equals(path)).findFirst().orElseThrow();
+    }
+    @Test void tree_shadowDropsDirectory_liveKeepsAChild_directoryKept() {
+        var ops = plan(Decision.KEEP_LIVE, PathFacts.fromEntries("d", dir(), dir(), null, false),
+                PathFacts.fromEntries("d/x", file("a"), file("b"), null, false));
+        expect(at(ops, "d/x"), Op.Action.NONE, Rule.KEEP_LIVE);
+        expect(at(ops, "d"), Op.Action.NONE, Rule.KEPT_FOR_LIVE_ENTRIES);
+    }
+    @Test void tree_shadowDropsDirectory_childrenAllRemoved_directoryDeleted() {
+        var ops = plan(Decision.KEEP_LIVE, PathFacts.fromEntries("d", dir(), dir(), null, false),
+                PathFacts.fromEntries("d/x", file("a"), file("a"), null, false));
+        expect(at(ops, "d"), Op.Action.DELETE, Rule.TAKE_SHADOW_DELETE);
+    }
+    @Test void tree_shadowRetypesDirectory_liveKeepsAChild_isAConflictThePolicySettles() {
+        PathFacts d = PathFacts.fromEntries("d", dir(), dir(), file("f"), false), x = PathFacts.fromEntries("d/x", file("a"), file("b"), null, false);
+        Op asked = at(Planner.plan(java.util.List.of(d, x), p -> p.equals("d") ? Decision.ASK : Decision.KEEP_LIVE, p -> null, Planner.NO_MERGE), "d");
+        expect(asked, Op.Action.ASK, Rule.ASK);
+        assertEquals(Planner.LIVE_KEEPS_ENTRIES, asked.conflict());
+        expect(at(plan(Decision.KEEP_LIVE, d, x), "d"), Op.Action.NONE, Rule.KEEP_LIVE);
+        Op taken = at(Planner.plan(java.util.List.of(d, x), p -> p.equals("d") ? Decision.TAKE_SHADOW : Decision.KEEP_LIVE, p -> null, Planner.NO_MERGE), "d");
+        expect(taken, Op.Action.WRITE, Rule.TAKE_SHADOW);
+        expect(at(plan(Decision.TAKE_SHADOW, d, x), "d"), Op.Action.WRITE, Rule.TYPE_CHANGE); // the child goes too: nothing kept
+    }
+    @Test void tree_shadowWritesUnderAMissingLiveParent_isAConflictOnlyKeepLiveSettles() {
+        var ops = plan(Decision.TAKE_SHADOW, PathFacts.fromEntries("d/new", null, null, file("n"), false, true));
+        Op o = at(ops, "d/new");
+        expect(o, Op.Action.ASK, Rule.ASK);
+        assertEquals(Planner.LIVE_PARENT_NOT_DIRECTORY, o.conflict());
+        assertEquals(java.util.List.of(Decision.KEEP_LIVE), Planner.choices(o));
+    }
+    @Test void tree_shadowWritesUnderALiveEntryKeptByAConflict_isNotTaken() {
+        var ops = plan(Decision.KEEP_LIVE, PathFacts.fromEntries("l", link("x"), link("y"), dir(), false),
+                PathFacts.fromEntries("l/sub", null, null, dir(), false, true),
+                PathFacts.fromEntries("l/sub/f", null, null, file("f"), false, true));
+        expect(at(ops, "l"), Op.Action.NONE, Rule.KEEP_LIVE);
+        expect(at(ops, "l/sub"), Op.Action.NONE, Rule.UNDER_KEPT_LIVE);
+        expect(at(ops, "l/sub/f"), Op.Action.NONE, Rule.UNDER_KEPT_LIVE);
+        var taken = plan(Decision.TAKE_SHADOW, PathFacts.fromEntries("l", link("x"), link("y"), dir(), false),
+                PathFacts.fromEntries("l/sub", null, null, dir(), false, true),
+                PathFacts.fromEntries("l/sub/f", null, null, file("f"), false, true));
+        expect(at(taken, "l/sub/f"), Op.Action.WRITE, Rule.TAKE_SHADOW_CREATE);
     }
 
     // --- operator resolutions ---
     @Test void resolution_overridesAsk() {
-        expect(decide(file("a"), file("b"), file("c"), Action.ASK, Resolution.TAKE_SHADOW), Op.Action.WRITE, Op.TAKE_SHADOW);
-        expect(decide(file("a"), file("b"), file("c"), Action.ASK, Resolution.KEEP_LIVE), Op.Action.NONE, Op.KEEP_LIVE);
-        expect(decide(file("a"), file("b"), file("c"), Action.ASK, Resolution.HYBRID), Op.Action.HYBRID, Op.RULE4);
+        expect(decide(file("a"), file("b"), file("c"), Decision.ASK, Decision.TAKE_SHADOW), Op.Action.WRITE, Rule.TAKE_SHADOW);
+        expect(decide(file("a"), file("b"), file("c"), Decision.ASK, Decision.KEEP_LIVE), Op.Action.NONE, Rule.KEEP_LIVE);
+        expect(decide(file("a"), file("b"), file("c"), Decision.ASK, Decision.HYBRID), Op.Action.HYBRID, Rule.HYBRID);
     }
     @Test void resolution_isIgnoredWhenNoLongerAConflict() {
-        expect(decide(file("a"), file("a"), file("c"), Action.ASK, Resolution.KEEP_LIVE), Op.Action.WRITE, Op.RULE3);
+        expect(decide(file("a"), file("a"), file("c"), Decision.ASK, Decision.KEEP_LIVE), Op.Action.WRITE, Rule.TAKE_SHADOW_REPLACE);
     }
 
     // --- plan: json round trip, resolutions, counts ---
     @Test void plan_jsonRoundTrip_keepsNonUtf8Names_andResolves() {
         String weird = RelPath.join("etc", RelPath.encodeComponent(new byte[]{'c', (byte) 0xE9, '%', '\n'}));
-        Op conflict = Planner.decide(PathFacts.fromEntries(weird, file("a"), file("b"), file("c"), false), Action.ASK, null, Planner.NO_MERGE);
-        Op copy = Planner.decide(PathFacts.fromEntries("usr/bin/x", file("a"), file("a"), file("cc", 04755), false), Action.ASK, null, Planner.NO_MERGE);
+        Op conflict = Planner.decide(PathFacts.fromEntries(weird, file("a"), file("b"), file("c"), false), Decision.ASK, null, Planner.NO_MERGE);
+        Op copy = Planner.decide(PathFacts.fromEntries("usr/bin/x", file("a"), file("a"), file("cc", 04755), false), Decision.ASK, null, Planner.NO_MERGE);
         MergePlan plan = new MergePlan(java.util.List.of(conflict, copy), new DetectInfo(2, true, -1, null, null, null, 1, 1));
         MergePlan back = MergePlan.fromJson(plan.toJson());
         assertEquals(plan.toJson(), back.toJson());
         assertEquals(1, back.unresolvedConflicts().size());
         assertArrayEquals(new byte[]{'c', (byte) 0xE9, '%', '\n'}, RelPath.decodeComponent(RelPath.name(back.unresolvedConflicts().get(0).path())));
-        MergePlan resolved = back.withResolution(weird, Resolution.HYBRID);
+        MergePlan resolved = back.withResolution(weird, Decision.HYBRID);
         assertTrue(resolved.unresolvedConflicts().isEmpty());
-        assertEquals(Map.of(Op.RULE4, 1L, Op.RULE3, 1L), resolved.ruleCounts());
+        assertEquals(Map.of(Rule.HYBRID, 1L, Rule.TAKE_SHADOW_REPLACE, 1L), resolved.ruleCounts());
         assertEquals(3, resolved.bytesToCopy());
         assertEquals(2, resolved.size());
     }
 
     @Test void policy_defaults() {
         MergePolicy p = MergePolicy.defaults();
-        assertEquals(Action.EXCLUDE, p.actionFor("proc/1/status"));
-        assertEquals(Action.EXCLUDE, p.actionFor("var/cache/apt/pkgcache.bin"));
-        assertEquals(Action.KEEP_LIVE, p.actionFor("var/log/dpkg.log"));
-        assertEquals(Action.THREE_WAY, p.actionFor("etc/ssl/openssl.cnf"));
-        assertEquals(Action.ASK, p.actionFor("usr/lib/x"));
-        assertEquals(Action.ASK, p.actionFor("tmpfoo"));
+        assertEquals(Decision.EXCLUDE, p.actionFor("proc/1/status"));
+        assertEquals(Decision.EXCLUDE, p.actionFor("var/cache/apt/pkgcache.bin"));
+        assertEquals(Decision.KEEP_LIVE, p.actionFor("var/log/dpkg.log"));
+        assertEquals(Decision.THREE_WAY, p.actionFor("etc/ssl/openssl.cnf"));
+        assertEquals(Decision.ASK, p.actionFor("usr/lib/x"));
+        assertEquals(Decision.ASK, p.actionFor("tmpfoo"));
         MergePolicy q = MergePolicy.of("/srv/*.conf take-shadow # comment\n/usr/** hybrid\n", "t");
-        assertEquals(Action.TAKE_SHADOW, q.actionFor("srv/a.conf"));
-        assertEquals(Action.ASK, q.actionFor("srv/x/a.conf2"));
-        assertEquals(Action.HYBRID, q.actionFor("usr/lib/x"));
+        assertEquals(Decision.TAKE_SHADOW, q.actionFor("srv/a.conf"));
+        assertEquals(Decision.ASK, q.actionFor("srv/x/a.conf2"));
+        assertEquals(Decision.HYBRID, q.actionFor("usr/lib/x"));
         assertThrows(IllegalArgumentException.class, () -> MergePolicy.of("/x frobnicate", "t"));
     }
 

@@ -63,7 +63,7 @@ class RealPackageMergeTest {
         MergeEngine engine = new MergeEngine(MergePolicy.defaults());
         MergePlan plan = engine.plan(trees, Optional.of(work.resolve("changes.log")));
         assertEquals(java.util.List.of(), plan.unresolvedConflicts(), "a security upgrade and ordinary server activity do not conflict");
-        assertTrue(plan.ruleCounts().getOrDefault(Op.RULE3, 0L) > 50, plan.ruleCounts().toString());
+        assertTrue(plan.ruleCounts().getOrDefault(Rule.TAKE_SHADOW_REPLACE, 0L) > 50, plan.ruleCounts().toString());
         MergeReport report = engine.execute(engine.replan(MergePlan.fromJson(plan.toJson()), trees), trees);
         assertTrue(report.complete(), report.left().toString());
         System.out.println("real-package merge: " + report.toJson());

@@ -37,6 +37,14 @@ final class Sh {
         }
     }
 
+    /** The three trees of a merge: base from its script, live and shadow as copies of it, each then changed by its script. */
+    static void forkTrees(MergeTrees t, String baseScript, String liveScript, String shadowScript) {
+        run("mkdir -p '" + t.base() + "' && cd '" + t.base() + "' && " + baseScript);
+        run("cp -a '" + t.base() + "' '" + t.live() + "' && cp -a '" + t.base() + "' '" + t.shadow() + "'");
+        run("cd '" + t.live() + "' && " + liveScript);
+        run("cd '" + t.shadow() + "' && " + shadowScript);
+    }
+
     /**
      * Differences between two trees in content, type, mode, owner, xattrs, ACLs, link targets and
      * hard-link structure (rsync itemize, dry run, checksums; times are not compared).

@@ -148,6 +148,24 @@ class ImageMergerTest {
         assertThat(read(live, "usr/lib/app/lib.so")).isEqualTo("v1");
     }
 
+    @Test
+    void aJournalLeftByAnEarlierOverlayIsDiscarded_andTheCompletedMergeLeavesNone() throws IOException {
+        ImageMerger merger = new ImageMerger(directoriesAsImages, "");
+        ShadowMerger.PlanResult plan = merger.plan(clone);
+        overlay = copy(live, "overlay");
+        Path journal = dir.resolve("overlay.merge-journal");
+        // an earlier attempt into another overlay of the same name: its plan must not be resumed here
+        dev.shadowpatch.merge.Journal.at(journal, "elsewhere", "another overlay", "elsewhere")
+                .begin(dev.shadowpatch.merge.MergePlan.fromJson(new String(plan.planJson(), StandardCharsets.UTF_8)));
+        Files.writeString(journal.resolve("done"), "usr/lib/app/lib.so\nusr/lib/app/plugin.so\n");
+
+        merger.merge(clone.withMergeOverlay(overlay), plan.planJson());
+
+        assertThat(read(overlay, "usr/lib/app/lib.so")).as("not skipped as 'done' by the stale journal").isEqualTo("v2");
+        assertThat(read(overlay, "usr/lib/app/plugin.so")).isEqualTo("new");
+        assertThat(journal).doesNotExist();
+    }
+
     /** Live and shadow start as copies of the base, as both overlays start from the snapshot. */
     private void forkLiveAndShadow(String suffix) {
         live = copy(base, "live" + suffix);

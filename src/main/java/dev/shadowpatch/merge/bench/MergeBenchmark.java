@@ -1,5 +1,6 @@
 package dev.shadowpatch.merge.bench;
 
+import dev.shadowpatch.merge.Journal;
 import dev.shadowpatch.merge.MergeEngine;
 import dev.shadowpatch.merge.MergePlan;
 import dev.shadowpatch.merge.MergePolicy;
@@ -19,6 +20,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.Arrays;
 
 /**
  * Merge benchmark (a program, not a test; needs root for overlay mounts). For each case it builds
@@ -136,11 +138,11 @@ public final class MergeBenchmark {
             else if (k % 10 == 1) {
                 Path q = w.resolve("shadow").resolve(r + ".new");
                 rnd.nextBytes(buf);
-                Files.write(q, java.util.Arrays.copyOf(buf, 4096));
+                Files.write(q, Arrays.copyOf(buf, 4096));
                 log.append("CREATE /").append(r).append(".new\n");
             } else {
                 rnd.nextBytes(buf);
-                Files.write(p, java.util.Arrays.copyOf(buf, 1024 + rnd.nextInt(8192)));
+                Files.write(p, Arrays.copyOf(buf, 1024 + rnd.nextInt(8192)));
                 log.append("MODIFY /").append(r).append('\n');
             }
         }
@@ -195,7 +197,8 @@ public final class MergeBenchmark {
         long t0 = System.nanoTime();
         sh("rsync -aHAX --from0 --files-from='" + w + "/files-from' --delete-missing-args '" + w + "/shadow/' '" + w + "/rlive/'");
         double rsync = (System.nanoTime() - t0) / 1e9;
-        MergeReport rep = new MergeEngine(policy).execute(withLog, trees);
+        // journaled, as ops/shadowpatch merge and the window's merge execute
+        MergeReport rep = new MergeEngine(policy).execute(withLog, trees, Journal.at(w.resolve("merge-journal"), trees));
         if (!rep.complete()) throw new IllegalStateException("merge incomplete: " + rep.left());
         String diff = sh("rsync -rlpgoDHAXc -n -i --delete --numeric-ids '" + w + "/rlive/' '" + w + "/live/' | head -5");
         if (!diff.isBlank()) System.err.println("WARNING: merged tree differs from rsync's result:\n" + diff);

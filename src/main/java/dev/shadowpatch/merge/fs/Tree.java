@@ -18,6 +18,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import static dev.shadowpatch.merge.fs.Libc.*;
+import com.sun.jna.Native;
+import java.io.ByteArrayOutputStream;
+import java.util.Arrays;
 
 /**
  * An untrusted directory tree, accessed only through file descriptors: every path is resolved one
@@ -166,7 +169,15 @@ public final class Tree implements AutoCloseable {
         List<DirEntry> out = new ArrayList<>();
         try {
             Pointer ent;
-            while ((ent = readdir64(d)) != null) {
+            while (true) {
+                // readdir returns NULL both at the end and on an error: only errno tells them apart
+                Native.setLastError(0);
+                ent = readdir64(d);
+                if (ent == null) {
+                    int e = errno();
+                    if (e != 0) throw new Errno("readdir", label + " (after " + out.size() + " names)", e);
+                    break;
+                }
                 int type = ent.getByte(18) & 0xff;
                 int len = 0;
                 while (len < 256 && ent.getByte(19 + len) != 0) len++;
@@ -209,7 +220,7 @@ public final class Tree implements AutoCloseable {
         for (int i = 0; i < n; i++) {
             if (list[i] == 0) {
                 if (i > start) {
-                    byte[] xn = java.util.Arrays.copyOfRange(list, start, i);
+                    byte[] xn = Arrays.copyOfRange(list, start, i);
                     byte[] v = getXattr(p, xn);
                     if (v != null) out.put(RelPath.encodeComponent(xn), v);
                 }
@@ -226,7 +237,7 @@ public final class Tree implements AutoCloseable {
             if (sz < 0) { if (errno() == ENODATA) return null; throw new Errno("lgetxattr", new String(xn), errno()); }
             byte[] v = new byte[(int) sz];
             long got = lgetxattr(p, cn, v, v.length);
-            if (got >= 0) return got == v.length ? v : java.util.Arrays.copyOf(v, (int) got);
+            if (got >= 0) return got == v.length ? v : Arrays.copyOf(v, (int) got);
             if (errno() != ERANGE) throw new Errno("lgetxattr", new String(xn), errno());
         }
         throw new IOException("xattr keeps changing size: " + new String(xn));
@@ -287,7 +298,7 @@ public final class Tree implements AutoCloseable {
     public byte[] readAllAt(int dirfd, byte[] name, long max) throws IOException {
         int fd = openFileAt(dirfd, name);
         try {
-            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
             readChunks(fd, (buf, end) -> {
                 byte[] chunk = new byte[buf.remaining()];
                 buf.get(0, chunk);
