@@ -70,7 +70,6 @@ public final class ProcessVariables {
     public static final String WINDOW_OPENS_AT = "windowOpensAt";
     public static final String WINDOW_CLOSES_AT = "windowClosesAt";
     public static final String WINDOW_DEADLINE = "windowDeadline";
-    public static final String WINDOW_FITS = "windowFits";
     public static final String WINDOW_RESCHEDULES = "windowReschedules";
     /** The window door's last decision ({@link WindowDoor.Decision} name) and its reason in words. */
     public static final String WINDOW_DOOR = "windowDoor";
