@@ -1,9 +1,11 @@
 package dev.shadowpatch.virt;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -11,9 +13,9 @@ import java.util.EnumSet;
 import java.util.Set;
 
 /**
- * Our persisted record of one patch run's disk chain and of which steps are done (libvirt keeps
- * none: the snapshot is NO_METADATA). Written before and after every step, so a retried or
- * restarted step finds out where it stands.
+ * Our persisted record of one patch run: its disk chain ({@link ShadowClone}, the one shape of it,
+ * stored as top-level fields) and which steps are done. Written before and after every step, so a
+ * retried or restarted step, on any node, finds out where it stands.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public class ChainRecord {
@@ -23,21 +25,34 @@ public class ChainRecord {
         MERGE_OVERLAY_CREATED, SWITCHED_TO_MERGE_OVERLAY, ROLLED_BACK, SHADOW_REMOVED, LIVE_CHAIN_FLATTENED, CLEANED
     }
 
-    public String runId;
-    public String liveVm;
-    public String shadowVm;
-    public String diskTarget;
-    public String baseImage;
-    public String liveDelta;
-    public String shadowDelta;
-    public String mergeOverlay;
+    @JsonUnwrapped
+    public ShadowClone chain;
     public String shadowNvram;
     public Instant snapshotAt;
     public boolean quiesced;
     public Set<Step> done = EnumSet.noneOf(Step.class);
 
+    public ChainRecord() {}
+
+    public ChainRecord(ShadowClone chain) {
+        this.chain = chain;
+    }
+
     public boolean has(Step s) {
         return done.contains(s);
+    }
+
+    public String runId() {
+        return chain.runId();
+    }
+
+    public String liveVm() {
+        return chain.liveVm();
+    }
+
+    /** The merge overlay, or none: what {@link Hypervisor#createMergeOverlay} and a rollback change. */
+    public void mergeOverlay(Path overlay) {
+        chain = chain.withMergeOverlay(overlay);
     }
 
     private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())
@@ -47,7 +62,7 @@ public class ChainRecord {
         try {
             return JSON.writeValueAsString(this);
         } catch (IOException e) {
-            throw new HypervisorException("chain record of run " + runId + " cannot be written as JSON: " + e.getMessage(), e);
+            throw new HypervisorException("chain record of run " + runId() + " cannot be written as JSON: " + e.getMessage(), e);
         }
     }
 
@@ -60,11 +75,6 @@ public class ChainRecord {
     }
 
     public ShadowClone toClone() {
-        return new ShadowClone(runId, liveVm, shadowVm, diskTarget, path(baseImage), path(liveDelta), path(shadowDelta),
-                path(mergeOverlay));
-    }
-
-    private static Path path(String s) {
-        return s == null ? null : Path.of(s);
+        return chain;
     }
 }

@@ -35,10 +35,10 @@ public class FileChainStore implements ChainStore {
 
     @Override
     public synchronized void save(ChainRecord r) {
-        Path f = file(r.runId);
+        Path f = file(r.runId());
         try {
             Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, r.runId + ".", ".tmp");
+            Path tmp = Files.createTempFile(dir, r.runId() + ".", ".tmp");
             Files.writeString(tmp, r.toJson());
             Files.move(tmp, f, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {

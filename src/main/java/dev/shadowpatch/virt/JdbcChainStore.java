@@ -42,9 +42,9 @@ public class JdbcChainStore implements ChainStore {
     public void save(ChainRecord r) {
         String json = r.toJson();
         ownTransaction.executeWithoutResult(status -> {
-            if (jdbc.update("update sp_disk_chain set record = ?, live_vm = ? where run_id = ?", json, r.liveVm,
-                    ChainStore.checkRunId(r.runId)) == 0) {
-                jdbc.update("insert into sp_disk_chain (run_id, live_vm, record) values (?, ?, ?)", r.runId, r.liveVm, json);
+            if (jdbc.update("update sp_disk_chain set record = ?, live_vm = ? where run_id = ?", json, r.liveVm(),
+                    ChainStore.checkRunId(r.runId())) == 0) {
+                jdbc.update("insert into sp_disk_chain (run_id, live_vm, record) values (?, ?, ?)", r.runId(), r.liveVm(), json);
             }
         });
     }

@@ -73,17 +73,17 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     public ShadowClone createShadow(String liveVm, String runId) {
         ChainStore.checkRunId(runId);
         ChainRecord r = store.load(runId).orElse(null);
-        if (r != null && !r.liveVm.equals(liveVm)) {
-            throw new HypervisorException("run " + runId + " belongs to VM " + r.liveVm + ", not " + liveVm);
+        if (r != null && !r.chain.liveVm().equals(liveVm)) {
+            throw new HypervisorException("run " + runId + " belongs to VM " + r.chain.liveVm() + ", not " + liveVm);
         }
         if (r != null && r.has(Step.CLEANED)) {
             throw new HypervisorException("run " + runId + " of VM " + liveVm + " was already cleaned up; use a new run id");
         }
         if (r == null) {
             for (ChainRecord other : store.all()) {
-                if (other.liveVm.equals(liveVm) && !other.has(Step.CLEANED)) {
+                if (other.chain.liveVm().equals(liveVm) && !other.has(Step.CLEANED)) {
                     throw new HypervisorException("VM " + liveVm + " on " + uri() + " already has an open patch run "
-                            + other.runId + " (live delta " + other.liveDelta + "): clean it up before starting run " + runId);
+                            + other.chain.runId() + " (live delta " + other.chain.liveDelta() + "): clean it up before starting run " + runId);
                 }
             }
         }
@@ -91,18 +91,18 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             r = snapshot(liveVm, runId, r);
         }
         try {
-            if (!r.has(Step.SHADOW_DELTA_CREATED) || !Files.exists(Path.of(r.shadowDelta))) {
-                createOverlay(Path.of(r.baseImage), Path.of(r.shadowDelta));
+            if (!r.has(Step.SHADOW_DELTA_CREATED) || !Files.exists(r.chain.shadowDelta())) {
+                createOverlay(r.chain.baseImage(), r.chain.shadowDelta());
                 mark(r, Step.SHADOW_DELTA_CREATED);
             }
             ensureIsolatedNetwork();
-            if (!r.has(Step.SHADOW_DEFINED) || !exists(r.shadowVm)) {
+            if (!r.has(Step.SHADOW_DEFINED) || !exists(r.chain.shadowVm())) {
                 defineShadow(r);
                 mark(r, Step.SHADOW_DEFINED);
             }
-            start(r.shadowVm);
+            start(r.chain.shadowVm());
             mark(r, Step.SHADOW_STARTED);
-            log.info("shadow {} of {} runs on {} (base {}, live delta {})", r.shadowVm, liveVm, r.shadowDelta, r.baseImage, r.liveDelta);
+            log.info("shadow {} of {} runs on {} (base {}, live delta {})", r.chain.shadowVm(), liveVm, r.chain.shadowDelta(), r.chain.baseImage(), r.chain.liveDelta());
             return r.toClone();
         } catch (RuntimeException e) {
             // Nothing half-made: the shadow side goes; the snapshot stays recorded (cleanup() flattens it).
@@ -112,7 +112,7 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
                 e.addSuppressed(undo);
             }
             throw new HypervisorException("shadow of VM " + liveVm + " (run " + runId + ") on " + uri() + " failed: "
-                    + e.getMessage() + "; the live VM keeps running on " + r.liveDelta
+                    + e.getMessage() + "; the live VM keeps running on " + r.chain.liveDelta()
                     + " (retry createShadow, or cleanup to flatten)", e);
         }
     }
@@ -123,7 +123,7 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             String xml = d.getXMLDesc(0);
             Path imageDir = props.getImageDir();
             String liveDelta = imageDir.resolve(liveVm + "-" + runId + "-live.qcow2").toString();
-            DomainXml.Disk disk = DomainXml.patchDisk(xml, existing == null ? null : existing.diskTarget);
+            DomainXml.Disk disk = DomainXml.patchDisk(xml, existing == null ? null : existing.chain.diskTarget());
             if (existing != null && liveDelta.equals(disk.source())) {
                 // The snapshot happened but the orchestrator died before recording it.
                 mark(existing, Step.SNAPSHOT_TAKEN);
@@ -139,13 +139,8 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             }
             String shadowVm = liveVm + "-shadow-" + runId;
             ChainRecord r = existing != null ? existing : new ChainRecord();
-            r.runId = runId;
-            r.liveVm = liveVm;
-            r.shadowVm = shadowVm;
-            r.diskTarget = disk.target();
-            r.baseImage = disk.source();
-            r.liveDelta = liveDelta;
-            r.shadowDelta = imageDir.resolve(shadowVm + ".qcow2").toString();
+            r.chain = new ShadowClone(runId, liveVm, shadowVm, disk.target(), Path.of(disk.source()), Path.of(liveDelta),
+                    imageDir.resolve(shadowVm + ".qcow2"), null);
             ioRun(() -> Files.createDirectories(imageDir), "create image directory " + imageDir);
             ioRun(() -> Files.deleteIfExists(Path.of(liveDelta)), "remove leftover " + liveDelta);
             store.save(r); // intended paths recorded before anything changes
@@ -170,21 +165,21 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             r.snapshotAt = Instant.now();
             mark(r, Step.SNAPSHOT_TAKEN);
             log.info("snapshot of {} in {} ms ({}): base {}, live delta {}", liveVm, (System.nanoTime() - t0) / 1_000_000,
-                    quiesce ? "quiesced" : "crash-consistent", r.baseImage, r.liveDelta);
+                    quiesce ? "quiesced" : "crash-consistent", r.chain.baseImage(), r.chain.liveDelta());
             return r;
         }, "snapshot");
     }
 
     private static String snapshotXml(String domainXml, ChainRecord r) {
-        StringBuilder s = new StringBuilder("<domainsnapshot><name>shadowpatch-").append(r.runId)
-                .append("</name><description>Shadow Patching run ").append(r.runId).append("</description><disks>");
+        StringBuilder s = new StringBuilder("<domainsnapshot><name>shadowpatch-").append(r.chain.runId())
+                .append("</name><description>Shadow Patching run ").append(r.chain.runId()).append("</description><disks>");
         for (DomainXml.Disk d : DomainXml.disks(domainXml)) {
             if (d.target() == null) {
                 continue;
             }
-            if (d.target().equals(r.diskTarget)) {
+            if (d.target().equals(r.chain.diskTarget())) {
                 s.append("<disk name='").append(d.target()).append("' snapshot='external'><driver type='qcow2'/>")
-                        .append("<source file='").append(xmlAttr(r.liveDelta)).append("'/></disk>");
+                        .append("<source file='").append(xmlAttr(r.chain.liveDelta().toString())).append("'/></disk>");
             } else if ("disk".equals(d.device())) {
                 s.append("<disk name='").append(d.target()).append("' snapshot='no'/>");
             }
@@ -202,24 +197,24 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     }
 
     private void defineShadow(ChainRecord r) {
-        String liveXml = withDomain(r.liveVm, d -> d.getXMLDesc(XML_INACTIVE), "read definition");
+        String liveXml = withDomain(r.chain.liveVm(), d -> d.getXMLDesc(XML_INACTIVE), "read definition");
         Path nvram = null;
         // with firmware autoselection (<os firmware='efi'>) only the running definition names the store
         Optional<String> liveNvram = DomainXml.nvram(liveXml)
-                .or(() -> DomainXml.nvram(withDomain(r.liveVm, d -> d.getXMLDesc(0), "read running definition")));
+                .or(() -> DomainXml.nvram(withDomain(r.chain.liveVm(), d -> d.getXMLDesc(0), "read running definition")));
         if (liveNvram.isPresent() && Files.exists(Path.of(liveNvram.get()))) {
-            nvram = props.getImageDir().resolve(r.shadowVm + "_VARS.fd");
+            nvram = props.getImageDir().resolve(r.chain.shadowVm() + "_VARS.fd");
             Path target = nvram;
             ioRun(() -> Files.copy(Path.of(liveNvram.get()), target, StandardCopyOption.REPLACE_EXISTING), "copy UEFI vars");
             r.shadowNvram = nvram.toString();
         }
-        String xml = DomainXml.shadowDefinition(liveXml, r.shadowVm, r.diskTarget, Path.of(r.shadowDelta),
+        String xml = DomainXml.shadowDefinition(liveXml, r.chain.shadowVm(), r.chain.diskTarget(), r.chain.shadowDelta(),
                 props.getShadowNetwork(), nvram);
-        undefineIfExists(r.shadowVm);
-        Domain d = call(() -> conn.get().domainDefineXML(xml), "define shadow VM " + r.shadowVm);
+        undefineIfExists(r.chain.shadowVm());
+        Domain d = call(() -> conn.get().domainDefineXML(xml), "define shadow VM " + r.chain.shadowVm());
         free(d);
         if (DomainXml.hasEmulatedTpm(liveXml)) {
-            copyTpmState(DomainXml.uuid(liveXml), DomainXml.uuid(withDomain(r.shadowVm, x -> x.getXMLDesc(XML_INACTIVE), "read definition")));
+            copyTpmState(DomainXml.uuid(liveXml), DomainXml.uuid(withDomain(r.chain.shadowVm(), x -> x.getXMLDesc(XML_INACTIVE), "read definition")));
         }
     }
 
@@ -435,16 +430,16 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     @Override
     public ShadowClone createMergeOverlay(ShadowClone clone) {
         ChainRecord r = required(clone);
-        requireShutOff(r.liveVm, "the merge overlay is created");
-        String current = diskSource(r.liveVm, r.diskTarget, true);
-        if (!current.equals(r.liveDelta)) {
-            throw new HypervisorException("VM " + r.liveVm + " disk " + r.diskTarget + " points at " + current
-                    + ", not at the live delta " + r.liveDelta + " of run " + r.runId
-                    + (current.equals(r.mergeOverlay) ? " (it was already switched to the merge overlay: roll back first)" : ""));
+        requireShutOff(r.chain.liveVm(), "the merge overlay is created");
+        String current = diskSource(r.chain.liveVm(), r.chain.diskTarget(), true);
+        if (!current.equals(r.chain.liveDelta().toString())) {
+            throw new HypervisorException("VM " + r.chain.liveVm() + " disk " + r.chain.diskTarget() + " points at " + current
+                    + ", not at the live delta " + r.chain.liveDelta() + " of run " + r.chain.runId()
+                    + (Path.of(current).equals(r.chain.mergeOverlay()) ? " (it was already switched to the merge overlay: roll back first)" : ""));
         }
-        Path overlay = props.getImageDir().resolve(r.liveVm + "-" + r.runId + "-merge.qcow2");
-        createOverlay(Path.of(r.liveDelta), overlay); // removes a leftover of an earlier attempt first
-        r.mergeOverlay = overlay.toString();
+        Path overlay = props.getImageDir().resolve(r.chain.liveVm() + "-" + r.chain.runId() + "-merge.qcow2");
+        createOverlay(r.chain.liveDelta(), overlay); // removes a leftover of an earlier attempt first
+        r.mergeOverlay(overlay);
         r.done.remove(Step.ROLLED_BACK);
         r.done.remove(Step.SWITCHED_TO_MERGE_OVERLAY);
         mark(r, Step.MERGE_OVERLAY_CREATED);
@@ -458,41 +453,41 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     @Override
     public void switchToMergeOverlay(ShadowClone clone) {
         ChainRecord r = required(clone);
-        if (!r.has(Step.MERGE_OVERLAY_CREATED) || r.mergeOverlay == null) {
-            throw new HypervisorException("run " + r.runId + " has no merge overlay to switch VM " + r.liveVm + " to");
+        if (!r.has(Step.MERGE_OVERLAY_CREATED) || r.chain.mergeOverlay() == null) {
+            throw new HypervisorException("run " + r.chain.runId() + " has no merge overlay to switch VM " + r.chain.liveVm() + " to");
         }
-        boolean running = isRunning(r.liveVm);
-        if (r.mergeOverlay.equals(diskSource(r.liveVm, r.diskTarget, !running))) {
+        boolean running = isRunning(r.chain.liveVm());
+        if (r.chain.mergeOverlay().toString().equals(diskSource(r.chain.liveVm(), r.chain.diskTarget(), !running))) {
             mark(r, Step.SWITCHED_TO_MERGE_OVERLAY);
             return;
         }
-        requireShutOff(r.liveVm, "its disk is switched");
-        redefineDisk(r.liveVm, r.diskTarget, Path.of(r.mergeOverlay));
+        requireShutOff(r.chain.liveVm(), "its disk is switched");
+        redefineDisk(r.chain.liveVm(), r.chain.diskTarget(), r.chain.mergeOverlay());
         mark(r, Step.SWITCHED_TO_MERGE_OVERLAY);
-        log.info("VM {} disk {} now on merge overlay {}", r.liveVm, r.diskTarget, r.mergeOverlay);
+        log.info("VM {} disk {} now on merge overlay {}", r.chain.liveVm(), r.chain.diskTarget(), r.chain.mergeOverlay());
     }
 
     @Override
     public void rollback(ShadowClone clone) {
         ChainRecord r = required(clone);
-        String overlay = r.mergeOverlay;
+        Path overlay = r.chain.mergeOverlay();
         // active, not just running: a VM QEMU paused (e.g. on a full disk) still holds the overlay open
-        if (overlay != null && state(r.liveVm) != DomainState.VIR_DOMAIN_SHUTOFF
-                && overlay.equals(diskSource(r.liveVm, r.diskTarget, false))) {
-            log.warn("VM {} is up on the merge overlay being rolled back: shutting it down", r.liveVm);
-            shutdown(r.liveVm, props.getShutdownGrace());
+        if (overlay != null && state(r.chain.liveVm()) != DomainState.VIR_DOMAIN_SHUTOFF
+                && overlay.toString().equals(diskSource(r.chain.liveVm(), r.chain.diskTarget(), false))) {
+            log.warn("VM {} is up on the merge overlay being rolled back: shutting it down", r.chain.liveVm());
+            shutdown(r.chain.liveVm(), props.getShutdownGrace());
         }
-        if (state(r.liveVm) == DomainState.VIR_DOMAIN_SHUTOFF && !r.liveDelta.equals(diskSource(r.liveVm, r.diskTarget, true))) {
-            redefineDisk(r.liveVm, r.diskTarget, Path.of(r.liveDelta));
+        if (state(r.chain.liveVm()) == DomainState.VIR_DOMAIN_SHUTOFF && !r.chain.liveDelta().toString().equals(diskSource(r.chain.liveVm(), r.chain.diskTarget(), true))) {
+            redefineDisk(r.chain.liveVm(), r.chain.diskTarget(), r.chain.liveDelta());
         }
         if (overlay != null) {
-            ioRun(() -> Files.deleteIfExists(Path.of(overlay)), "remove merge overlay " + overlay);
+            ioRun(() -> Files.deleteIfExists(overlay), "remove merge overlay " + overlay);
         }
-        r.mergeOverlay = null;
+        r.mergeOverlay(null);
         r.done.remove(Step.MERGE_OVERLAY_CREATED);
         r.done.remove(Step.SWITCHED_TO_MERGE_OVERLAY);
         mark(r, Step.ROLLED_BACK);
-        log.info("VM {} rolled back to {}", r.liveVm, r.liveDelta);
+        log.info("VM {} rolled back to {}", r.chain.liveVm(), r.chain.liveDelta());
     }
 
     // ================================================================== cleanup
@@ -512,10 +507,10 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     }
 
     private void removeShadow(ChainRecord r) {
-        undefineIfExists(r.shadowVm);
-        for (String f : new String[] {r.shadowDelta, r.shadowNvram}) {
+        undefineIfExists(r.chain.shadowVm());
+        for (Path f : new Path[] {r.chain.shadowDelta(), r.shadowNvram == null ? null : Path.of(r.shadowNvram)}) {
             if (f != null) {
-                ioRun(() -> Files.deleteIfExists(Path.of(f)), "remove " + f);
+                ioRun(() -> Files.deleteIfExists(f), "remove " + f);
             }
         }
         r.done.remove(Step.SHADOW_DELTA_CREATED);
@@ -530,31 +525,31 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
      * live delta go when nothing else references them.
      */
     private void flattenLiveChain(ChainRecord r) {
-        if (!exists(r.liveVm)) {
-            throw new HypervisorException("live VM " + r.liveVm + " of run " + r.runId + " no longer exists on " + uri());
+        if (!exists(r.chain.liveVm())) {
+            throw new HypervisorException("live VM " + r.chain.liveVm() + " of run " + r.chain.runId() + " no longer exists on " + uri());
         }
         for (ChainRecord other : store.all()) {
-            if (!other.runId.equals(r.runId) && !other.has(Step.CLEANED) && r.baseImage.equals(other.baseImage)) {
-                log.warn("base {} is still used by run {}: not flattening {} now", r.baseImage, other.runId, r.liveVm);
+            if (!other.chain.runId().equals(r.chain.runId()) && !other.has(Step.CLEANED) && r.chain.baseImage().equals(other.chain.baseImage())) {
+                log.warn("base {} is still used by run {}: not flattening {} now", r.chain.baseImage(), other.chain.runId(), r.chain.liveVm());
                 return;
             }
         }
-        boolean running = isRunning(r.liveVm);
-        String top = diskSource(r.liveVm, r.diskTarget, !running);
+        boolean running = isRunning(r.chain.liveVm());
+        String top = diskSource(r.chain.liveVm(), r.chain.diskTarget(), !running);
         long t0 = System.nanoTime();
         if (running) {
-            HostCommand.run(props.getCommandTimeout(), "virsh", "-q", "-c", uri(), "blockpull", r.liveVm, r.diskTarget, "--wait")
-                    .orThrow("flatten disk " + r.diskTarget + " of VM " + r.liveVm);
+            HostCommand.run(props.getCommandTimeout(), "virsh", "-q", "-c", uri(), "blockpull", r.chain.liveVm(), r.chain.diskTarget(), "--wait")
+                    .orThrow("flatten disk " + r.chain.diskTarget() + " of VM " + r.chain.liveVm());
         } else {
             HostCommand.run(props.getCommandTimeout(), "qemu-img", "rebase", "-f", "qcow2", "-b", "", top)
-                    .orThrow("flatten " + top + " of VM " + r.liveVm);
+                    .orThrow("flatten " + top + " of VM " + r.chain.liveVm());
         }
-        redefineDisk(r.liveVm, r.diskTarget, Path.of(top)); // drop the stale <backingStore> from the definition
-        log.info("flattened {} of {} in {} ms", top, r.liveVm, (System.nanoTime() - t0) / 1_000_000);
+        redefineDisk(r.chain.liveVm(), r.chain.diskTarget(), Path.of(top)); // drop the stale <backingStore> from the definition
+        log.info("flattened {} of {} in {} ms", top, r.chain.liveVm(), (System.nanoTime() - t0) / 1_000_000);
         Set<String> referenced = referencedImages();
-        for (String f : new String[] {r.liveDelta, r.baseImage}) {
-            if (f != null && !f.equals(top) && !referenced.contains(f)) {
-                ioRun(() -> Files.deleteIfExists(Path.of(f)), "remove " + f);
+        for (Path f : new Path[] {r.chain.liveDelta(), r.chain.baseImage()}) {
+            if (f != null && !f.toString().equals(top) && !referenced.contains(f.toString())) {
+                ioRun(() -> Files.deleteIfExists(f), "remove " + f);
             }
         }
         mark(r, Step.LIVE_CHAIN_FLATTENED);

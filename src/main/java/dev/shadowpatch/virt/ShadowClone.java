@@ -1,23 +1,34 @@
 package dev.shadowpatch.virt;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
+
+import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * Our own record of one patch run's disk chain (libvirt keeps none: snapshots are NO_METADATA).
- * Small and serialisable, so it travels in process variables and lets any step be retried or undone.
+ * A patch run's disk chain: the one shape of it (libvirt keeps none: snapshots are NO_METADATA).
+ * The process carries it as a variable ({@link #toJson}), and {@link ChainRecord} stores it with
+ * the steps done, in the same JSON fields, so any step can be retried or undone by any node.
  *
  * @param diskTarget   the live VM's disk being patched, e.g. {@code vda}
- * @param mergeOverlay null until {@link Hypervisor#createMergeOverlay} ran
+ * @param baseImage    the live VM's image at the snapshot, shared read-only by the two deltas
+ * @param liveDelta    what the live VM writes after the snapshot
+ * @param shadowDelta  what the shadow writes (the patch)
+ * @param mergeOverlay null until {@link Hypervisor#createMergeOverlay} ran, and again after a rollback
  */
 public record ShadowClone(
         String runId,
         String liveVm,
         String shadowVm,
         String diskTarget,
-        Path baseImage,
-        Path liveDelta,
-        Path shadowDelta,
-        Path mergeOverlay) {
+        @JsonSerialize(using = ToStringSerializer.class) Path baseImage,
+        @JsonSerialize(using = ToStringSerializer.class) Path liveDelta,
+        @JsonSerialize(using = ToStringSerializer.class) Path shadowDelta,
+        @JsonSerialize(using = ToStringSerializer.class) Path mergeOverlay) {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     public enum Layer { BASE, LIVE_DELTA, SHADOW_DELTA, MERGE_OVERLAY }
 
@@ -32,5 +43,22 @@ public record ShadowClone(
 
     public ShadowClone withMergeOverlay(Path overlay) {
         return new ShadowClone(runId, liveVm, shadowVm, diskTarget, baseImage, liveDelta, shadowDelta, overlay);
+    }
+
+    /** Paths as plain strings, as the chain records and the variables of earlier runs have them. */
+    public String toJson() {
+        try {
+            return JSON.writeValueAsString(this);
+        } catch (IOException e) {
+            throw new HypervisorException("disk chain of run " + runId + " cannot be written as JSON: " + e.getMessage(), e);
+        }
+    }
+
+    public static ShadowClone fromJson(String json) {
+        try {
+            return JSON.readValue(json, ShadowClone.class);
+        } catch (IOException e) {
+            throw new HypervisorException("not a disk chain: " + e.getMessage(), e);
+        }
     }
 }

@@ -15,7 +15,7 @@ import java.util.Map;
 
 import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_CLONE;
 
-/** Typed access to the run's variables that are more than a string: the chain record and evidence files. */
+/** Typed access to the run's variables that are more than a string: the disk chain and evidence files. */
 public final class RunState {
     /** Camunda string variables are limited to 4000 characters; previews stay well below. */
     public static final int PREVIEW_CHARS = 3500;
@@ -24,7 +24,7 @@ public final class RunState {
     private RunState() {}
 
     public static void putClone(DelegateExecution execution, ShadowClone clone) {
-        execution.setVariable(SHADOW_CLONE, toJson(CloneRecord.of(clone)));
+        execution.setVariable(SHADOW_CLONE, clone.toJson());
         execution.setVariable(ProcessVariables.SHADOW_VM, clone.shadowVm());
     }
 
@@ -34,9 +34,9 @@ public final class RunState {
             throw new IllegalStateException("This run has no shadow yet (variable '" + SHADOW_CLONE + "' is missing)");
         }
         try {
-            return JSON.readValue(json.toString(), CloneRecord.class).toClone();
-        } catch (IOException e) {
-            throw new IllegalStateException("Variable '" + SHADOW_CLONE + "' is not a chain record: " + e.getMessage(), e);
+            return ShadowClone.fromJson(json.toString());
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("Variable '" + SHADOW_CLONE + "' is not a disk chain: " + e.getMessage(), e);
         }
     }
 
@@ -100,27 +100,5 @@ public final class RunState {
 
     public static Map<String, Long> sorted(Map<String, Long> counts) {
         return new LinkedHashMap<>(new java.util.TreeMap<>(counts));
-    }
-
-    /** JSON shape of {@link ShadowClone}: paths as plain strings. */
-    record CloneRecord(String runId, String liveVm, String shadowVm, String diskTarget, String baseImage,
-                       String liveDelta, String shadowDelta, String mergeOverlay) {
-        static CloneRecord of(ShadowClone c) {
-            return new CloneRecord(c.runId(), c.liveVm(), c.shadowVm(), c.diskTarget(), str(c.baseImage()),
-                    str(c.liveDelta()), str(c.shadowDelta()), str(c.mergeOverlay()));
-        }
-
-        ShadowClone toClone() {
-            return new ShadowClone(runId, liveVm, shadowVm, diskTarget, path(baseImage), path(liveDelta),
-                    path(shadowDelta), path(mergeOverlay));
-        }
-
-        private static String str(java.nio.file.Path p) {
-            return p == null ? null : p.toString();
-        }
-
-        private static java.nio.file.Path path(String s) {
-            return s == null ? null : java.nio.file.Path.of(s);
-        }
     }
 }

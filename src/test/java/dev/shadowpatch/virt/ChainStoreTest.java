@@ -18,14 +18,9 @@ class ChainStoreTest {
     Path tmp;
 
     static ChainRecord record(String runId) {
-        ChainRecord r = new ChainRecord();
-        r.runId = runId;
-        r.liveVm = "web1";
-        r.shadowVm = "web1-shadow-" + runId;
-        r.diskTarget = "vda";
-        r.baseImage = "/img/web1.qcow2";
-        r.liveDelta = "/img/web1-" + runId + "-live.qcow2";
-        r.shadowDelta = "/img/web1-shadow-" + runId + ".qcow2";
+        ChainRecord r = new ChainRecord(new ShadowClone(runId, "web1", "web1-shadow-" + runId, "vda",
+                Path.of("/img/web1.qcow2"), Path.of("/img/web1-" + runId + "-live.qcow2"),
+                Path.of("/img/web1-shadow-" + runId + ".qcow2"), null));
         r.snapshotAt = Instant.parse("2026-11-27T04:00:00Z");
         r.quiesced = true;
         r.done.add(ChainRecord.Step.SNAPSHOT_TAKEN);
@@ -74,5 +69,31 @@ class ChainStoreTest {
         assertThat(nodeA.all()).hasSize(1);
         assertThat(nodeA.load("run-8")).isEmpty();
         assertThatThrownBy(() -> nodeA.load("../etc")).hasMessageContaining("bad run id");
+    }
+
+    /**
+     * One shape of the disk chain: the record stores the {@link ShadowClone}'s fields at its top level
+     * with plain path strings, as records and run variables of earlier versions have them, so a run
+     * begun before an upgrade is still retried or rolled back.
+     */
+    @Test
+    void theRecordAndTheRunVariableShareTheDiskChainsShapeAndReadEarlierRecords() {
+        String earlier = """
+                {"runId":"r3","liveVm":"web1","shadowVm":"web1-shadow-r3","diskTarget":"vda",
+                 "baseImage":"/img/web1.qcow2","liveDelta":"/img/web1-r3-live.qcow2",
+                 "shadowDelta":"/img/web1-shadow-r3.qcow2","mergeOverlay":"/img/web1-r3-merge.qcow2",
+                 "shadowNvram":null,"snapshotAt":"2026-11-27T04:00:00Z","quiesced":false,
+                 "done":["SNAPSHOT_TAKEN","MERGE_OVERLAY_CREATED"]}""";
+        ChainRecord r = ChainRecord.fromJson(earlier);
+        ShadowClone chain = new ShadowClone("r3", "web1", "web1-shadow-r3", "vda", Path.of("/img/web1.qcow2"),
+                Path.of("/img/web1-r3-live.qcow2"), Path.of("/img/web1-shadow-r3.qcow2"), Path.of("/img/web1-r3-merge.qcow2"));
+        assertThat(r.toClone()).isEqualTo(chain);
+        assertThat(r.has(ChainRecord.Step.MERGE_OVERLAY_CREATED)).isTrue();
+        assertThat(ShadowClone.fromJson(chain.toJson())).isEqualTo(chain);
+        assertThat(chain.toJson()).contains("\"liveDelta\":\"/img/web1-r3-live.qcow2\"").doesNotContain("file:");
+        assertThat(ChainRecord.fromJson(r.toJson()).toClone()).isEqualTo(chain);
+        assertThat(r.toJson()).contains("\"mergeOverlay\" : \"/img/web1-r3-merge.qcow2\"").doesNotContain("\"chain\"");
+        r.mergeOverlay(null);
+        assertThat(ChainRecord.fromJson(r.toJson()).toClone().mergeOverlay()).isNull();
     }
 }

@@ -118,14 +118,8 @@ class LibvirtHypervisorTestDriverTest {
         ShadowClone unknown = new ShadowClone("r9", "live", "live-shadow-r9", "vda", Path.of("/b"), Path.of("/l"),
                 Path.of("/s"), null);
         assertThatThrownBy(() -> hv.createMergeOverlay(unknown)).hasMessageContaining("no chain record for run r9");
-        ChainRecord r = new ChainRecord();
-        r.runId = "r9";
-        r.liveVm = "live";
-        r.shadowVm = "live-shadow-r9";
-        r.diskTarget = "vda";
-        r.baseImage = "/b";
-        r.liveDelta = "/var/lib/libvirt/images/live.qcow2";
-        r.shadowDelta = "/s";
+        ChainRecord r = new ChainRecord(new ShadowClone("r9", "live", "live-shadow-r9", "vda", Path.of("/b"),
+                Path.of("/var/lib/libvirt/images/live.qcow2"), Path.of("/s"), null));
         r.done.add(ChainRecord.Step.SNAPSHOT_TAKEN);
         new FileChainStore(props.getStateDir()).save(r);
         assertThatThrownBy(() -> hv.createMergeOverlay(r.toClone()))
@@ -135,10 +129,8 @@ class LibvirtHypervisorTestDriverTest {
 
     @Test
     void oneOpenRunPerVm() {
-        ChainRecord r = new ChainRecord();
-        r.runId = "r1";
-        r.liveVm = "live";
-        r.liveDelta = "/img/live-r1-live.qcow2";
+        ChainRecord r = new ChainRecord(new ShadowClone("r1", "live", "live-shadow-r1", "vda", Path.of("/img/live.qcow2"),
+                Path.of("/img/live-r1-live.qcow2"), Path.of("/img/live-shadow-r1.qcow2"), null));
         r.done.add(ChainRecord.Step.SNAPSHOT_TAKEN);
         new FileChainStore(props.getStateDir()).save(r);
         assertThatThrownBy(() -> hv.createShadow("live", "r2"))
