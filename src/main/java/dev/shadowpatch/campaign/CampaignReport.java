@@ -30,7 +30,7 @@ import static dev.shadowpatch.workflow.ProcessVariables.*;
 public class CampaignReport {
     private static final String[] RUN_FIELDS = {LIVE_VM, OUTCOME, APPROVED_BY, APPROVED_AT, CONFLICT_COUNT,
             MERGE_RULE_COUNTS, PREDICTED_DOWNTIME_SECONDS, DOWNTIME_SECONDS, WINDOW_OPENS_AT, ROLLBACK_REASON,
-            PATCH_EXIT_CODE, TESTS_PASSED};
+            PATCH_EXIT_CODE, TESTS_PASSED, REQUEST_REFUSAL};
     private static final String[] CAMPAIGN_FIELDS = {CampaignVariables.NAME, CampaignVariables.PLAN,
             CampaignVariables.LEDGER, CampaignVariables.DECISION, CampaignVariables.APPROVED_BY,
             CampaignVariables.APPROVED_AT, CampaignVariables.END_REASON, CampaignVariables.OUTCOME, STARTED_BY,
@@ -123,6 +123,9 @@ public class CampaignReport {
     }
 
     private static String reason(Map<String, Object> run) {
+        if (run.get(REQUEST_REFUSAL) != null) {
+            return (String) run.get(REQUEST_REFUSAL);
+        }
         if (run.get(ROLLBACK_REASON) != null) {
             return (String) run.get(ROLLBACK_REASON);
         }

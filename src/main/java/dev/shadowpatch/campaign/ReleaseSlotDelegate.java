@@ -1,5 +1,6 @@
 package dev.shadowpatch.campaign;
 
+import dev.shadowpatch.workflow.RunOutcome;
 import org.camunda.bpm.engine.RuntimeService;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.delegate.JavaDelegate;
@@ -21,10 +22,10 @@ public class ReleaseSlotDelegate implements JavaDelegate {
     @Override
     public void execute(DelegateExecution branch) {
         String vm = (String) branch.getVariable(VM);
-        Object outcome = branch.getVariable(RUN_OUTCOME);
+        RunOutcome outcome = RunOutcome.ofWords(branch.getVariable(RUN_OUTCOME));
         CampaignPlan plan = CampaignPlan.read(branch);
         SlotLedger ledger = SlotLedger.read(branch, plan);
-        var grants = ledger.release(vm, outcome == null ? null : outcome.toString());
+        var grants = ledger.release(vm, outcome);
         ledger.write(branch);
         RuntimeService runtime = branch.getProcessEngineServices().getRuntimeService();
         for (SlotLedger.Grant grant : grants) {
@@ -34,8 +35,8 @@ public class ReleaseSlotDelegate implements JavaDelegate {
                     .setVariables(Map.of(SLOT_DECISION, grant.decision().name().toLowerCase()))
                     .correlate();
         }
-        if (plan.vms().get(plan.indexOf(vm)).canary() && !"patched".equals(outcome)) {
-            branch.getProcessInstance().setVariable(END_REASON, "canary " + vm + " ended " + (outcome == null ? "without an outcome" : outcome));
+        if (plan.vms().get(plan.indexOf(vm)).canary() && outcome != RunOutcome.PATCHED) {
+            branch.getProcessInstance().setVariable(END_REASON, "canary " + vm + " ended " + (outcome == null ? "without an outcome" : outcome.words));
             runtime.createMessageCorrelation(MESSAGE_CANARY_FAILED).processInstanceId(branch.getProcessInstanceId())
                     .correlateAll(); // none waiting when the campaign was already decided
         }

@@ -1,5 +1,6 @@
 package dev.shadowpatch.campaign;
 
+import dev.shadowpatch.workflow.RunOutcome;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.camunda.bpm.engine.delegate.VariableScope;
 import org.camunda.bpm.engine.variable.Variables;
@@ -85,12 +86,12 @@ public final class SlotLedger {
      * A VM's run ended with {@code outcome}: its slot is free. Returns what the waiting VMs get, in
      * start order: a slot where the limits allow, or "stop" for all of them once the threshold is reached.
      */
-    public List<Grant> release(String vm, String outcome) {
+    public List<Grant> release(String vm, RunOutcome outcome) {
         int i = plan.indexOf(vm);
         if (states[i] != RUNNING) {
             throw new IllegalStateException("VM " + vm + " released a slot it does not hold (state " + states[i] + ")");
         }
-        states[i] = "patched".equals(outcome) ? PATCHED : "rejected".equals(outcome) ? DECLINED : FAILED;
+        states[i] = outcome == RunOutcome.PATCHED ? PATCHED : outcome == RunOutcome.REJECTED ? DECLINED : FAILED;
         List<Grant> grants = new ArrayList<>();
         boolean stop = thresholdReached();
         for (int w = 0; w < states.length; w++) {

@@ -15,6 +15,8 @@ public final class ProcessKeys {
     public static final String ERROR_ROLLBACK_REQUIRED = "ROLLBACK_REQUIRED";
     /** An in-window step reached without an entry through the window's door (e.g. a process-instance modification). */
     public static final String ERROR_WINDOW_NOT_ENTERED = "WINDOW_NOT_ENTERED";
+    /** A campaign's run whose start was refused by the request check: the campaign records it and goes on. */
+    public static final String ERROR_REQUEST_REFUSED = "REQUEST_REFUSED";
 
     public static final String GROUP_OPERATORS = "operators";
     public static final String GROUP_AUDITORS = "auditors";

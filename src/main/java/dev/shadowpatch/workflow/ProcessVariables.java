@@ -93,4 +93,6 @@ public final class ProcessVariables {
     /** When the rolled-back live VM was running on its previous disk again (its service not verified). */
     public static final String ROLLED_BACK_AT = "rolledBackAt";
     public static final String OUTCOME = "outcome";
+    /** Why a campaign's run was refused at its start (its outcome is then {@link RunOutcome#REFUSED}). */
+    public static final String REQUEST_REFUSAL = "requestRefusal";
 }

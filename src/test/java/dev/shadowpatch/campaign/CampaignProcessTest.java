@@ -1,5 +1,6 @@
 package dev.shadowpatch.campaign;
 
+import dev.shadowpatch.workflow.RunOutcome;
 import dev.shadowpatch.guest.GuestTarget;
 import dev.shadowpatch.testing.SimulatedHypervisor;
 import dev.shadowpatch.workflow.ProcessTestAccess;
@@ -267,6 +268,36 @@ class CampaignProcessTest extends ProcessTestAccess {
                         org.assertj.core.groups.Tuple.tuple("gone-01", "skipped", "not defined on host kvm-c"),
                         org.assertj.core.groups.Tuple.tuple("lost-01", "skipped", "host kvm-lost unreachable: simulated host kvm-lost does not answer"),
                         org.assertj.core.groups.Tuple.tuple("web-01", "patched", null));
+    }
+
+    /**
+     * A VM that passes the campaign's pre-check but whose run is refused at its start (here: another
+     * run holds it) fails that VM with the problems named; the campaign goes on with the others, no
+     * incident stops it, and the other run keeps its VM.
+     */
+    @Test
+    void aRunRefusedAtItsStartFailsThatVmAndTheCampaignGoesOn() {
+        ProcessInstance own = runtime.startProcessInstanceByKey("shadow-patching", Map.of(ProcessVariables.LIVE_VM, "web-02",
+                ProcessVariables.HYPERVISOR_HOST, "kvm-b", ProcessVariables.PATCH_COMMAND, PATCH, ProcessVariables.TEST_COMMAND, TEST));
+        ProcessInstance campaign = start(Map.of(CampaignVariables.VMS, "web-01 web-02 web-03", CampaignVariables.MAX_CONCURRENCY, "1",
+                CampaignVariables.MAX_FAILURES, "2"));
+        approveCampaign(campaign);
+        drive();
+
+        assertThat(runtime.createIncidentQuery().list()).as("incidents").isEmpty();
+        CampaignReport.Campaign result = campaign(campaign);
+        assertThat(result.outcome()).startsWith("completed").contains("2 patched, 1 failed");
+        assertThat(result.vms()).filteredOn(r -> r.vm().equals("web-02")).singleElement().satisfies(r -> {
+            assertThat(r.state()).isEqualTo(RunOutcome.REFUSED.words);
+            assertThat(r.reason()).contains("The patch run was not started")
+                    .contains("VM web-02 already has an open patch run " + own.getId());
+        });
+        assertThat(result.vms()).filteredOn(r -> !r.vm().equals("web-02"))
+                .extracting(CampaignReport.VmRow::state).containsOnly(RunOutcome.PATCHED.words);
+        assertThat(fleet.started()).as("shadows started: the own run's and the two others'")
+                .containsExactlyInAnyOrder("web-01", "web-02", "web-03");
+        assertThat(runtime.createProcessInstanceQuery().processInstanceId(own.getId()).count())
+                .as("the run that holds web-02 goes on").isOne();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.shadowpatch.campaign;
 
+import dev.shadowpatch.workflow.RunOutcome;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -27,9 +28,9 @@ class SlotLedgerTest {
         assertThat(ledger.request("b1")).isEqualTo(START);
         assertThat(ledger.request("b2")).as("overall full").isEqualTo(WAIT);
 
-        assertThat(ledger.release("b1", "patched")).as("B's slot goes to the next VM whose host has room")
+        assertThat(ledger.release("b1", RunOutcome.PATCHED)).as("B's slot goes to the next VM whose host has room")
                 .containsExactly(new SlotLedger.Grant("b2", START));
-        assertThat(ledger.release("a1", "patched")).containsExactly(new SlotLedger.Grant("a2", START));
+        assertThat(ledger.release("a1", RunOutcome.PATCHED)).containsExactly(new SlotLedger.Grant("a2", START));
         assertThat(ledger.peak()).isEqualTo(2);
         assertThat(ledger.peakPerHost()).containsEntry("A", 1).containsEntry("B", 1);
     }
@@ -39,7 +40,7 @@ class SlotLedgerTest {
         SlotLedger ledger = SlotLedger.start(plan("1", "100%", "1", "v1@A", "v2@A", "v3@B"));
         assertThat(ledger.request("v1")).isEqualTo(START);
         assertThat(ledger.request("v2")).isEqualTo(WAIT);
-        assertThat(ledger.release("v1", "rolled back")).containsExactly(new SlotLedger.Grant("v2", STOP));
+        assertThat(ledger.release("v1", RunOutcome.ROLLED_BACK)).containsExactly(new SlotLedger.Grant("v2", STOP));
         assertThat(ledger.request("v3")).isEqualTo(STOP);
         assertThat(ledger.failures()).isEqualTo(1);
         assertThat(ledger.thresholdReached()).isTrue();
@@ -50,7 +51,7 @@ class SlotLedgerTest {
         SlotLedger ledger = SlotLedger.start(plan("1", "1", "1", "v1@A", "v2@A"));
         ledger.request("v1");
         ledger.request("v2");
-        assertThat(ledger.release("v1", "rejected")).containsExactly(new SlotLedger.Grant("v2", START));
+        assertThat(ledger.release("v1", RunOutcome.REJECTED)).containsExactly(new SlotLedger.Grant("v2", START));
         assertThat(ledger.failures()).isZero();
     }
 
@@ -69,6 +70,6 @@ class SlotLedgerTest {
         SlotLedger ledger = SlotLedger.start(plan("1", "1", "1", "v1@A", "v2@A"));
         ledger.request("v1");
         ledger.request("v2");
-        assertThatThrownBy(() -> ledger.release("v2", "patched")).hasMessageContaining("does not hold");
+        assertThatThrownBy(() -> ledger.release("v2", RunOutcome.PATCHED)).hasMessageContaining("does not hold");
     }
 }

@@ -2,13 +2,16 @@ package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.workflow.PatchBundle;
+import dev.shadowpatch.workflow.ProcessKeys;
 import dev.shadowpatch.workflow.RequestedWindow;
 import dev.shadowpatch.workflow.RunLedger;
+import dev.shadowpatch.workflow.RunOutcome;
 import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.workflow.RunState;
 import dev.shadowpatch.workflow.WindowCalendar;
 import dev.shadowpatch.workflow.WindowCalendars;
 import org.camunda.bpm.engine.BadUserRequestException;
+import org.camunda.bpm.engine.delegate.BpmnError;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.delegate.JavaDelegate;
 import org.camunda.bpm.engine.impl.util.ClockUtil;
@@ -26,7 +29,8 @@ import static dev.shadowpatch.workflow.ProcessVariables.*;
  * anything is touched (the VM exists on its host, runs and has a qcow2 disk; the bundle exists; the
  * window parses and can hold a merge; the named window and the host exist; no other run holds the
  * VM). Any problem fails the start with all of them named, so no instance, snapshot or shadow is
- * left. The request as accepted is recorded in the {@link RunLedger} and the VM is claimed for the run.
+ * left. (A campaign's run is refused by a BPMN error instead: it ends as {@link RunOutcome#REFUSED}
+ * with the problems in {@code requestRefusal}, and the campaign goes on.) The request as accepted is recorded in the {@link RunLedger} and the VM is claimed for the run.
  */
 @Component
 public class CheckRequestDelegate implements JavaDelegate {
@@ -101,7 +105,15 @@ public class CheckRequestDelegate implements JavaDelegate {
             checkVm(problems, host, liveVm, execution.getProcessInstanceId(), execution);
         }
         if (!problems.isEmpty()) {
-            throw new RequestRefusedException(problems);
+            RequestRefusedException refused = new RequestRefusedException(problems);
+            if (execution.getProcessInstance().getSuperExecution() != null) {
+                // A campaign's run: the refusal fails this VM in the campaign (its report names the
+                // problems), not the campaign's call activity with an incident that stops every VM after it.
+                execution.setVariable(REQUEST_REFUSAL, refused.getMessage());
+                execution.setVariable(OUTCOME, RunOutcome.REFUSED.words);
+                throw new BpmnError(ProcessKeys.ERROR_REQUEST_REFUSED, refused.getMessage());
+            }
+            throw refused;
         }
         ledger.claim(host, liveVm, execution.getProcessInstanceId()); // the primary key settles two starts at once
         ledger.recordRequest(new RunLedger.Request(execution.getProcessInstanceId(), liveVm, host, windowName,

@@ -3,6 +3,7 @@ package dev.shadowpatch.workflow.delegate;
 import dev.shadowpatch.virt.Hypervisor;
 import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.workflow.RunLedger;
+import dev.shadowpatch.workflow.RunOutcome;
 import dev.shadowpatch.workflow.RunState;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.delegate.JavaDelegate;
@@ -12,8 +13,8 @@ import static dev.shadowpatch.workflow.ProcessVariables.OUTCOME;
 import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_CLONE;
 
 /**
- * Removes the shadow VM and its delta and flattens the live chain. The run's outcome (patched,
- * rejected, abandoned, rolled back) comes from the task's input parameter {@code cleanupOutcome}.
+ * Removes the shadow VM and its delta and flattens the live chain. The run's outcome comes from the
+ * task's input parameter {@code cleanupOutcome}, a {@link RunOutcome} constant; the variable shows its words.
  */
 @Component
 public class CleanupDelegate implements JavaDelegate {
@@ -32,6 +33,7 @@ public class CleanupDelegate implements JavaDelegate {
             hypervisor.cleanup(RunState.clone(execution));
         }
         ledger.release(execution.getProcessInstanceId()); // the VM is free for its next run
-        execution.getProcessInstance().setVariable(OUTCOME, execution.getVariableLocal("cleanupOutcome"));
+        RunOutcome outcome = RunOutcome.valueOf(String.valueOf(execution.getVariableLocal("cleanupOutcome")));
+        execution.getProcessInstance().setVariable(OUTCOME, outcome.words);
     }
 }
