@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
@@ -67,12 +68,15 @@ final class Executor {
     private final Set<String> doneBefore;
     /** resuming an interrupted run: an operation may find the live entry in a state it left halfway */
     private final boolean resuming;
+    /** no operation starts after this (null: none); the rest is left, so the merge is incomplete */
+    private final Instant deadline;
 
-    Executor(Tree base, Tree live, Tree shadow, Versions versions, Journal journal, Set<String> doneBefore, boolean resuming) {
+    Executor(Tree base, Tree live, Tree shadow, Versions versions, Journal journal, Set<String> doneBefore, boolean resuming,
+             Instant deadline) {
         this.base = base; this.live = live; this.shadow = shadow; this.versions = versions;
         this.threads = Math.min(4, Math.max(1, Runtime.getRuntime().availableProcessors() * 2));
         this.merger = new TextMerge(base, live, shadow);
-        this.journal = journal; this.doneBefore = doneBefore; this.resuming = resuming;
+        this.journal = journal; this.doneBefore = doneBefore; this.resuming = resuming; this.deadline = deadline;
     }
 
     Result run(MergePlan plan) {
@@ -180,8 +184,12 @@ final class Executor {
 
     interface Step { void run() throws IOException; }
 
-    /** Runs one step of o; a failure is recorded as left. */
+    /** Runs one step of o; a failure is recorded as left, and so is every step once the deadline passed. */
     private boolean attempt(Op o, Step s) {
+        if (deadline != null && Instant.now().isAfter(deadline)) {
+            failed.putIfAbsent(o.path(), "not attempted: the merge's deadline " + deadline + " passed");
+            return false;
+        }
         try {
             s.run();
             return true;

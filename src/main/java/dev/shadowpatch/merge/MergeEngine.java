@@ -5,6 +5,7 @@ import dev.shadowpatch.merge.fs.Tree;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -158,25 +159,38 @@ public final class MergeEngine {
      * the merge completed and the live file system was synced.
      */
     public MergeReport execute(MergePlan plan, MergeTrees trees, Journal journal) throws IOException {
+        return execute(plan, trees, journal, null);
+    }
+
+    /**
+     * As {@link #execute(MergePlan, MergeTrees, Journal)}, but no operation starts after {@code deadline}
+     * (null: none): those left make the report incomplete, the journal stays for a resume.
+     */
+    public MergeReport execute(MergePlan plan, MergeTrees trees, Journal journal, Instant deadline) throws IOException {
         List<Conflict> open = plan.unresolvedConflicts();
         if (!open.isEmpty()) throw new MergeConflictException(open);
         if (journal != null) journal.begin(plan);
-        return run(plan, trees, journal, Set.of(), false);
+        return run(plan, trees, journal, Set.of(), false, deadline);
     }
 
     /** Finishes an interrupted merge: its plan, without the operations it completed; each other one accepts its halfway states. */
     public MergeReport resume(Journal.Interrupted interrupted, MergeTrees trees, Journal journal) throws IOException {
+        return resume(interrupted, trees, journal, null);
+    }
+
+    /** As {@link #resume(Journal.Interrupted, MergeTrees, Journal)}, starting no operation after {@code deadline} (null: none). */
+    public MergeReport resume(Journal.Interrupted interrupted, MergeTrees trees, Journal journal, Instant deadline) throws IOException {
         journal.resume();
-        return run(interrupted.plan(), trees, journal, interrupted.done(), true);
+        return run(interrupted.plan(), trees, journal, interrupted.done(), true, deadline);
     }
 
     private MergeReport run(MergePlan plan, MergeTrees trees, Journal journal, Set<String> doneBefore,
-                            boolean resuming) throws IOException {
+                            boolean resuming, Instant deadline) throws IOException {
         try (Open open = Open.of(trees)) {
             if (open.live().rootDev() == open.shadow().rootDev() && sameDir(open.live(), open.shadow()))
                 throw new IOException("live and shadow are the same directory");
             long t0 = System.nanoTime();
-            Executor executor = new Executor(open.base(), open.live(), open.shadow(), new Versions(), journal, doneBefore, resuming);
+            Executor executor = new Executor(open.base(), open.live(), open.shadow(), new Versions(), journal, doneBefore, resuming, deadline);
             Executor.Result done = executor.run(plan);
             long t1 = System.nanoTime();
             Map<String, String> left = new LinkedHashMap<>(done.left());

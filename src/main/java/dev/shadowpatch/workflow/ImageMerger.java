@@ -26,6 +26,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -101,7 +102,7 @@ public class ImageMerger implements ShadowMerger {
     }
 
     @Override
-    public MergeResult merge(ShadowClone clone, byte[] approvedPlanJson) {
+    public MergeResult merge(ShadowClone clone, byte[] approvedPlanJson, Instant deadline) {
         if (clone.mergeOverlay() == null) {
             throw new IllegalStateException("No merge overlay for " + clone.liveVm() + ": the merge writes only into one");
         }
@@ -120,13 +121,13 @@ public class ImageMerger implements ShadowMerger {
                 now = interrupted.get().plan();
                 log.warn("resuming the interrupted merge into {}: {} of {} operations done", clone.mergeOverlay(),
                         interrupted.get().done().size(), now.size());
-                report = engine.resume(interrupted.get(), trees, journal);
+                report = engine.resume(interrupted.get(), trees, journal, deadline);
             } else {
                 now = engine.replan(approved, trees);
                 if (!now.unresolvedConflicts().isEmpty()) {
                     throw new ConflictsUnresolvedException(now.unresolvedConflicts().stream().map(c -> "/" + c.path()).toList());
                 }
-                report = engine.execute(now, trees, journal);
+                report = engine.execute(now, trees, journal, deadline);
             }
             if (!report.complete()) {
                 throw new IllegalStateException("The merge left " + report.left().size() + " operation(s) undone: "

@@ -3,6 +3,7 @@ package dev.shadowpatch.workflow;
 import dev.shadowpatch.virt.ShadowClone;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
@@ -26,11 +27,12 @@ public interface ShadowMerger {
 
     /**
      * In the window (live VM shut off, merge overlay created): re-decides the approved plan's paths
-     * against the live tree as it is now and executes it into the merge overlay.
+     * against the live tree as it is now and executes it into the merge overlay, starting no
+     * operation after {@code deadline} (null: none; a merge cut short is incomplete and fails).
      *
      * @throws ConflictsUnresolvedException when the live VM changed a planned path into a new conflict
      */
-    MergeResult merge(ShadowClone clone, byte[] approvedPlanJson);
+    MergeResult merge(ShadowClone clone, byte[] approvedPlanJson, Instant deadline);
 
     /** The paths of the plan's conflicts that still need an operator's decision. */
     default List<String> openConflicts(byte[] planJson) {

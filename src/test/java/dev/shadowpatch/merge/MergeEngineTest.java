@@ -58,6 +58,30 @@ class MergeEngineTest {
         assertEquals(8, r.bytesCopied()); // "new\n" + "lib\n"
     }
 
+    /**
+     * The window's deadline: no operation starts after it. A merge that reaches it writes nothing
+     * more, says what it left (so it is incomplete and the window rolls back), and keeps its journal.
+     */
+    @Test
+    void noOperationStartsAfterTheDeadlineAndTheMergeSaysItIsIncomplete() throws Exception {
+        build("mkdir -p usr/bin && echo old > usr/bin/tool",
+                "true",
+                "echo new > usr/bin/tool && echo add > usr/bin/added");
+        MergePlan plan = engine.plan(trees, Optional.empty());
+        Journal journal = Journal.at(tmp.resolve("journal"), "base", "live", "shadow");
+        MergeReport r = engine.execute(plan, trees, journal, java.time.Instant.now().minusSeconds(1));
+        assertFalse(r.complete());
+        assertEquals(java.util.Set.of("usr/bin/tool", "usr/bin/added"), r.left().keySet());
+        assertTrue(r.left().values().stream().allMatch(why -> why.contains("the merge's deadline")), () -> "left: " + r.left());
+        assertEquals("old\n", Files.readString(live.resolve("usr/bin/tool")));
+        assertFalse(Files.exists(live.resolve("usr/bin/added")));
+        assertTrue(journal.interrupted().isPresent(), "the journal stays for a resume");
+
+        MergeReport later = engine.resume(journal.interrupted().get(), trees, journal, java.time.Instant.now().plusSeconds(60));
+        assertTrue(later.complete(), () -> "left: " + later.left());
+        assertEquals("new\n", Files.readString(live.resolve("usr/bin/tool")));
+    }
+
     @Test
     void metadata_ownerModeSetuidXattrsCapabilitiesAcls() throws Exception {
         build("mkdir -p usr/bin opt && echo a > usr/bin/ping && echo b > usr/bin/su && echo c > opt/shared && echo d > opt/meta",

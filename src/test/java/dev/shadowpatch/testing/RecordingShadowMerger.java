@@ -5,6 +5,7 @@ import dev.shadowpatch.workflow.ShadowMerger;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
@@ -12,10 +13,17 @@ import java.util.Map;
 public class RecordingShadowMerger implements ShadowMerger {
     private final String node;
     private final CapabilityLog log;
+    private volatile Duration mergeTakes = Duration.ZERO;
 
     public RecordingShadowMerger(String node, CapabilityLog log) {
         this.node = node;
         this.log = log;
+    }
+
+    /** Every merge from now on takes this long (a large patch). */
+    public RecordingShadowMerger mergeTakes(Duration duration) {
+        this.mergeTakes = duration;
+        return this;
     }
 
     @Override
@@ -32,8 +40,13 @@ public class RecordingShadowMerger implements ShadowMerger {
     }
 
     @Override
-    public MergeResult merge(ShadowClone clone, byte[] approvedPlanJson) {
+    public MergeResult merge(ShadowClone clone, byte[] approvedPlanJson, Instant deadline) {
         log.record(node, "merger.merge", clone.liveVm());
+        try {
+            Thread.sleep(mergeTakes.toMillis()); // a large patch
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         return new MergeResult("{\"merged\":7}".getBytes(StandardCharsets.UTF_8),
                 Map.of("take-shadow-replace (rule 3)", 7L), 1_000_000L, Duration.ofMillis(5));
     }

@@ -61,7 +61,7 @@ class ImageMergerTest {
         assertThat(exposed).containsExactlyInAnyOrder("base:READ_ONLY", "shadow:READ_ONLY", "live:SNAPSHOT_OF_RUNNING");
 
         overlay = copy(live, "overlay");
-        ShadowMerger.MergeResult result = merger.merge(clone.withMergeOverlay(overlay), plan.planJson());
+        ShadowMerger.MergeResult result = merger.merge(clone.withMergeOverlay(overlay), plan.planJson(), null);
 
         assertThat(read(overlay, "usr/lib/app/lib.so")).isEqualTo("v2");
         assertThat(read(overlay, "usr/lib/app/plugin.so")).isEqualTo("new");
@@ -87,7 +87,7 @@ class ImageMergerTest {
         ShadowMerger.PlanResult decided = merger.resolve(plan.planJson(), Map.of("/srv/data.db", "keep-live"), null);
         assertThat(decided.unresolvedPaths()).isEmpty();
         overlay = copy(live, "overlay");
-        merger.merge(clone.withMergeOverlay(overlay), decided.planJson());
+        merger.merge(clone.withMergeOverlay(overlay), decided.planJson(), null);
         assertThat(read(overlay, "srv/data.db")).isEqualTo("rows:2");
         assertThat(read(overlay, "usr/lib/app/lib.so")).isEqualTo("v2");
     }
@@ -99,7 +99,7 @@ class ImageMergerTest {
         overlay = copy(live, "overlay");
         write(overlay, "usr/lib/app/lib.so", "hand-patched on the live VM after the approval");
 
-        assertThatThrownBy(() -> merger.merge(clone.withMergeOverlay(overlay), plan.planJson()))
+        assertThatThrownBy(() -> merger.merge(clone.withMergeOverlay(overlay), plan.planJson(), null))
                 .isInstanceOf(ShadowMerger.ConflictsUnresolvedException.class).hasMessageContaining("/usr/lib/app/lib.so");
         assertThat(Files.exists(overlay.resolve("usr/lib/app/plugin.so"))).isFalse();
         assertThat(released).hasSize(6);
@@ -118,7 +118,7 @@ class ImageMergerTest {
         ShadowMerger.PlanResult plan = new ImageMerger(directoriesAsImages, "").plan(clone);
         assertThat(plan.unresolvedPaths()).as("no conflict to ask about").isEmpty();
         overlay = copy(live, "overlay");
-        new ImageMerger(directoriesAsImages, "").merge(clone.withMergeOverlay(overlay), plan.planJson());
+        new ImageMerger(directoriesAsImages, "").merge(clone.withMergeOverlay(overlay), plan.planJson(), null);
         assertThat(read(overlay, "var/lib/postgresql/15/main/global/pg_control")).isEqualTo("live wrote");
         assertThat(read(overlay, "var/lib/postgresql/15/main/base/5/2662")).as("not even a shadow-only change").isEqualTo("base");
     }
@@ -135,7 +135,7 @@ class ImageMergerTest {
 
         overlay = copy(live, "overlay");
         write(overlay, "var/lib/systemd/random-seed", "seed written at the live VM's shutdown");
-        merger.merge(clone.withMergeOverlay(overlay), plan.planJson());
+        merger.merge(clone.withMergeOverlay(overlay), plan.planJson(), null);
         assertThat(read(overlay, "var/lib/systemd/random-seed")).isEqualTo("seed written at the live VM's shutdown");
         assertThat(read(overlay, "var/lib/dhcp/dhclient.ens2.leases")).isEqualTo("lease 192.168.122.10");
     }
@@ -144,7 +144,7 @@ class ImageMergerTest {
     void mergingWithoutAnOverlayIsRefused() {
         ImageMerger merger = new ImageMerger(directoriesAsImages, "");
         ShadowMerger.PlanResult plan = merger.plan(clone);
-        assertThatThrownBy(() -> merger.merge(clone, plan.planJson())).hasMessageContaining("No merge overlay");
+        assertThatThrownBy(() -> merger.merge(clone, plan.planJson(), null)).hasMessageContaining("No merge overlay");
         assertThat(read(live, "usr/lib/app/lib.so")).isEqualTo("v1");
     }
 
@@ -159,7 +159,7 @@ class ImageMergerTest {
                 .begin(dev.shadowpatch.merge.MergePlan.fromJson(new String(plan.planJson(), StandardCharsets.UTF_8)));
         Files.writeString(journal.resolve("done"), "usr/lib/app/lib.so\nusr/lib/app/plugin.so\n");
 
-        merger.merge(clone.withMergeOverlay(overlay), plan.planJson());
+        merger.merge(clone.withMergeOverlay(overlay), plan.planJson(), null);
 
         assertThat(read(overlay, "usr/lib/app/lib.so")).as("not skipped as 'done' by the stale journal").isEqualTo("v2");
         assertThat(read(overlay, "usr/lib/app/plugin.so")).isEqualTo("new");

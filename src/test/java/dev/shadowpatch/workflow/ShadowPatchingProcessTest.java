@@ -52,7 +52,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         order.verify(merger).plan(clone);
         order.verify(hypervisor).shutdown(eq(LIVE), any());
         order.verify(hypervisor).createMergeOverlay(clone);
-        order.verify(merger).merge(eq(merging), any());
+        order.verify(merger).merge(eq(merging), any(), any());
         order.verify(hypervisor).switchToMergeOverlay(merging);
         order.verify(hypervisor).start(LIVE);
         order.verify(guest).run(eq(liveTarget()), eq(TEST), any());
@@ -182,7 +182,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         assertThat(pi).isEnded().hasPassed("cleanupRejected", "rejected").hasNotPassed("maintenanceWindow");
         verify(hypervisor).cleanup(clone);
         verify(hypervisor, never()).shutdown(eq(LIVE), any());
-        verify(merger, never()).merge(any(), any());
+        verify(merger, never()).merge(any(), any(), any());
         assertThat(historic(pi, ProcessVariables.APPROVED_BY)).isNull();
         assertThat(historic(pi, ProcessVariables.OUTCOME)).isEqualTo("rejected");
     }
@@ -391,13 +391,13 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
 
         verify(hypervisor, never()).shutdown(eq(LIVE), any());
         verify(hypervisor, never()).createMergeOverlay(any());
-        verify(merger, never()).merge(any(), any());
+        verify(merger, never()).merge(any(), any(), any());
         assertThat(pi).isWaitingAt("waitForWindow");
     }
 
     @Test
     void aMergeThatKeepsFailingRollsTheLiveVmBackInsteadOfLeavingItDown() {
-        when(merger.merge(any(), any())).thenThrow(new IllegalStateException("disk full on the merge overlay"));
+        when(merger.merge(any(), any(), any())).thenThrow(new IllegalStateException("disk full on the merge overlay"));
         ProcessInstance pi = runToApproval();
         approve(pi);
         fireTimer(pi, "windowStarts");
@@ -410,6 +410,32 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.ROLLBACK_REASON))
                 .contains("Merging").contains("disk full on the merge overlay");
         assertThat(runtime.createIncidentQuery().processInstanceId(pi.getId()).count()).isZero();
+    }
+
+    /**
+     * The merge is given the entry's deadline; one that fails after it (here: cut short by it) rolls
+     * back at once: no failed attempt waits for a retry that could only end in a rollback.
+     */
+    @Test
+    void aMergeThatFailsPastTheWindowsDeadlineRollsBackAtOnce() {
+        when(merger.merge(any(), any(), any())).thenAnswer(call -> {
+            Instant deadline = call.getArgument(2);
+            assertThat(deadline).as("the merge's deadline").isNotNull();
+            ClockUtil.setCurrentTime(Date.from(deadline.plusSeconds(1)));
+            throw new IllegalStateException("The merge left 2 operation(s) undone: not attempted: the merge's deadline passed");
+        });
+        ProcessInstance pi = runToApproval();
+        approve(pi);
+        fireTimer(pi, "windowStarts");
+        runUntilWaiting(pi);
+
+        assertThat(pi).isWaitingAt("reviewRollback").hasPassed("rollbackLive").hasNotPassed("restartLive");
+        verify(merger).merge(any(), any(), any());
+        verify(hypervisor).rollback(merging);
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.ROLLBACK_REASON))
+                .contains("Merging").contains("its deadline").contains("has passed").contains("not attempted");
+        assertThat(engine.getHistoryService().createHistoricJobLogQuery().processInstanceId(pi.getId()).activityIdIn("mergeChanges")
+                .failureLog().count()).as("failed merge attempts left for a retry").isZero();
     }
 
     @Test
@@ -457,7 +483,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         fireTimer(pi, "windowClosing");
         runUntilWaiting(pi);
         assertThat(pi).isWaitingAt("reviewRollback").hasNotPassed("mergeChanges");
-        verify(merger, never()).merge(any(), any());
+        verify(merger, never()).merge(any(), any(), any());
         verify(hypervisor).rollback(clone);
         assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.ROLLBACK_REASON)).contains("window");
     }

@@ -2,6 +2,7 @@ package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.virt.Hypervisor;
 import dev.shadowpatch.virt.Hypervisors;
+import dev.shadowpatch.workflow.JobLockKeeper;
 import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunOutcome;
 import dev.shadowpatch.workflow.RunState;
@@ -20,17 +21,21 @@ import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_CLONE;
 public class CleanupDelegate implements JavaDelegate {
     private final Hypervisors hypervisors;
     private final RunLedger ledger;
+    private final JobLockKeeper lockKeeper;
 
-    public CleanupDelegate(Hypervisors hypervisors, RunLedger ledger) {
+    public CleanupDelegate(Hypervisors hypervisors, RunLedger ledger, JobLockKeeper lockKeeper) {
         this.hypervisors = hypervisors;
         this.ledger = ledger;
+        this.lockKeeper = lockKeeper;
     }
 
     @Override
     public void execute(DelegateExecution execution) {
         Hypervisor hypervisor = hypervisors.forHost(RunState.hostOf(execution));
         if (execution.getVariable(SHADOW_CLONE) != null) { // a run can end before its shadow existed
-            hypervisor.cleanup(RunState.clone(execution));
+            try (JobLockKeeper.Held lock = lockKeeper.keep()) { // blockpull of a large base can outlast the lock
+                hypervisor.cleanup(RunState.clone(execution));
+            }
         }
         ledger.release(execution.getProcessInstanceId()); // the VM is free for its next run
         RunOutcome outcome = RunOutcome.valueOf(String.valueOf(execution.getVariableLocal("cleanupOutcome")));

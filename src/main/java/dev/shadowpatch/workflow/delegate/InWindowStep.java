@@ -1,5 +1,6 @@
 package dev.shadowpatch.workflow.delegate;
 
+import dev.shadowpatch.workflow.JobLockKeeper;
 import dev.shadowpatch.workflow.ProcessKeys;
 import dev.shadowpatch.workflow.ProcessVariables;
 import dev.shadowpatch.workflow.RunLedger;
@@ -20,16 +21,25 @@ import java.time.Instant;
  * executed by hand) it touches nothing and sends the run back to wait for its window. Past the
  * entry's deadline it rolls back instead of going on. A failure is retried like any other job, but
  * when the last retry fails too the step does not leave an incident with the VM down: it raises
- * {@link ProcessKeys#ERROR_ROLLBACK_REQUIRED} so the process rolls the live VM back at once.
+ * {@link ProcessKeys#ERROR_ROLLBACK_REQUIRED} so the process rolls the live VM back at once; so
+ * does a failure after the entry's deadline, when waiting for a retry could only end in a rollback.
+ * While a step runs, its job's lock is renewed ({@link JobLockKeeper}): a step longer than the lock
+ * time is not taken up a second time, and a dead node's step is taken over within one lock time.
  */
 abstract class InWindowStep implements JavaDelegate {
     private static final Logger log = LoggerFactory.getLogger(InWindowStep.class);
 
     private RunLedger ledger;
+    private JobLockKeeper lockKeeper;
 
     @Autowired
     void setLedger(RunLedger ledger) {
         this.ledger = ledger;
+    }
+
+    @Autowired
+    void setLockKeeper(JobLockKeeper lockKeeper) {
+        this.lockKeeper = lockKeeper;
     }
 
     @Override
@@ -42,22 +52,25 @@ abstract class InWindowStep implements JavaDelegate {
             throw rollback(execution, stepName() + " would start at " + now + ", after the window's deadline "
                     + entry.deadline() + " (window end less the rollback margin)");
         }
-        try {
-            run(execution);
+        try (JobLockKeeper.Held lock = lockKeeper.keep()) {
+            run(execution, entry);
         } catch (BpmnError e) {
             throw e;
         } catch (Exception e) {
-            if (!isLastAttempt(execution)) {
+            boolean pastDeadline = ClockUtil.getCurrentTime().toInstant().isAfter(entry.deadline());
+            if (!isLastAttempt(execution) && !pastDeadline) {
                 throw e;
             }
-            String reason = stepName() + " failed in the maintenance window: " + e.getMessage();
+            String reason = stepName() + " failed in the maintenance window" + (pastDeadline ? " (its deadline "
+                    + entry.deadline() + " has passed)" : "") + ": " + e.getMessage();
             log.warn("Run {}: {}; rolling the live VM back", execution.getProcessInstanceId(), reason);
             execution.setVariable(ProcessVariables.ROLLBACK_REASON, reason);
             throw new BpmnError(ProcessKeys.ERROR_ROLLBACK_REQUIRED, reason);
         }
     }
 
-    protected abstract void run(DelegateExecution execution) throws Exception;
+    /** The step itself; {@code entry} is the run's open entry through the window's door (its deadline). */
+    protected abstract void run(DelegateExecution execution, RunLedger.WindowEntry entry) throws Exception;
 
     protected abstract String stepName();
 

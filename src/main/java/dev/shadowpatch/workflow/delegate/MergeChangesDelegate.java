@@ -3,6 +3,7 @@ package dev.shadowpatch.workflow.delegate;
 import dev.shadowpatch.virt.Hypervisor;
 import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.virt.ShadowClone;
+import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunState;
 import dev.shadowpatch.workflow.ShadowMerger;
 import dev.shadowpatch.workflow.ShadowMerger.MergeResult;
@@ -13,7 +14,9 @@ import static dev.shadowpatch.workflow.ProcessVariables.*;
 
 /**
  * Merges the shadow's changes into a fresh overlay on the live delta (so dropping the overlay undoes
- * it). New conflicts found in the window are not guessed at: the live VM is rolled back.
+ * it), starting no operation after the window entry's deadline: a merge cut short fails, and past the
+ * deadline the live VM is rolled back at once. New conflicts found in the window are not guessed at:
+ * the live VM is rolled back.
  */
 @Component
 public class MergeChangesDelegate extends InWindowStep {
@@ -26,14 +29,15 @@ public class MergeChangesDelegate extends InWindowStep {
     }
 
     @Override
-    protected void run(DelegateExecution execution) {
+    protected void run(DelegateExecution execution, RunLedger.WindowEntry entry) {
         Hypervisor hypervisor = hypervisors.forHost(RunState.hostOf(execution));
         // A fresh overlay on every attempt: a half-written one from a failed try is dropped.
         ShadowClone clone = hypervisor.createMergeOverlay(RunState.clone(execution));
         RunState.putClone(execution, clone);
         MergeResult result;
         try {
-            result = merger.merge(clone, RunState.fileBytes(execution, MERGE_PLAN));
+            // no operation starts past the entry's deadline (window end less the rollback margin)
+            result = merger.merge(clone, RunState.fileBytes(execution, MERGE_PLAN), entry.deadline());
         } catch (ShadowMerger.ConflictsUnresolvedException e) {
             throw rollback(execution, "The live VM changed since the plan was approved: " + e.getMessage());
         }

@@ -2,6 +2,7 @@ package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.virt.Hypervisor;
 import dev.shadowpatch.virt.Hypervisors;
+import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.workflow.RunState;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
@@ -22,7 +23,7 @@ public class QuiesceLiveDelegate extends InWindowStep {
     }
 
     @Override
-    protected void run(DelegateExecution execution) {
+    protected void run(DelegateExecution execution, RunLedger.WindowEntry entry) {
         Hypervisor hypervisor = hypervisors.forHost(RunState.hostOf(execution));
         if (execution.getVariable(LIVE_DOWN_AT) == null) { // a retry keeps the first moment
             execution.setVariable(LIVE_DOWN_AT, ClockUtil.getCurrentTime());

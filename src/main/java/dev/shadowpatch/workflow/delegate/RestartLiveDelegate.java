@@ -3,6 +3,7 @@ package dev.shadowpatch.workflow.delegate;
 import dev.shadowpatch.virt.Hypervisor;
 import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.virt.ShadowClone;
+import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunState;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.impl.util.ClockUtil;
@@ -24,7 +25,7 @@ public class RestartLiveDelegate extends InWindowStep {
     }
 
     @Override
-    protected void run(DelegateExecution execution) {
+    protected void run(DelegateExecution execution, RunLedger.WindowEntry entry) {
         Hypervisor hypervisor = hypervisors.forHost(RunState.hostOf(execution));
         ShadowClone clone = RunState.clone(execution);
         hypervisor.switchToMergeOverlay(clone);

@@ -5,6 +5,7 @@ import dev.shadowpatch.guest.GuestException;
 import dev.shadowpatch.guest.GuestJobs;
 import dev.shadowpatch.virt.HypervisorException;
 import dev.shadowpatch.virt.Hypervisors;
+import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.workflow.RunState;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
@@ -39,7 +40,7 @@ public class VerifyLiveDelegate extends InWindowStep {
     }
 
     @Override
-    protected void run(DelegateExecution execution) {
+    protected void run(DelegateExecution execution, RunLedger.WindowEntry entry) {
         String liveVm = RunState.clone(execution).liveVm();
         Object verify = execution.getVariable(VERIFY_COMMAND);
         String command = verify == null || verify.toString().isBlank()
