@@ -82,6 +82,7 @@ abstract class ProcessTestSupport {
         when(hypervisor.waitForAddress(eq(SHADOW), any())).thenReturn(SHADOW_IP);
         when(hypervisor.waitForAddress(eq(LIVE), any())).thenReturn(LIVE_IP);
         when(hypervisor.createMergeOverlay(any())).thenReturn(merging);
+        when(hypervisor.shutdown(any(), any())).thenReturn(dev.shadowpatch.virt.PowerOff.CLEAN);
         when(guest.run(any(), any(), any())).thenAnswer(call -> ok(call.getArgument(1)));
         when(merger.plan(any())).thenReturn(plan(List.of()));
         when(merger.merge(any(), any())).thenReturn(new ShadowMerger.MergeResult(

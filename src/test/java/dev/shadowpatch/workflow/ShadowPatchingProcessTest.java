@@ -1,5 +1,6 @@
 package dev.shadowpatch.workflow;
 
+import dev.shadowpatch.virt.PowerOff;
 import org.camunda.bpm.engine.history.HistoricVariableInstance;
 import org.camunda.bpm.engine.impl.util.ClockUtil;
 import org.camunda.bpm.engine.runtime.Incident;
@@ -63,6 +64,58 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         assertThat(historic(pi, ProcessVariables.DOWNTIME_SECONDS)).isInstanceOf(Double.class);
         assertThat(historic(pi, ProcessVariables.MERGE_RULE_COUNTS).toString()).contains("\"take-shadow-replace (rule 3)\":42");
         assertThat(historic(pi, ProcessVariables.APPROVED_AT)).isInstanceOf(Date.class);
+        assertThat(historic(pi, ProcessVariables.SHADOW_SHUTDOWN)).isEqualTo("clean");
+        assertThat(historic(pi, ProcessVariables.SHADOW_SHUTDOWN_NOTE)).isEqualTo("");
+        assertThat(historic(pi, ProcessVariables.LIVE_SHUTDOWN)).isEqualTo("clean");
+    }
+
+    @Test
+    void aShadowForcedOffIsShownToTheApproverWithWhatItMeans() {
+        when(hypervisor.shutdown(eq(SHADOW), any())).thenReturn(PowerOff.FORCED);
+        ProcessInstance pi = runToApproval();
+
+        assertThat(pi).isWaitingAt("approvePatch");
+        assertThat(pi).variables().containsEntry(ProcessVariables.SHADOW_SHUTDOWN, "forced");
+        String note = (String) runtime.getVariable(pi.getId(), ProcessVariables.SHADOW_SHUTDOWN_NOTE);
+        assertThat(note).contains("forced off").contains("journal-consistent")
+                .contains("writes the shadow had not yet flushed to its disk are lost")
+                .contains("Send the run back to fix the shadow").contains("approve knowing this");
+        String summary = (String) runtime.getVariable(pi.getId(), ProcessVariables.MERGE_PLAN_SUMMARY);
+        assertThat(summary).as("the plan summary the approval form shows").startsWith("WARNING (shadow shutdown: forced): " + note)
+                .contains("No conflicts.");
+
+        // sent back, fixed and shut down cleanly this time: the warning is gone from the new evidence
+        when(hypervisor.shutdown(eq(SHADOW), any())).thenReturn(PowerOff.CLEAN);
+        completeTask(pi, "approvePatch", Map.of(ProcessVariables.APPROVAL_DECISION, "sendBack"));
+        runUntilWaiting(pi);
+        completeTask(pi, "fixShadow", Map.of(ProcessVariables.FIX_DECISION, "retest"));
+        runUntilWaiting(pi);
+        assertThat(pi).isWaitingAt("approvePatch");
+        assertThat(pi).variables().containsEntry(ProcessVariables.SHADOW_SHUTDOWN, "clean")
+                .containsEntry(ProcessVariables.SHADOW_SHUTDOWN_NOTE, "");
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.MERGE_PLAN_SUMMARY)).doesNotContain("WARNING");
+    }
+
+    @Test
+    void theApprovalFormShowsTheShadowsShutdownNote() throws Exception {
+        String form = new String(getClass().getResourceAsStream("/processes/approve-patch.html").readAllBytes(),
+                java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(form).contains("'" + ProcessVariables.SHADOW_SHUTDOWN_NOTE + "'")
+                .contains("{{" + ProcessVariables.SHADOW_SHUTDOWN_NOTE + "}}");
+    }
+
+    @Test
+    void aLiveVmForcedOffInTheWindowIsRecordedAndTheWindowGoesOn() {
+        when(hypervisor.shutdown(eq(LIVE), any())).thenReturn(PowerOff.FORCED);
+        ProcessInstance pi = runToApproval();
+        approve(pi);
+        fireTimer(pi, "windowStarts");
+        runUntilWaiting(pi);
+
+        assertThat(pi).isEnded().hasPassedInOrder("quiesceLive", "mergeChanges", "restartLive", "verifyLive", "patched");
+        assertThat(historic(pi, ProcessVariables.LIVE_SHUTDOWN)).isEqualTo("forced");
+        assertThat(historic(pi, ProcessVariables.OUTCOME)).isEqualTo("patched");
+        verify(hypervisor, never()).rollback(any());
     }
 
     private dev.shadowpatch.testing.ImmediateGuestJobs jobs() {
