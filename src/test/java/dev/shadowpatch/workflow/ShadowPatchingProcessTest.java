@@ -69,6 +69,58 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         assertThat(historic(pi, ProcessVariables.LIVE_SHUTDOWN)).isEqualTo("clean");
     }
 
+    private static boolean has(String command, String part) {
+        return command != null && command.contains(part);
+    }
+
+    @Test
+    void theChangeCaptureRunsInTheShadowFromBeforeThePatchUntilBeforeItsShutdown() {
+        // the guest can capture and does not yet: the agent is installed and started
+        when(guest.run(eq(shadowTarget()), org.mockito.ArgumentMatchers.argThat(c -> c != null && c.startsWith("systemctl -q is-active sp-change-capture")), any()))
+                .thenAnswer(call -> failed(call.getArgument(1)));
+        ProcessInstance pi = runToApproval();
+
+        assertThat(pi).isWaitingAt("approvePatch");
+        InOrder order = inOrder(guest, hypervisor, merger);
+        order.verify(guest).run(eq(shadowTarget()), org.mockito.ArgumentMatchers.argThat(c -> has(c, "systemctl restart sp-change-capture")), any());
+        order.verify(guest).run(eq(shadowTarget()), eq(PATCH), any());
+        order.verify(guest).run(eq(shadowTarget()), eq(TEST), any());
+        order.verify(guest).run(eq(shadowTarget()), org.mockito.ArgumentMatchers.argThat(c -> has(c, "systemctl stop sp-change-capture")), any());
+        order.verify(hypervisor).shutdown(eq(SHADOW), any());
+        order.verify(merger).plan(clone);
+        verify(guest, org.mockito.Mockito.times(3)).upload(eq(shadowTarget()), any(byte[].class), any());
+        assertThat(pi).variables().containsEntry(ProcessVariables.CHANGE_CAPTURE, "stopped")
+                .containsEntry(ProcessVariables.CHANGE_CAPTURE_NOTE, "");
+    }
+
+    @Test
+    void aShadowThatCannotCaptureIsPatchedAllTheSameAndTheReasonIsRecorded() {
+        when(guest.run(eq(shadowTarget()), org.mockito.ArgumentMatchers.argThat(c -> has(c, "command -v inotifywait")), any()))
+                .thenReturn(new dev.shadowpatch.guest.CommandResult("probe", 1, "DB_PASSWORD=hunter2\n", "", Duration.ofMillis(5)));
+        ProcessInstance pi = runToApproval();
+
+        assertThat(pi).isWaitingAt("approvePatch").hasPassed("patchShadow", "testShadow", "shutDownShadow", "computeMergePlan");
+        assertThat(pi).variables().containsEntry(ProcessVariables.CHANGE_CAPTURE, "skipped");
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.CHANGE_CAPTURE_NOTE))
+                .isEqualTo("the guest lacks inotifywait (package inotify-tools): the merge's scan alone finds the shadow's changes")
+                .doesNotContain("hunter2");
+        verify(guest, never()).upload(any(), any(byte[].class), any());
+        verify(guest, never()).run(any(), org.mockito.ArgumentMatchers.argThat(c -> has(c, "sp-change-capture")), any());
+        verify(merger).plan(clone);
+    }
+
+    @Test
+    void aCaptureThatCannotBeStoppedDoesNotHoldUpTheShutdown() {
+        when(guest.run(eq(shadowTarget()), org.mockito.ArgumentMatchers.argThat(c -> has(c, "systemctl stop sp-change-capture")), any()))
+                .thenThrow(new dev.shadowpatch.guest.GuestException("command on root@" + SHADOW_IP + " timed out after 30 s"));
+        ProcessInstance pi = runToApproval();
+
+        assertThat(pi).isWaitingAt("approvePatch");
+        verify(hypervisor).shutdown(eq(SHADOW), any());
+        assertThat(pi).variables().containsEntry(ProcessVariables.CHANGE_CAPTURE, "not stopped");
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.CHANGE_CAPTURE_NOTE)).contains("could not be stopped");
+    }
+
     @Test
     void aShadowForcedOffIsShownToTheApproverWithWhatItMeans() {
         when(hypervisor.shutdown(eq(SHADOW), any())).thenReturn(PowerOff.FORCED);

@@ -1,5 +1,6 @@
 package dev.shadowpatch.workflow.delegate;
 
+import dev.shadowpatch.guest.ChangeCapture;
 import dev.shadowpatch.virt.Hypervisor;
 import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.virt.PowerOff;
@@ -11,28 +12,38 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
+import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_ADDRESS;
 import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_SHUTDOWN;
 import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_SHUTDOWN_NOTE;
 
 /**
- * Shuts the patched shadow VM down cleanly so its file system is consistent for the merge plan, and
- * records how it went off: a shadow forced off after the grace period is shown to the approver.
+ * Stops the shadow's change capture, shuts the patched shadow VM down cleanly so its file system is
+ * consistent for the merge plan, and records how it went off: a shadow forced off after the grace
+ * period is shown to the approver.
  */
 @Component
 public class ShutDownShadowDelegate implements JavaDelegate {
     private static final Logger log = LoggerFactory.getLogger(ShutDownShadowDelegate.class);
     private final Hypervisors hypervisors;
     private final RunSettings settings;
+    private final ChangeCapture capture;
 
-    public ShutDownShadowDelegate(Hypervisors hypervisors, RunSettings settings) {
+    public ShutDownShadowDelegate(Hypervisors hypervisors, RunSettings settings, ChangeCapture capture) {
         this.hypervisors = hypervisors;
         this.settings = settings;
+        this.capture = capture;
     }
 
     @Override
     public void execute(DelegateExecution execution) {
         Hypervisor hypervisor = hypervisors.forHost(RunState.hostOf(execution));
         String shadowVm = RunState.clone(execution).shadowVm();
+        // the log the merge reads holds the patch and the tests, not the shutdown
+        Object address = execution.getVariable(SHADOW_ADDRESS);
+        if (address != null) {
+            ShadowChangeCapture.stop(capture, execution, GuestCommandStep.target(execution, address.toString(), settings),
+                    hypervisor.isRunning(shadowVm));
+        }
         PowerOff how = hypervisor.shutdown(shadowVm, settings.shutdownGrace());
         execution.setVariable(SHADOW_SHUTDOWN, how.word());
         execution.setVariable(SHADOW_SHUTDOWN_NOTE, noteFor(how, settings.shutdownGrace().toSeconds()));
