@@ -15,7 +15,7 @@ public class GuestConfiguration {
     }
 
     @Bean
-    public ChangeCapture changeCapture(JschGuestShell shell) {
+    public ChangeCapture changeCapture(GuestShell shell) { // the primary shell: a test double where one is registered
         return new ChangeCapture(shell);
     }
 }

@@ -1,5 +1,8 @@
 package dev.shadowpatch.guest;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 
@@ -14,6 +17,21 @@ public interface GuestShell {
 
     /** Uploads a local file to {@code remotePath} in the guest. */
     void upload(GuestTarget target, Path localFile, String remotePath);
+
+    /** Writes {@code content} to {@code remotePath} in the guest (through a temporary local file unless overridden). */
+    default void upload(GuestTarget target, byte[] content, String remotePath) {
+        try {
+            Path tmp = Files.createTempFile("sp-upload", ".bin");
+            try {
+                Files.write(tmp, content);
+                upload(target, tmp, remotePath);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
 
     /** Downloads {@code remotePath} from the guest into {@code localFile}. */
     void download(GuestTarget target, String remotePath, Path localFile);

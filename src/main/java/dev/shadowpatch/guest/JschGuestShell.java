@@ -99,6 +99,7 @@ public class JschGuestShell implements GuestShell {
     }
 
     /** Writes {@code content} to {@code remotePath} in the guest. */
+    @Override
     public void upload(GuestTarget target, byte[] content, String remotePath) {
         sftp(target, "write " + remotePath, s -> s.put(new java.io.ByteArrayInputStream(content), remotePath));
     }

@@ -7,7 +7,7 @@ import java.util.List;
  * versions, the resolutions that can execute (not every conflict offers all three) and, where the
  * kind alone does not say it, why (note).
  */
-public record Conflict(String path, String kind, Decision policy, Entry base, Entry live, Entry shadow,
+public record Conflict(String path, ConflictKind kind, Decision policy, Entry base, Entry live, Entry shadow,
                        List<Decision> choices, String note) {
     public Conflict {
         choices = List.copyOf(choices);

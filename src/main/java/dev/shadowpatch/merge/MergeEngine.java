@@ -113,7 +113,7 @@ public final class MergeEngine {
             List<String> paths = new ArrayList<>();
             for (Op o : approved.ops()) {
                 if (o.resolution() != null) resolutions.put(o.path(), o.resolution());
-                if (Planner.NOT_SCANNED.equals(o.conflict())) notScanned.put(o.path(), o.note());
+                if (o.conflict() == ConflictKind.NOT_SCANNED) notScanned.put(o.path(), o.note());
                 else paths.add(o.path());
             }
             DetectInfo a = approved.detect();

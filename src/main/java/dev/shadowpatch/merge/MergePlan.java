@@ -71,7 +71,7 @@ public final class MergePlan {
                     : Optional.of(new Planner.Merged(o.mergedSha256(), o.bytes()));
         };
         Map<String, String> notScanned = new TreeMap<>();
-        for (Op o : ops) if (Planner.NOT_SCANNED.equals(o.conflict())) notScanned.put(o.path(), o.note());
+        for (Op o : ops) if (o.conflict() == ConflictKind.NOT_SCANNED) notScanned.put(o.path(), o.note());
         return new MergePlan(Planner.plan(facts, notScanned, p -> byPath.get(p).policy(),
                 resolutions::get, approvedMerges), detect);
     }

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 /**
  * One planned operation on one path of the live tree, with the rule that decided it.
  *
- * @param conflict     null, or the kind of conflict (both-modified, both-created, delete-modify, modify-delete)
+ * @param conflict     null, or the kind of conflict
  * @param policy       the policy action the path's glob rule gave (for conflicts)
  * @param resolution   an operator's decision, if any
  * @param bytes        bytes this operation writes (file content copied or merged)
@@ -13,7 +13,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param note         why, where the rule alone does not say it (a subtree not scanned: the reason)
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
-public record Op(String path, Action action, Rule rule, String conflict, Decision policy, Decision resolution,
+public record Op(String path, Action action, Rule rule, ConflictKind conflict, Decision policy, Decision resolution,
                  long bytes, String mergedSha256, PathFacts facts, String note) {
 
     public enum Action {

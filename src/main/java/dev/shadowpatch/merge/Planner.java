@@ -49,12 +49,13 @@ public final class Planner {
             if (f.shadowContentSame()) return op(f, META, Rule.METADATA_ONLY, null, pol, null, 0, null);
             return op(f, WRITE, Rule.TAKE_SHADOW_REPLACE, null, pol, null, bytes(s), null);
         }
-        String kind = b == null ? "both-created" : s == null ? "delete-modify" : l == null ? "modify-delete" : "both-modified";
+        ConflictKind kind = b == null ? ConflictKind.BOTH_CREATED : s == null ? ConflictKind.DELETE_MODIFY
+                : l == null ? ConflictKind.MODIFY_DELETE : ConflictKind.BOTH_MODIFIED;
         return conflict(f, kind, pol, resolution, merger);
     }
 
     /** A conflict of the given kind, settled by the operator's resolution, else by the path's policy. */
-    private static Op conflict(PathFacts f, String kind, Decision pol, Decision resolution, TextMerger merger) {
+    private static Op conflict(PathFacts f, ConflictKind kind, Decision pol, Decision resolution, TextMerger merger) {
         Entry b = f.base(), l = f.live(), s = f.shadow();
         if (resolution != null) {
             return switch (resolution) {
@@ -82,17 +83,9 @@ public final class Planner {
         };
     }
 
-    /** The shadow removes or retypes a directory the live VM keeps entries in. */
-    static final String LIVE_KEEPS_ENTRIES = "live-keeps-entries";
-    /** The shadow writes under a live path that is no directory (the live VM removed or replaced it). */
-    static final String LIVE_PARENT_NOT_DIRECTORY = "live-parent-not-directory";
-
-    /** A subtree the detect stage could not compare (another file system, too deep, unreadable): nothing in it is merged. */
-    static final String NOT_SCANNED = "not-scanned";
-
     /** What an operator may choose for a conflict: only what can execute. */
     public static List<Decision> choices(Op o) {
-        if (LIVE_PARENT_NOT_DIRECTORY.equals(o.conflict()) || NOT_SCANNED.equals(o.conflict())) return List.of(Decision.KEEP_LIVE);
+        if (o.conflict() == ConflictKind.LIVE_PARENT_NOT_DIRECTORY || o.conflict() == ConflictKind.NOT_SCANNED) return List.of(Decision.KEEP_LIVE);
         return hybridPossible(o.live(), o.shadow()) ? List.of(Decision.KEEP_LIVE, Decision.TAKE_SHADOW, Decision.HYBRID)
                 : List.of(Decision.KEEP_LIVE, Decision.TAKE_SHADOW);
     }
@@ -103,11 +96,11 @@ public final class Planner {
      * <ol>
      * <li>bottom-up, a live directory the shadow removes or retypes stays when an entry below it
      *     stays in the live tree: a plain removal becomes {@link Rule#KEPT_FOR_LIVE_ENTRIES}, a type
-     *     change becomes a {@value #LIVE_KEEPS_ENTRIES} conflict (keep the live directory, or take the
+     *     change becomes a {@code live-keeps-entries} conflict (keep the live directory, or take the
      *     shadow's entry and remove the live tree);</li>
      * <li>top-down, an operation that writes under a live parent that will be no directory is not
      *     taken: under a live entry kept by a decision it is {@link Rule#UNDER_KEPT_LIVE}, otherwise
-     *     (the live VM removed or replaced the directory) a {@value #LIVE_PARENT_NOT_DIRECTORY}
+     *     (the live VM removed or replaced the directory) a {@code live-parent-not-directory}
      *     conflict whose only choice is keep-live.</li>
      * </ol>
      */
@@ -133,7 +126,7 @@ public final class Planner {
             if (o.rule() == Rule.TAKE_SHADOW_DELETE)
                 ops.put(p, op(o.facts(), NONE, Rule.KEPT_FOR_LIVE_ENTRIES, null, o.policy(), null, 0, null));
             else if (o.rule() == Rule.TYPE_CHANGE)
-                ops.put(p, conflict(o.facts(), LIVE_KEEPS_ENTRIES, policy.apply(p), resolutions.apply(p), merger));
+                ops.put(p, conflict(o.facts(), ConflictKind.LIVE_KEEPS_ENTRIES, policy.apply(p), resolutions.apply(p), merger));
         }
         for (String p : ops.keySet()) { // path order: parents before their children
             Op o = ops.get(p);
@@ -145,8 +138,8 @@ public final class Planner {
             else {
                 Decision r = resolutions.apply(p);
                 ops.put(p, r == Decision.KEEP_LIVE
-                        ? op(o.facts(), NONE, Rule.KEEP_LIVE, LIVE_PARENT_NOT_DIRECTORY, o.policy(), r, 0, null)
-                        : op(o.facts(), ASK, Rule.ASK, LIVE_PARENT_NOT_DIRECTORY, o.policy(), null, 0, null));
+                        ? op(o.facts(), NONE, Rule.KEEP_LIVE, ConflictKind.LIVE_PARENT_NOT_DIRECTORY, o.policy(), r, 0, null)
+                        : op(o.facts(), ASK, Rule.ASK, ConflictKind.LIVE_PARENT_NOT_DIRECTORY, o.policy(), null, 0, null));
             }
         }
         return new ArrayList<>(ops.values());
@@ -159,8 +152,8 @@ public final class Planner {
      */
     static Op notScanned(PathFacts f, String reason, Decision policy, Decision r) {
         Op o = policy == Decision.KEEP_LIVE || r == Decision.KEEP_LIVE
-                ? op(f, NONE, Rule.KEEP_LIVE, NOT_SCANNED, policy, r, 0, null)
-                : op(f, ASK, Rule.ASK, NOT_SCANNED, policy, null, 0, null);
+                ? op(f, NONE, Rule.KEEP_LIVE, ConflictKind.NOT_SCANNED, policy, r, 0, null)
+                : op(f, ASK, Rule.ASK, ConflictKind.NOT_SCANNED, policy, null, 0, null);
         return new Op(o.path(), o.action(), o.rule(), o.conflict(), o.policy(), o.resolution(), 0, null, f, reason);
     }
 
@@ -231,7 +224,7 @@ public final class Planner {
         return null;
     }
 
-    private static Op takeShadow(PathFacts f, String kind, Decision pol, Decision r) {
+    private static Op takeShadow(PathFacts f, ConflictKind kind, Decision pol, Decision r) {
         Entry s = f.shadow();
         return s == null ? op(f, DELETE, Rule.TAKE_SHADOW, kind, pol, r, 0, null)
                 : op(f, WRITE, Rule.TAKE_SHADOW, kind, pol, r, bytes(s), null);
@@ -257,7 +250,7 @@ public final class Planner {
         return s != null && s.type() == FileType.FILE ? s.size() : 0;
     }
 
-    private static Op op(PathFacts f, Op.Action a, Rule rule, String conflict, Decision policy, Decision r,
+    private static Op op(PathFacts f, Op.Action a, Rule rule, ConflictKind conflict, Decision policy, Decision r,
                          long bytes, String mergedSha) {
         return new Op(f.path(), a, rule, conflict, policy, r, bytes, mergedSha, f, null);
     }

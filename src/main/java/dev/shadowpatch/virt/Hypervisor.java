@@ -8,6 +8,8 @@ import java.util.List;
  * What the patch process needs from the hypervisor. Every method is idempotent: a retried job
  * (after a failure or an orchestrator restart) finds the work already done and returns the same
  * result, because the chain state lives in our own records ({@link ShadowClone}), not in libvirt.
+ * One exception, said at the method: {@link #shutdown} tells how the VM went off, so a second call
+ * finds it off and answers {@link PowerOff#ALREADY_OFF}; the caller keeps the first answer.
  */
 public interface Hypervisor {
 
@@ -23,8 +25,14 @@ public interface Hypervisor {
     /** The IPv4 address the VM got on its network, waiting up to {@code timeout} for a lease. */
     String waitForAddress(String vm, Duration timeout);
 
-    /** Graceful shutdown with a deadline, then forced off. Returns once the VM is shut off. */
-    void shutdown(String vm, Duration grace);
+    /**
+     * Graceful shutdown with a deadline, then forced off. Returns once the VM is shut off, saying how
+     * it went off: {@link PowerOff#CLEAN} (the guest shut down within {@code grace}),
+     * {@link PowerOff#FORCED} (destroyed after it: writes the guest had not flushed are lost) or
+     * {@link PowerOff#ALREADY_OFF}. Idempotent in effect (an off VM stays off, nothing else is touched);
+     * not in its answer: a repeated call answers {@link PowerOff#ALREADY_OFF}.
+     */
+    PowerOff shutdown(String vm, Duration grace);
 
     /** Starts a defined VM; no-op when it already runs. */
     void start(String vm);

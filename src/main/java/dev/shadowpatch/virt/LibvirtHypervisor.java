@@ -300,25 +300,33 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     }
 
     @Override
-    public void shutdown(String vm, Duration grace) {
+    public PowerOff shutdown(String vm, Duration grace) {
         long t0 = System.nanoTime();
         long deadline = t0 + grace.toNanos();
         long nextRequest = 0;
+        if (state(vm) == DomainState.VIR_DOMAIN_SHUTOFF) {
+            log.info("VM {} is already shut off", vm);
+            return PowerOff.ALREADY_OFF;
+        }
+        PowerOff how = PowerOff.CLEAN;
         while (state(vm) != DomainState.VIR_DOMAIN_SHUTOFF) {
             long now = System.nanoTime();
             if (now > deadline) {
-                log.warn("VM {} did not shut down within {} s: forcing it off", vm, grace.toSeconds());
-                withDomain(vm, d -> {
+                log.warn("VM {} did not shut down within {} s: forcing it off (writes it had not flushed are lost)",
+                        vm, grace.toSeconds());
+                boolean destroyed = withDomain(vm, d -> {
                     try {
                         d.destroy();
+                        return true;
                     } catch (LibvirtException e) {
                         if (e.getError().getCode() != ErrorNumber.VIR_ERR_OPERATION_INVALID) {
                             throw e;
                         }
+                        return false; // it went off by itself in the meantime
                     }
-                    return null;
                 }, "force off");
                 waitForState(vm, DomainState.VIR_DOMAIN_SHUTOFF, props.getStateTimeout());
+                how = destroyed ? PowerOff.FORCED : PowerOff.CLEAN;
                 break;
             }
             if (now >= nextRequest) { // repeat: an ACPI request early in boot is ignored by the guest
@@ -336,7 +344,8 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             }
             awaitEvent(250);
         }
-        log.info("VM {} is shut off ({} ms)", vm, (System.nanoTime() - t0) / 1_000_000);
+        log.info("VM {} is shut off ({}, {} ms)", vm, how, (System.nanoTime() - t0) / 1_000_000);
+        return how;
     }
 
     @Override

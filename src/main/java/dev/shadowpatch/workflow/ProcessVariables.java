@@ -47,6 +47,19 @@ public final class ProcessVariables {
     public static final String PATCH_DONE = "patchDone";
     public static final String TEST_DONE = "testDone";
 
+    /**
+     * How the shadow went off before its plan ({@link dev.shadowpatch.virt.PowerOff} word: clean, forced,
+     * already-off) and, unless clean, what that means for the merge, in words for the approver.
+     */
+    public static final String SHADOW_SHUTDOWN = "shadowShutdown";
+    public static final String SHADOW_SHUTDOWN_NOTE = "shadowShutdownNote";
+    /**
+     * The shadow's change capture (ops/guest-agent): capturing, stopped or skipped, and why it was
+     * skipped or could not be stopped. The scan decides either way: the log only makes it faster.
+     */
+    public static final String CHANGE_CAPTURE = "changeCapture";
+    public static final String CHANGE_CAPTURE_NOTE = "changeCaptureNote";
+
     // Fix-the-shadow decision
     public static final String FIX_DECISION = "fixDecision";
 
@@ -77,6 +90,8 @@ public final class ProcessVariables {
 
     // In the window
     public static final String LIVE_DOWN_AT = "liveDownAt";
+    /** How the live VM went off in the window ({@link dev.shadowpatch.virt.PowerOff} word), for the audit. */
+    public static final String LIVE_SHUTDOWN = "liveShutdown";
     public static final String SERVICE_VERIFIED_AT = "serviceVerifiedAt";
     public static final String DOWNTIME_SECONDS = "downtimeSeconds";
     public static final String MERGE_REPORT = "mergeReport";

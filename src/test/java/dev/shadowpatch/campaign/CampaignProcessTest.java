@@ -224,6 +224,22 @@ class CampaignProcessTest extends ProcessTestAccess {
     }
 
     @Test
+    void aVmWhoseShadowWasForcedOffGetsItsOwnApprovalWithTheWarning() {
+        fleet.forcedOff(dev.shadowpatch.testing.RecordingHypervisor.shadowOf("web-02"));
+        ProcessInstance campaign = start(Map.of(CampaignVariables.VMS, "web-01,web-02"));
+        approveCampaign(campaign);
+        drive();
+
+        ProcessInstance forced = run("web-02");
+        assertThat(runtime.getActiveActivityIds(forced.getId()))
+                .as("the campaign's approval does not cover a shadow forced off").containsExactly("approvePatch");
+        assertThat((String) runtime.getVariable(forced.getId(), ProcessVariables.MERGE_PLAN_SUMMARY))
+                .startsWith("WARNING (shadow shutdown: forced)");
+        assertThat(campaign(campaign).vms()).filteredOn(r -> r.vm().equals("web-01")).singleElement()
+                .satisfies(r -> assertThat(r.state()).isEqualTo("patched"));
+    }
+
+    @Test
     void aMergeThatNoLongerFitsWhatIsLeftOfTheWindowWaitsForTheNextOne() {
         // db-hourly: every hour at :00 for 10 minutes, 1 minute kept for a rollback; the plan predicts ~50 s
         Instant lateInWindow = Instant.now().truncatedTo(ChronoUnit.HOURS).plus(Duration.ofMinutes(8)).plusSeconds(30);

@@ -19,6 +19,7 @@ import dev.shadowpatch.virt.HostCommand;
 import dev.shadowpatch.virt.HypervisorException;
 import dev.shadowpatch.virt.LibvirtHypervisor;
 import dev.shadowpatch.virt.LibvirtProperties;
+import dev.shadowpatch.virt.PowerOff;
 import dev.shadowpatch.virt.ShadowClone;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -250,16 +251,21 @@ class ShadowLifecycleVmTest {
     @Order(6)
     void patchInTheShadowIsCapturedByTheChangeLog() {
         ChangeCapture capture = new ChangeCapture(shell);
-        capture.install(shadow);
-        capture.start(shadow, Duration.ofMinutes(3));
+        long t1 = System.nanoTime();
+        assertThat(capture.begin(shadow, Duration.ofSeconds(60))).as("the lab guest can capture").isEmpty();
+        measured.put("change capture install + start to watches established (ms)", ms(t1));
         shell.check(shadow, "echo patched-by-shadow > /etc/sp-patched && echo '<h1>patched</h1>' > /var/www/html/index.html"
                 + " && echo tmp > /tmp/ignored && sync", CMD);
         sleepQuietly(1000);
+        // a retried or taken-over patch step begins again: the running capture and its log stay
+        assertThat(capture.begin(shadow, Duration.ofSeconds(60))).isEmpty();
+        assertThat(capture.capturing(shadow)).isTrue();
         capture.stop(shadow);
+        assertThat(capture.capturing(shadow)).isFalse();
         ChangeLog log = capture.fetch(shadow);
         assertThat(log.paths()).contains("/etc/sp-patched", "/var/www/html/index.html").doesNotContain("/tmp/ignored");
         long t0 = System.nanoTime();
-        hv.shutdown(clone.shadowVm(), Duration.ofSeconds(90));
+        assertThat(hv.shutdown(clone.shadowVm(), Duration.ofSeconds(90))).isEqualTo(PowerOff.CLEAN);
         measured.put("shadow graceful shutdown (ms)", ms(t0));
     }
 
@@ -365,7 +371,7 @@ class ShadowLifecycleVmTest {
         // Neither ACPI nor the agent can power it off any more.
         shell.check(live, "systemctl mask --runtime poweroff.target halt.target && systemctl stop qemu-guest-agent", CMD);
         long t0 = System.nanoTime();
-        hv.shutdown(VM, Duration.ofSeconds(10));
+        assertThat(hv.shutdown(VM, Duration.ofSeconds(10))).isEqualTo(PowerOff.FORCED);
         long took = ms(t0);
         measured.put("shutdown of a guest ignoring it, 10 s grace, then forced off (ms)", took);
         assertThat(hv.isRunning(VM)).isFalse();

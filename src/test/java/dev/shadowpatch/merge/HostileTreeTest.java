@@ -63,7 +63,7 @@ class HostileTreeTest {
         assertEquals(java.util.List.of("opt/app/config", "opt/app/sub2", "opt/app/victim"),
                 plan.unresolvedConflicts().stream().map(Conflict::path).toList());
         for (Conflict c : plan.unresolvedConflicts()) {
-            assertEquals("live-parent-not-directory", c.kind());
+            assertEquals(ConflictKind.LIVE_PARENT_NOT_DIRECTORY, c.kind());
             assertEquals(java.util.List.of(Decision.KEEP_LIVE), c.choices());
         }
         assertEquals(Rule.TAKE_SHADOW_CREATE, plan.op("opt/app/sub2/f").rule(), "decided with the conflict on its parent");
@@ -231,7 +231,7 @@ class HostileTreeTest {
             assertNull(plan.op("opt/mnt/planted"));
             // the subtree that was not compared is shown to the approver, not skipped in silence
             Conflict c = plan.unresolvedConflicts().stream().filter(x -> x.path().equals("opt/mnt")).findFirst().orElseThrow();
-            assertEquals("not-scanned", c.kind());
+            assertEquals(ConflictKind.NOT_SCANNED, c.kind());
             assertTrue(c.note().contains("another file system"), c.note());
             assertEquals(java.util.List.of(Decision.KEEP_LIVE), c.choices());
             assertThrows(MergeConflictException.class, () -> takeShadow.execute(plan, trees));

@@ -143,7 +143,7 @@ class MergeEngineTest {
         assertEquals(1, plan.unresolvedConflicts().size());
         Conflict c = plan.unresolvedConflicts().get(0);
         assertEquals("usr/share/x", c.path());
-        assertEquals("both-modified", c.kind());
+        assertEquals(ConflictKind.BOTH_MODIFIED, c.kind());
         assertNotNull(c.base()); assertNotNull(c.live()); assertNotNull(c.shadow());
         MergeConflictException e = assertThrows(MergeConflictException.class, () -> engine.execute(plan, trees));
         assertEquals(1, e.conflicts().size());

@@ -72,7 +72,7 @@ class PlanShapesTest {
         build("mkdir -p srv/foo && echo 1 > srv/foo/x && echo y > srv/foo/y", "echo live > srv/foo/x", "rm -r srv/foo");
         MergePlan p = plan();
         assertEquals(List.of("srv/foo/x"), conflictPaths(p));
-        assertEquals("delete-modify", p.op("srv/foo/x").conflict());
+        assertEquals(ConflictKind.DELETE_MODIFY, p.op("srv/foo/x").conflict());
         MergePlan resolved = p.withResolution("srv/foo/x", Decision.KEEP_LIVE);
         assertEquals(Rule.KEPT_FOR_LIVE_ENTRIES, resolved.op("srv/foo").rule());
         execute(resolved);
@@ -98,7 +98,7 @@ class PlanShapesTest {
         build("mkdir -p srv/d && echo 1 > srv/d/x", "echo live > srv/d/x", "rm -r srv/d && echo file > srv/d");
         MergePlan p = plan().withResolution("srv/d/x", Decision.KEEP_LIVE);
         assertEquals(List.of("srv/d"), conflictPaths(p), "the directory the live VM keeps a file in cannot silently become a file");
-        assertEquals("live-keeps-entries", p.op("srv/d").conflict());
+        assertEquals(ConflictKind.LIVE_KEEPS_ENTRIES, p.op("srv/d").conflict());
         assertTrue(p.withResolution("srv/d", Decision.KEEP_LIVE).unresolvedConflicts().isEmpty());
         execute(p.withResolution("srv/d", Decision.TAKE_SHADOW));
         assertEquals("file\n", Files.readString(live.resolve("srv/d")));
@@ -120,7 +120,7 @@ class PlanShapesTest {
         build("mkdir -p srv/d && echo 1 > srv/d/a", "rm -r srv/d && ln -s /etc srv/d", "echo 2 > srv/d/a && echo n > srv/d/new");
         MergePlan p = plan();
         assertEquals(List.of("srv/d/a", "srv/d/new"), conflictPaths(p));
-        assertEquals("live-parent-not-directory", p.op("srv/d/new").conflict());
+        assertEquals(ConflictKind.LIVE_PARENT_NOT_DIRECTORY, p.op("srv/d/new").conflict());
         assertEquals(List.of(Decision.KEEP_LIVE), p.unresolvedConflicts().get(1).choices());
         assertThrows(IllegalArgumentException.class, () -> p.withResolution("srv/d/a", Decision.TAKE_SHADOW));
         MergePlan resolved = p.withResolution("srv/d/a", Decision.KEEP_LIVE).withResolution("srv/d/new", Decision.KEEP_LIVE);

@@ -81,7 +81,7 @@ class PlannerCaseTableTest {
     @Test void conflict_bothModified_ask() {
         Op op = decide(file("a"), file("b"), file("c"));
         expect(op, Op.Action.ASK, Rule.ASK);
-        assertEquals("both-modified", op.conflict());
+        assertEquals(ConflictKind.BOTH_MODIFIED, op.conflict());
     }
     @Test void conflict_bothModified_keepLive() { expect(decide(file("a"), file("b"), file("c"), Decision.KEEP_LIVE, null), Op.Action.NONE, Rule.KEEP_LIVE); }
     @Test void conflict_bothModified_takeShadow() { expect(decide(file("a"), file("b"), file("c"), Decision.TAKE_SHADOW, null), Op.Action.WRITE, Rule.TAKE_SHADOW); }
@@ -114,25 +114,25 @@ class PlannerCaseTableTest {
     @Test void conflict_bothCreatedDifferently() {
         Op op = decide(null, file("l"), file("s"));
         expect(op, Op.Action.ASK, Rule.ASK);
-        assertEquals("both-created", op.conflict());
+        assertEquals(ConflictKind.BOTH_CREATED, op.conflict());
     }
     @Test void conflict_liveModified_shadowDeleted() {
         Op op = decide(file("a"), file("b"), null);
-        assertEquals("delete-modify", op.conflict());
+        assertEquals(ConflictKind.DELETE_MODIFY, op.conflict());
         expect(op, Op.Action.ASK, Rule.ASK);
         expect(decide(file("a"), file("b"), null, Decision.TAKE_SHADOW, null), Op.Action.DELETE, Rule.TAKE_SHADOW);
         expect(decide(file("a"), file("b"), null, Decision.HYBRID, null), Op.Action.ASK, Rule.ASK);
     }
     @Test void conflict_liveDeleted_shadowModified() {
         Op op = decide(file("a"), null, file("c"));
-        assertEquals("modify-delete", op.conflict());
+        assertEquals(ConflictKind.MODIFY_DELETE, op.conflict());
         expect(op, Op.Action.ASK, Rule.ASK);
         expect(decide(file("a"), null, file("c"), Decision.KEEP_LIVE, null), Op.Action.NONE, Rule.KEEP_LIVE);
         expect(decide(file("a"), null, file("c"), Decision.TAKE_SHADOW, null), Op.Action.WRITE, Rule.TAKE_SHADOW);
     }
     @Test void conflict_directoryRemovedInShadow_liveAddedFiles() {
         Op op = decide(dir(), dir(), null, Decision.ASK, null, Planner.NO_MERGE, true);
-        assertEquals("delete-modify", op.conflict());
+        assertEquals(ConflictKind.DELETE_MODIFY, op.conflict());
         expect(op, Op.Action.ASK, Rule.ASK);
     }
     @Test void conflict_typeChangedDifferently() { expect(decide(file("a"), link("x"), dir()), Op.Action.ASK, Rule.ASK); }
@@ -167,7 +167,7 @@ class PlannerCaseTableTest {
         PathFacts d = PathFacts.fromEntries("d", dir(), dir(), file("f"), false), x = PathFacts.fromEntries("d/x", file("a"), file("b"), null, false);
         Op asked = at(Planner.plan(java.util.List.of(d, x), p -> p.equals("d") ? Decision.ASK : Decision.KEEP_LIVE, p -> null, Planner.NO_MERGE), "d");
         expect(asked, Op.Action.ASK, Rule.ASK);
-        assertEquals(Planner.LIVE_KEEPS_ENTRIES, asked.conflict());
+        assertEquals(ConflictKind.LIVE_KEEPS_ENTRIES, asked.conflict());
         expect(at(plan(Decision.KEEP_LIVE, d, x), "d"), Op.Action.NONE, Rule.KEEP_LIVE);
         Op taken = at(Planner.plan(java.util.List.of(d, x), p -> p.equals("d") ? Decision.TAKE_SHADOW : Decision.KEEP_LIVE, p -> null, Planner.NO_MERGE), "d");
         expect(taken, Op.Action.WRITE, Rule.TAKE_SHADOW);
@@ -177,7 +177,7 @@ class PlannerCaseTableTest {
         var ops = plan(Decision.TAKE_SHADOW, PathFacts.fromEntries("d/new", null, null, file("n"), false, true));
         Op o = at(ops, "d/new");
         expect(o, Op.Action.ASK, Rule.ASK);
-        assertEquals(Planner.LIVE_PARENT_NOT_DIRECTORY, o.conflict());
+        assertEquals(ConflictKind.LIVE_PARENT_NOT_DIRECTORY, o.conflict());
         assertEquals(java.util.List.of(Decision.KEEP_LIVE), Planner.choices(o));
     }
     @Test void tree_shadowWritesUnderALiveEntryKeptByAConflict_isNotTaken() {
@@ -218,6 +218,18 @@ class PlannerCaseTableTest {
         assertEquals(Map.of(Rule.HYBRID, 1L, Rule.TAKE_SHADOW_REPLACE, 1L), resolved.ruleCounts());
         assertEquals(3, resolved.bytesToCopy());
         assertEquals(2, resolved.size());
+    }
+
+    @Test void plan_conflictKindsAreWordsInTheJson_andPlansWrittenBeforeTheEnumStillParse() {
+        Op conflict = Planner.decide(PathFacts.fromEntries("etc/app.conf", file("a"), file("b"), file("c"), false), Decision.ASK, null, Planner.NO_MERGE);
+        MergePlan plan = new MergePlan(java.util.List.of(conflict), new DetectInfo(1, true, -1, null, null, null, 1, 1));
+        String json = plan.toJson();
+        assertTrue(json.matches("(?s).*\"conflict\"\\s*:\\s*\"both-modified\".*"), json);
+        assertEquals(ConflictKind.BOTH_MODIFIED, MergePlan.fromJson(json).unresolvedConflicts().get(0).kind());
+        // a plan held by a run (or a journal) from before: the same words, and constant names are accepted too
+        assertEquals(ConflictKind.BOTH_MODIFIED, MergePlan.fromJson(json.replace("\"both-modified\"", "\"BOTH_MODIFIED\"")).op("etc/app.conf").conflict());
+        for (ConflictKind k : ConflictKind.values()) assertEquals(k, ConflictKind.parse(k.word()));
+        assertThrows(IllegalArgumentException.class, () -> ConflictKind.parse("both-confused"));
     }
 
     @Test void policy_defaults() {

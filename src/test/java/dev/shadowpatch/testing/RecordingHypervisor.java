@@ -1,6 +1,7 @@
 package dev.shadowpatch.testing;
 
 import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.virt.PowerOff;
 import dev.shadowpatch.virt.ShadowClone;
 
 import java.nio.file.Path;
@@ -42,8 +43,9 @@ public class RecordingHypervisor implements Hypervisor {
     }
 
     @Override
-    public void shutdown(String vm, Duration grace) {
+    public PowerOff shutdown(String vm, Duration grace) {
         log.record(node, "hypervisor.shutdown", vm);
+        return PowerOff.CLEAN;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.shadowpatch.testing;
 
+import dev.shadowpatch.guest.ChangeCapture;
 import dev.shadowpatch.workflow.ProcessVariables;
 
 import java.time.Duration;
@@ -35,8 +36,12 @@ public final class RunRequest {
             "hypervisor.isRunning " + LIVE_VM,
             "hypervisor.createShadow " + LIVE_VM,
             "hypervisor.waitForAddress " + SHADOW_VM,
+            "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + ChangeCapture.PROBE, // the change capture begins
+            "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + ChangeCapture.CAPTURING, // (the double: it runs already)
             "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + PATCH,
             "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + TEST,
+            "hypervisor.isRunning " + SHADOW_VM, // the change capture stops in a running shadow
+            "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + ChangeCapture.STOP,
             "hypervisor.shutdown " + SHADOW_VM,
             "merger.plan " + LIVE_VM);
 

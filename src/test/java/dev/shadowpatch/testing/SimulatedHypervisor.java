@@ -3,6 +3,7 @@ package dev.shadowpatch.testing;
 import dev.shadowpatch.virt.Hypervisor;
 import dev.shadowpatch.virt.HypervisorException;
 import dev.shadowpatch.virt.HypervisorFactory;
+import dev.shadowpatch.virt.PowerOff;
 import dev.shadowpatch.virt.ShadowClone;
 
 import java.nio.file.Path;
@@ -39,6 +40,7 @@ public final class SimulatedHypervisor implements Hypervisor {
         private final Set<String> notRunning = ConcurrentHashMap.newKeySet();
         private final Set<String> undefined = ConcurrentHashMap.newKeySet();
         private final Set<String> unreachable = ConcurrentHashMap.newKeySet();
+        private final Set<String> forcedOff = ConcurrentHashMap.newKeySet();
         private final AtomicInteger peak = new AtomicInteger();
 
         @Override
@@ -58,6 +60,12 @@ public final class SimulatedHypervisor implements Hypervisor {
         /** The VM is in the inventory but no longer defined on its host. */
         public Fleet undefined(String vm) {
             undefined.add(vm);
+            return this;
+        }
+
+        /** The VM (e.g. a shadow) ignores the shutdown request: it is forced off after the grace period. */
+        public Fleet forcedOff(String vm) {
+            forcedOff.add(vm);
             return this;
         }
 
@@ -90,6 +98,7 @@ public final class SimulatedHypervisor implements Hypervisor {
             snapshotted.clear();
             notRunning.clear();
             unreachable.clear();
+            forcedOff.clear();
             peak.set(0);
         }
 
@@ -135,8 +144,9 @@ public final class SimulatedHypervisor implements Hypervisor {
     }
 
     @Override
-    public void shutdown(String vm, Duration grace) {
+    public PowerOff shutdown(String vm, Duration grace) {
         reachable();
+        return fleet.forcedOff.contains(vm) ? PowerOff.FORCED : PowerOff.CLEAN;
     }
 
     @Override

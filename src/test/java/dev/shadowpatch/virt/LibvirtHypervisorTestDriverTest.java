@@ -46,16 +46,26 @@ class LibvirtHypervisorTestDriverTest {
     @Test
     void lifecycleShutdownAndStart() {
         assertThat(hv.isRunning("live")).isTrue();
-        hv.shutdown("live", Duration.ofSeconds(5));
+        assertThat(hv.shutdown("live", Duration.ofSeconds(5))).isEqualTo(PowerOff.CLEAN);
         assertThat(hv.isRunning("live")).isFalse();
         assertThat(hv.exists("live")).as("shut off, still defined").isTrue();
         assertThat(hv.state("live")).isEqualTo(DomainState.VIR_DOMAIN_SHUTOFF);
-        hv.shutdown("live", Duration.ofSeconds(5)); // idempotent
+        assertThat(hv.shutdown("live", Duration.ofSeconds(5))).as("idempotent, and says so").isEqualTo(PowerOff.ALREADY_OFF);
         hv.start("live");
         assertThat(hv.isRunning("live")).isTrue();
         hv.start("live"); // idempotent
         assertThat(hv.isRunning("nope")).isFalse();
         assertThat(hv.exists("nope")).isFalse();
+    }
+
+    @Test
+    void aVmNotOffWithinTheGracePeriodIsForcedOffAndReportedAsForced() {
+        // no grace at all: the deadline has passed at the first look, so the VM is destroyed, not asked
+        assertThat(hv.shutdown("live", Duration.ZERO)).isEqualTo(PowerOff.FORCED);
+        assertThat(hv.state("live")).isEqualTo(DomainState.VIR_DOMAIN_SHUTOFF);
+        assertThat(hv.shutdown("live", Duration.ZERO)).isEqualTo(PowerOff.ALREADY_OFF);
+        assertThat(PowerOff.parse("forced")).isEqualTo(PowerOff.FORCED);
+        assertThat(PowerOff.parse("ALREADY_OFF")).as("the constant's name parses too").isEqualTo(PowerOff.ALREADY_OFF);
     }
 
     @Test

@@ -69,7 +69,6 @@ abstract class ProcessTestSupport {
     @MockitoBean protected dev.shadowpatch.virt.HypervisorFactory hypervisorFactory;
     @MockitoBean protected GuestShell guest;
     @MockitoBean protected ShadowMerger merger;
-    @MockitoBean dev.shadowpatch.guest.ChangeCapture changeCapture; // needs the SSH implementation, not the double
 
     final ShadowClone clone = new ShadowClone("run", LIVE, SHADOW, "vda", Path.of("/images/web-01.qcow2"),
             Path.of("/images/web-01.live.qcow2"), Path.of("/images/web-01.shadow.qcow2"), null);
@@ -82,6 +81,8 @@ abstract class ProcessTestSupport {
         when(hypervisor.waitForAddress(eq(SHADOW), any())).thenReturn(SHADOW_IP);
         when(hypervisor.waitForAddress(eq(LIVE), any())).thenReturn(LIVE_IP);
         when(hypervisor.createMergeOverlay(any())).thenReturn(merging);
+        when(hypervisor.shutdown(any(), any())).thenReturn(dev.shadowpatch.virt.PowerOff.CLEAN);
+        when(hypervisor.isRunning(SHADOW)).thenReturn(true);
         when(guest.run(any(), any(), any())).thenAnswer(call -> ok(call.getArgument(1)));
         when(merger.plan(any())).thenReturn(plan(List.of()));
         when(merger.merge(any(), any(), any())).thenReturn(new ShadowMerger.MergeResult(

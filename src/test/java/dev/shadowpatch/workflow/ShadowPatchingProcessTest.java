@@ -1,5 +1,6 @@
 package dev.shadowpatch.workflow;
 
+import dev.shadowpatch.virt.PowerOff;
 import org.camunda.bpm.engine.history.HistoricVariableInstance;
 import org.camunda.bpm.engine.impl.util.ClockUtil;
 import org.camunda.bpm.engine.runtime.Incident;
@@ -63,6 +64,110 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         assertThat(historic(pi, ProcessVariables.DOWNTIME_SECONDS)).isInstanceOf(Double.class);
         assertThat(historic(pi, ProcessVariables.MERGE_RULE_COUNTS).toString()).contains("\"take-shadow-replace (rule 3)\":42");
         assertThat(historic(pi, ProcessVariables.APPROVED_AT)).isInstanceOf(Date.class);
+        assertThat(historic(pi, ProcessVariables.SHADOW_SHUTDOWN)).isEqualTo("clean");
+        assertThat(historic(pi, ProcessVariables.SHADOW_SHUTDOWN_NOTE)).isEqualTo("");
+        assertThat(historic(pi, ProcessVariables.LIVE_SHUTDOWN)).isEqualTo("clean");
+    }
+
+    private static boolean has(String command, String part) {
+        return command != null && command.contains(part);
+    }
+
+    @Test
+    void theChangeCaptureRunsInTheShadowFromBeforeThePatchUntilBeforeItsShutdown() {
+        // the guest can capture and does not yet: the agent is installed and started
+        when(guest.run(eq(shadowTarget()), org.mockito.ArgumentMatchers.argThat(c -> c != null && c.startsWith("systemctl -q is-active sp-change-capture")), any()))
+                .thenAnswer(call -> failed(call.getArgument(1)));
+        ProcessInstance pi = runToApproval();
+
+        assertThat(pi).isWaitingAt("approvePatch");
+        InOrder order = inOrder(guest, hypervisor, merger);
+        order.verify(guest).run(eq(shadowTarget()), org.mockito.ArgumentMatchers.argThat(c -> has(c, "systemctl restart sp-change-capture")), any());
+        order.verify(guest).run(eq(shadowTarget()), eq(PATCH), any());
+        order.verify(guest).run(eq(shadowTarget()), eq(TEST), any());
+        order.verify(guest).run(eq(shadowTarget()), org.mockito.ArgumentMatchers.argThat(c -> has(c, "systemctl stop sp-change-capture")), any());
+        order.verify(hypervisor).shutdown(eq(SHADOW), any());
+        order.verify(merger).plan(clone);
+        verify(guest, org.mockito.Mockito.times(3)).upload(eq(shadowTarget()), any(byte[].class), any());
+        assertThat(pi).variables().containsEntry(ProcessVariables.CHANGE_CAPTURE, "stopped")
+                .containsEntry(ProcessVariables.CHANGE_CAPTURE_NOTE, "");
+    }
+
+    @Test
+    void aShadowThatCannotCaptureIsPatchedAllTheSameAndTheReasonIsRecorded() {
+        when(guest.run(eq(shadowTarget()), org.mockito.ArgumentMatchers.argThat(c -> has(c, "command -v inotifywait")), any()))
+                .thenReturn(new dev.shadowpatch.guest.CommandResult("probe", 1, "DB_PASSWORD=hunter2\n", "", Duration.ofMillis(5)));
+        ProcessInstance pi = runToApproval();
+
+        assertThat(pi).isWaitingAt("approvePatch").hasPassed("patchShadow", "testShadow", "shutDownShadow", "computeMergePlan");
+        assertThat(pi).variables().containsEntry(ProcessVariables.CHANGE_CAPTURE, "skipped");
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.CHANGE_CAPTURE_NOTE))
+                .isEqualTo("the guest lacks inotifywait (package inotify-tools): the merge's scan alone finds the shadow's changes")
+                .doesNotContain("hunter2");
+        verify(guest, never()).upload(any(), any(byte[].class), any());
+        verify(guest, never()).run(any(), org.mockito.ArgumentMatchers.argThat(c -> has(c, "sp-change-capture")), any());
+        verify(merger).plan(clone);
+    }
+
+    @Test
+    void aCaptureThatCannotBeStoppedDoesNotHoldUpTheShutdown() {
+        when(guest.run(eq(shadowTarget()), org.mockito.ArgumentMatchers.argThat(c -> has(c, "systemctl stop sp-change-capture")), any()))
+                .thenThrow(new dev.shadowpatch.guest.GuestException("command on root@" + SHADOW_IP + " timed out after 30 s"));
+        ProcessInstance pi = runToApproval();
+
+        assertThat(pi).isWaitingAt("approvePatch");
+        verify(hypervisor).shutdown(eq(SHADOW), any());
+        assertThat(pi).variables().containsEntry(ProcessVariables.CHANGE_CAPTURE, "not stopped");
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.CHANGE_CAPTURE_NOTE)).contains("could not be stopped");
+    }
+
+    @Test
+    void aShadowForcedOffIsShownToTheApproverWithWhatItMeans() {
+        when(hypervisor.shutdown(eq(SHADOW), any())).thenReturn(PowerOff.FORCED);
+        ProcessInstance pi = runToApproval();
+
+        assertThat(pi).isWaitingAt("approvePatch");
+        assertThat(pi).variables().containsEntry(ProcessVariables.SHADOW_SHUTDOWN, "forced");
+        String note = (String) runtime.getVariable(pi.getId(), ProcessVariables.SHADOW_SHUTDOWN_NOTE);
+        assertThat(note).contains("forced off").contains("journal-consistent")
+                .contains("writes the shadow had not yet flushed to its disk are lost")
+                .contains("Send the run back to fix the shadow").contains("approve knowing this");
+        String summary = (String) runtime.getVariable(pi.getId(), ProcessVariables.MERGE_PLAN_SUMMARY);
+        assertThat(summary).as("the plan summary the approval form shows").startsWith("WARNING (shadow shutdown: forced): " + note)
+                .contains("No conflicts.");
+
+        // sent back, fixed and shut down cleanly this time: the warning is gone from the new evidence
+        when(hypervisor.shutdown(eq(SHADOW), any())).thenReturn(PowerOff.CLEAN);
+        completeTask(pi, "approvePatch", Map.of(ProcessVariables.APPROVAL_DECISION, "sendBack"));
+        runUntilWaiting(pi);
+        completeTask(pi, "fixShadow", Map.of(ProcessVariables.FIX_DECISION, "retest"));
+        runUntilWaiting(pi);
+        assertThat(pi).isWaitingAt("approvePatch");
+        assertThat(pi).variables().containsEntry(ProcessVariables.SHADOW_SHUTDOWN, "clean")
+                .containsEntry(ProcessVariables.SHADOW_SHUTDOWN_NOTE, "");
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.MERGE_PLAN_SUMMARY)).doesNotContain("WARNING");
+    }
+
+    @Test
+    void theApprovalFormShowsTheShadowsShutdownNote() throws Exception {
+        String form = new String(getClass().getResourceAsStream("/processes/approve-patch.html").readAllBytes(),
+                java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(form).contains("'" + ProcessVariables.SHADOW_SHUTDOWN_NOTE + "'")
+                .contains("{{" + ProcessVariables.SHADOW_SHUTDOWN_NOTE + "}}");
+    }
+
+    @Test
+    void aLiveVmForcedOffInTheWindowIsRecordedAndTheWindowGoesOn() {
+        when(hypervisor.shutdown(eq(LIVE), any())).thenReturn(PowerOff.FORCED);
+        ProcessInstance pi = runToApproval();
+        approve(pi);
+        fireTimer(pi, "windowStarts");
+        runUntilWaiting(pi);
+
+        assertThat(pi).isEnded().hasPassedInOrder("quiesceLive", "mergeChanges", "restartLive", "verifyLive", "patched");
+        assertThat(historic(pi, ProcessVariables.LIVE_SHUTDOWN)).isEqualTo("forced");
+        assertThat(historic(pi, ProcessVariables.OUTCOME)).isEqualTo("patched");
+        verify(hypervisor, never()).rollback(any());
     }
 
     private dev.shadowpatch.testing.ImmediateGuestJobs jobs() {

@@ -36,6 +36,10 @@ final class GuestCommandStep {
 
     /** A guest of this run: the shadow is a clone, so both present the live VM's pinned host key. */
     GuestTarget target(DelegateExecution execution, String address) {
+        return target(execution, address, settings);
+    }
+
+    static GuestTarget target(DelegateExecution execution, String address, RunSettings settings) {
         return GuestTarget.direct(address, settings.guestUser())
                 .withHostKeyAlias(RunState.requireString(execution, ProcessVariables.LIVE_VM));
     }

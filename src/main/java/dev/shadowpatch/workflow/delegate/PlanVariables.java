@@ -16,7 +16,14 @@ final class PlanVariables {
         execution.setVariable(CONFLICT_COUNT, plan.unresolvedPaths().size());
         long predicted = settings.predictDowntime(plan.bytesToCopy(), plan.operations()).toSeconds();
         execution.setVariable(PREDICTED_DOWNTIME_SECONDS, predicted);
-        execution.setVariable(MERGE_PLAN_SUMMARY, RunState.tail(summary(plan, predicted)));
+        execution.setVariable(MERGE_PLAN_SUMMARY, shadowWarning(execution) + RunState.tail(summary(plan, predicted)));
+    }
+
+    /** A shadow that did not shut down cleanly heads the summary (outside its tail: a long plan never hides it). */
+    static String shadowWarning(DelegateExecution execution) {
+        Object note = execution.getVariable(SHADOW_SHUTDOWN_NOTE);
+        return note == null || note.toString().isBlank() ? ""
+                : "WARNING (shadow shutdown: " + execution.getVariable(SHADOW_SHUTDOWN) + "): " + note + "\n\n";
     }
 
     static String summary(PlanResult plan, long predictedSeconds) {

@@ -2,6 +2,7 @@ package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.virt.Hypervisor;
 import dev.shadowpatch.virt.Hypervisors;
+import dev.shadowpatch.virt.PowerOff;
 import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.workflow.RunState;
@@ -10,6 +11,7 @@ import org.camunda.bpm.engine.impl.util.ClockUtil;
 import org.springframework.stereotype.Component;
 
 import static dev.shadowpatch.workflow.ProcessVariables.LIVE_DOWN_AT;
+import static dev.shadowpatch.workflow.ProcessVariables.LIVE_SHUTDOWN;
 
 /** Shuts the live VM down (graceful, then forced): the downtime starts here. */
 @Component
@@ -28,7 +30,12 @@ public class QuiesceLiveDelegate extends InWindowStep {
         if (execution.getVariable(LIVE_DOWN_AT) == null) { // a retry keeps the first moment
             execution.setVariable(LIVE_DOWN_AT, ClockUtil.getCurrentTime());
         }
-        hypervisor.shutdown(RunState.clone(execution).liveVm(), settings.shutdownGrace());
+        PowerOff how = hypervisor.shutdown(RunState.clone(execution).liveVm(), settings.shutdownGrace());
+        // audit only: the window goes on either way (the live tree is read journal-consistent);
+        // a retry finds the VM off and keeps the first answer
+        if (execution.getVariable(LIVE_SHUTDOWN) == null || how != PowerOff.ALREADY_OFF) {
+            execution.setVariable(LIVE_SHUTDOWN, how.word());
+        }
     }
 
     @Override
