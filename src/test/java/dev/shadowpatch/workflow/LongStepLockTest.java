@@ -30,10 +30,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A step that outlasts the job lock time (the merge of a large patch: here 4 lock times) on two
- * nodes sharing PostgreSQL, both executors running. Without {@link JobLockKeeper} the expired lock
- * lets an executor take the merge job up a second time while the first still writes; with it the
- * merge runs exactly once and the run ends patched without a failed job.
+ * A step that outlasts the job lock time (the merge of a large patch: here 4 lock times), on two
+ * nodes sharing PostgreSQL with both executors running, and on one node on the embedded H2 database.
+ * Without {@link JobLockKeeper} the expired lock lets an executor take the merge job up a second
+ * time while the first still writes (the run then never ends here); with it the merge runs exactly
+ * once and the run ends patched without a failed job.
  */
 @Tag("postgres")
 class LongStepLockTest {
@@ -78,7 +79,26 @@ class LongStepLockTest {
 
     @Test
     void aMergeLongerThanTheLockTimeRunsOnceAndTheRunEndsPatched() {
-        ProcessEngine engine = nodeA.engine();
+        calls.clear();
+        runWithALongMerge(nodeA.engine());
+    }
+
+    /** The keeper's update of the lock on the default database, where the job's own transaction runs beside it. */
+    @Test
+    void onTheEmbeddedH2DatabaseToo() {
+        calls.clear();
+        try (AppNode h2 = AppNode.start("node-h2", WebApplicationType.SERVLET, List.of("--server.port=0",
+                        "--shadowpatch.data-dir=" + dataDir.resolve("node-h2"),
+                        "--camunda.bpm.job-execution.lock-time-in-millis=" + LOCK_MILLIS,
+                        "--camunda.bpm.job-execution.wait-time-in-millis=300", "--camunda.bpm.job-execution.max-wait=1000",
+                        "--camunda.bpm.process-engine-name=nodeh2", "--SP_ADMIN_PASSWORD=" + PostgresNodes.ADMIN_PASSWORD),
+                new RecordingHypervisor("node-h2", calls), new RecordingGuestShell("node-h2", calls),
+                new RecordingShadowMerger("node-h2", calls).mergeTakes(MERGE_TAKES))) {
+            runWithALongMerge(h2.engine());
+        }
+    }
+
+    private void runWithALongMerge(ProcessEngine engine) {
         ProcessInstance pi = asOperator(engine, e -> e.getRuntimeService()
                 .startProcessInstanceByKey(ProcessKeys.SHADOW_PATCHING, RunRequest.windowOpenNow()));
         Task approval = await("the approval task").atMost(TIMEOUT).until(() -> engine.getTaskService().createTaskQuery()
