@@ -30,7 +30,8 @@ import static dev.shadowpatch.workflow.ProcessVariables.*;
  * window parses and can hold a merge; the named window and the host exist; no other run holds the
  * VM). Any problem fails the start with all of them named, so no instance, snapshot or shadow is
  * left. (A campaign's run is refused by a BPMN error instead: it ends as {@link RunOutcome#REFUSED}
- * with the problems in {@code requestRefusal}, and the campaign goes on.) The request as accepted is recorded in the {@link RunLedger} and the VM is claimed for the run.
+ * with the problems in {@code requestRefusal}, and the campaign goes on.) The request as accepted is
+ * recorded in the {@link RunLedger} and the VM is claimed for the run.
  */
 @Component
 public class CheckRequestDelegate implements JavaDelegate {
