@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -30,6 +31,8 @@ public class ChainRecord {
     public String shadowNvram;
     public Instant snapshotAt;
     public boolean quiesced;
+    /** The live VM's devices its shadow did not get, with the reason (DomainXml#sharedDevices). */
+    public List<String> droppedDevices = List.of();
     public Set<Step> done = EnumSet.noneOf(Step.class);
 
     public ChainRecord() {}

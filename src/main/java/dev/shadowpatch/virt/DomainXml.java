@@ -109,9 +109,67 @@ public final class DomainXml {
     }
 
     /**
+     * What the shadow must not have, with the reason for each: every device through which it would
+     * reach what the live VM shares or owns outside its own disks and NICs (a shadow patches and tests
+     * with write access, so it must never touch the live VM's data). {@link #shadowDefinition} drops
+     * them all; a read-only disk of its own (an installation ISO) stays. Empty for a VM with none.
+     */
+    public static List<String> sharedDevices(String liveXml, String diskTarget) {
+        List<String> found = new ArrayList<>();
+        Element devices = devices(parse(liveXml));
+        for (Element d : children(devices, "disk")) {
+            Element target = child(d, "target");
+            String dev = target == null ? "?" : target.getAttribute("dev");
+            if (dev.equals(diskTarget)) {
+                continue;
+            }
+            if (child(d, "shareable") != null) {
+                found.add("disk " + dev + " is shareable (another VM may use it)");
+            } else if ("lun".equals(attrOr(d, "device", "disk"))) {
+                found.add("disk " + dev + " passes a host LUN through");
+            } else if (!isOwnReadOnly(d)) {
+                found.add("disk " + dev + " is another writable disk of the live VM");
+            }
+        }
+        for (Element i : children(devices, "interface")) {
+            if ("hostdev".equals(i.getAttribute("type"))) {
+                found.add("NIC" + describe(child(i, "mac"), "address") + " is a host device passed through (it becomes an isolated virtio NIC)");
+            }
+        }
+        for (String[] kind : SHARED_DEVICES) {
+            for (Element e : children(devices, kind[0])) {
+                String tag = describe(child(e, "target"), "dir");
+                found.add(kind[1] + (tag.isEmpty() ? "" : ":" + tag));
+            }
+        }
+        return found;
+    }
+
+    /** A disk the shadow may keep: read-only (a CD-ROM always is), not shared, no host LUN. */
+    private static boolean isOwnReadOnly(Element disk) {
+        String device = attrOr(disk, "device", "disk");
+        return (child(disk, "readonly") != null || "cdrom".equals(device))
+                && child(disk, "shareable") == null && !"lun".equals(device);
+    }
+
+    /** Devices a shadow never gets: tag, and what it is. */
+    private static final String[][] SHARED_DEVICES = {
+            {"filesystem", "a host directory shared into the VM (virtiofs/9p)"},
+            {"hostdev", "a host device passed through"},
+            {"shmem", "memory shared with the host or other VMs"},
+            {"redirdev", "a USB device redirected from outside"},
+            {"smartcard", "a smartcard reader of the host"},
+    };
+
+    private static String describe(Element e, String attr) {
+        return e == null || e.getAttribute(attr).isEmpty() ? "" : " " + e.getAttribute(attr);
+    }
+
+    /**
      * The shadow's definition: the live VM's XML with a new name, no UUID, no MAC addresses (libvirt
-     * makes new ones), every NIC on the isolated network, the patched disk on the shadow delta, other
-     * writable disks removed (a shadow must never write the live VM's disks), per-VM paths renamed.
+     * makes new ones), every NIC on the isolated network as a plain virtual NIC, the patched disk on
+     * the shadow delta, every device of {@link #sharedDevices} removed (a shadow must never write the
+     * live VM's disks or reach what it shares), per-VM paths renamed.
      */
     public static String shadowDefinition(String liveXml, String shadowName, String diskTarget, Path shadowDelta,
                                           String isolatedNetwork, Path shadowNvram) {
@@ -144,16 +202,25 @@ public final class DomainXml {
         for (Element d : children(devices, "disk")) {
             Element target = child(d, "target");
             String dev = target == null ? "" : target.getAttribute("dev");
-            boolean writable = child(d, "readonly") == null && child(d, "shareable") == null;
             if (dev.equals(diskTarget)) {
                 setDiskSource(doc, d, shadowDelta);
-            } else if ("disk".equals(attrOr(d, "device", "disk")) && writable) {
+            } else if (!isOwnReadOnly(d)) {
                 devices.removeChild(d);
             }
         }
+        for (String[] kind : SHARED_DEVICES) {
+            removeChildren(devices, kind[0]);
+        }
         for (Element i : children(devices, "interface")) {
+            boolean passedThrough = "hostdev".equals(i.getAttribute("type")) || "vhostuser".equals(i.getAttribute("type"));
             for (String tag : List.of("mac", "source", "target", "alias", "address", "virtualport", "vlan", "bandwidth")) {
                 removeChildren(i, tag);
+            }
+            i.removeAttribute("managed");
+            if (passedThrough) { // its driver (vfio, vhost-user) and boot/ROM settings belong to the host's device
+                for (String tag : List.of("driver", "rom")) {
+                    removeChildren(i, tag);
+                }
             }
             i.setAttribute("type", "network");
             Element src = doc.createElement("source");

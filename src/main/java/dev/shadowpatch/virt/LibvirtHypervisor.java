@@ -208,6 +208,11 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             ioRun(() -> Files.copy(Path.of(liveNvram.get()), target, StandardCopyOption.REPLACE_EXISTING), "copy UEFI vars");
             r.shadowNvram = nvram.toString();
         }
+        r.droppedDevices = DomainXml.sharedDevices(liveXml, r.chain.diskTarget());
+        if (!r.droppedDevices.isEmpty()) {
+            log.warn("shadow {} of {} gets none of what the live VM shares: {}", r.chain.shadowVm(), r.chain.liveVm(),
+                    String.join("; ", r.droppedDevices));
+        }
         String xml = DomainXml.shadowDefinition(liveXml, r.chain.shadowVm(), r.chain.diskTarget(), r.chain.shadowDelta(),
                 props.getShadowNetwork(), nvram);
         undefineIfExists(r.chain.shadowVm());

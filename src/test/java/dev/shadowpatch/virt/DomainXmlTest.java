@@ -121,4 +121,66 @@ class DomainXmlTest {
         assertThatThrownBy(() -> DomainXml.disks("<!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><domain>&x;</domain>"))
                 .isInstanceOf(HypervisorException.class);
     }
+
+    /**
+     * A shadow patches and tests with write access: it must never reach what the live VM shares.
+     * Shareable and LUN disks, host directories (virtiofs, 9p), host devices, shared memory and USB
+     * redirection are dropped and named; a passed-through NIC becomes a plain NIC on the isolated
+     * network; the VM's own read-only ISO stays.
+     */
+    @Test
+    void theShadowGetsNothingTheLiveVmShares() {
+        String shared = LIVE.replace("<graphics type='vnc' port='5901' autoport='no'/>", """
+                <disk type='block' device='disk'>
+                  <driver name='qemu' type='raw' cache='none'/>
+                  <source dev='/dev/mapper/cluster-shared'/>
+                  <target dev='vdc' bus='virtio'/>
+                  <shareable/>
+                </disk>
+                <disk type='block' device='lun'>
+                  <source dev='/dev/sdz'/>
+                  <target dev='sdb' bus='scsi'/>
+                  <readonly/>
+                </disk>
+                <filesystem type='mount' accessmode='passthrough'>
+                  <driver type='virtiofs'/>
+                  <source dir='/srv/shared-data'/>
+                  <target dir='data'/>
+                </filesystem>
+                <filesystem type='mount' accessmode='mapped'>
+                  <source dir='/srv/nine'/>
+                  <target dir='nine'/>
+                </filesystem>
+                <hostdev mode='subsystem' type='pci' managed='yes'>
+                  <source><address domain='0x0000' bus='0x03' slot='0x00' function='0x0'/></source>
+                </hostdev>
+                <interface type='hostdev' managed='yes'>
+                  <mac address='52:54:00:aa:bb:cc'/>
+                  <driver name='vfio'/>
+                  <source><address type='pci' domain='0x0000' bus='0x04' slot='0x10' function='0x1'/></source>
+                </interface>
+                <shmem name='ivshmem0'><model type='ivshmem-plain'/><size unit='M'>4</size></shmem>
+                <redirdev bus='usb' type='spicevmc'/>
+                <graphics type='vnc' port='5901' autoport='no'/>""");
+
+        assertThat(DomainXml.sharedDevices(shared, "vda")).containsExactly(
+                "disk vdb is another writable disk of the live VM",
+                "disk vdc is shareable (another VM may use it)",
+                "disk sdb passes a host LUN through",
+                "NIC 52:54:00:aa:bb:cc is a host device passed through (it becomes an isolated virtio NIC)",
+                "a host directory shared into the VM (virtiofs/9p): data",
+                "a host directory shared into the VM (virtiofs/9p): nine",
+                "a host device passed through",
+                "memory shared with the host or other VMs",
+                "a USB device redirected from outside");
+        assertThat(DomainXml.sharedDevices(LIVE, "vda")).as("its ISO is its own, read-only: it stays")
+                .containsExactly("disk vdb is another writable disk of the live VM");
+
+        String shadow = DomainXml.shadowDefinition(shared, "web1-shadow", "vda", Path.of("/img/shadow.qcow2"), "sp-isolated", null);
+        assertThat(DomainXml.disks(shadow)).extracting(DomainXml.Disk::target).containsExactly("vda", "sda");
+        assertThat(shadow).doesNotContain("<filesystem", "<hostdev", "<shmem", "<redirdev", "cluster-shared", "/dev/sdz",
+                "/srv/shared-data", "vfio", "bus='0x04'", "managed=");
+        assertThat(shadow).contains("<source network=\"sp-isolated\"/>");
+        assertThat(DomainXml.sharedDevices(shadow, "vda")).as("the shadow shares nothing").isEmpty();
+    }
 }
