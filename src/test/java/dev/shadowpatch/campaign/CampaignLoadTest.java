@@ -35,7 +35,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
 import java.util.stream.Collectors;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -197,14 +196,14 @@ class CampaignLoadTest {
 
     private static ProcessInstance startAndApprove(AppNode node, String name, int overall, int perHost) {
         ProcessEngine engine = node.engine();
-        ProcessInstance campaign = asOperator(engine, e -> e.getRuntimeService().startProcessInstanceByKey(
+        ProcessInstance campaign = AppNode.asOperator(engine, e -> e.getRuntimeService().startProcessInstanceByKey(
                 CampaignVariables.PROCESS_KEY, Map.of(CampaignVariables.NAME, name, CampaignVariables.GROUPS, "fleet",
                         ProcessVariables.PATCH_COMMAND, "apt-get -y upgrade", ProcessVariables.TEST_COMMAND, "true",
                         CampaignVariables.MAX_CONCURRENCY, String.valueOf(overall),
                         CampaignVariables.MAX_PER_HOST, String.valueOf(perHost), CampaignVariables.MAX_FAILURES, "10")));
         Task approval = await("the campaign approval").atMost(Duration.ofMinutes(1)).until(() -> engine.getTaskService()
                 .createTaskQuery().processInstanceId(campaign.getId()).taskDefinitionKey("approveCampaign").singleResult(), t -> t != null);
-        asOperator(engine, e -> {
+        AppNode.asOperator(engine, e -> {
             e.getTaskService().complete(approval.getId(), Map.of(CampaignVariables.DECISION, "approve"));
             return null;
         });
@@ -217,14 +216,6 @@ class CampaignLoadTest {
                         .processInstanceId(campaign.getId()).finished().count() == 1);
     }
 
-    private static <T> T asOperator(ProcessEngine engine, Function<ProcessEngine, T> work) {
-        engine.getIdentityService().setAuthentication("olga", List.of(ProcessKeys.GROUP_OPERATORS));
-        try {
-            return work.apply(engine);
-        } finally {
-            engine.getIdentityService().clearAuthentication();
-        }
-    }
 
     private static long processCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();

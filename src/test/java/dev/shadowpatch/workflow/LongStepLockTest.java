@@ -9,7 +9,6 @@ import dev.shadowpatch.testing.RecordingShadowMerger;
 import dev.shadowpatch.testing.RunRequest;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.camunda.bpm.engine.HistoryService;
-import org.camunda.bpm.engine.IdentityService;
 import org.camunda.bpm.engine.ProcessEngine;
 import org.camunda.bpm.engine.runtime.ProcessInstance;
 import org.camunda.bpm.engine.task.Task;
@@ -99,11 +98,11 @@ class LongStepLockTest {
     }
 
     private void runWithALongMerge(ProcessEngine engine) {
-        ProcessInstance pi = asOperator(engine, e -> e.getRuntimeService()
+        ProcessInstance pi = AppNode.asOperator(engine, e -> e.getRuntimeService()
                 .startProcessInstanceByKey(ProcessKeys.SHADOW_PATCHING, RunRequest.windowOpenNow()));
         Task approval = await("the approval task").atMost(TIMEOUT).until(() -> engine.getTaskService().createTaskQuery()
                 .processInstanceId(pi.getId()).taskDefinitionKey("approvePatch").singleResult(), t -> t != null);
-        asOperator(engine, e -> {
+        AppNode.asOperator(engine, e -> {
             e.getTaskService().complete(approval.getId(), Map.of(ProcessVariables.APPROVAL_DECISION, "approve"));
             return null;
         });
@@ -119,15 +118,5 @@ class LongStepLockTest {
                 .as("failed job attempts (a second taker's optimistic-locking failure would be one)").isEmpty();
         assertThat(history.createHistoricActivityInstanceQuery().processInstanceId(pi.getId()).activityId("mergeChanges")
                 .count()).isOne();
-    }
-
-    private static <T> T asOperator(ProcessEngine engine, java.util.function.Function<ProcessEngine, T> work) {
-        IdentityService identity = engine.getIdentityService();
-        identity.setAuthentication("olga", List.of(ProcessKeys.GROUP_OPERATORS));
-        try {
-            return work.apply(engine);
-        } finally {
-            identity.clearAuthentication();
-        }
     }
 }

@@ -9,7 +9,6 @@ import dev.shadowpatch.testing.RecordingShadowMerger;
 import dev.shadowpatch.testing.RunRequest;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.camunda.bpm.engine.HistoryService;
-import org.camunda.bpm.engine.IdentityService;
 import org.camunda.bpm.engine.ProcessEngine;
 import org.camunda.bpm.engine.history.HistoricActivityInstance;
 import org.camunda.bpm.engine.history.HistoricJobLog;
@@ -98,7 +97,7 @@ class TwoNodeFailoverTest {
         // Node B takes no job until A hangs: that decides which node gets stuck, nothing else.
         nodeB.jobExecutor().shutdown();
 
-        ProcessInstance pi = asOperator(nodeA, e -> e.getRuntimeService()
+        ProcessInstance pi = AppNode.asOperator(nodeA.engine(), e -> e.getRuntimeService()
                 .startProcessInstanceByKey(ProcessKeys.SHADOW_PATCHING, RunRequest.windowOpenNow()));
         assertThat(guestOnA.awaitHanging(TIMEOUT)).as("node A's patch call hangs").isTrue();
 
@@ -115,7 +114,7 @@ class TwoNodeFailoverTest {
         Task approval = await("node B runs the orphaned patch step and the rest up to the approval").atMost(TIMEOUT)
                 .until(() -> engineB.getTaskService().createTaskQuery().processInstanceId(pi.getId())
                         .taskDefinitionKey("approvePatch").singleResult(), t -> t != null);
-        asOperator(nodeB, e -> {
+        AppNode.asOperator(nodeB.engine(), e -> {
             e.getTaskService().complete(approval.getId(), Map.of(ProcessVariables.APPROVAL_DECISION, "approve"));
             return null;
         });
@@ -162,15 +161,5 @@ class TwoNodeFailoverTest {
                 .isEqualTo("node-a");
         assertThat(history.createHistoricVariableInstanceQuery().processInstanceId(pi.getId())
                 .variableName(ProcessVariables.APPROVED_BY).singleResult().getValue()).isEqualTo("olga");
-    }
-
-    private static <T> T asOperator(AppNode node, java.util.function.Function<ProcessEngine, T> work) {
-        IdentityService identity = node.engine().getIdentityService();
-        identity.setAuthentication("olga", List.of(ProcessKeys.GROUP_OPERATORS));
-        try {
-            return work.apply(node.engine());
-        } finally {
-            identity.clearAuthentication();
-        }
     }
 }
