@@ -24,4 +24,19 @@ public interface DiskExposer {
 
     /** Mounts the image's file system (its root partition when partitioned). Close to unmount. */
     MountedImage expose(Path qcow2Image, Access access);
+
+    /**
+     * The VM's file systems on this disk as its {@code /etc/fstab} mounts them: finds every
+     * partition, whole-disk file system and LVM logical volume, reads fstab from the one holding it,
+     * and resolves each entry (see {@link LayoutResolver}). Leaves nothing mounted.
+     *
+     * @throws LayoutResolver.LayoutRefusedException when the layout is not understood, with every reason
+     */
+    GuestLayout readLayout(Path qcow2Image, String diskTarget, Access access);
+
+    /**
+     * Mounts each of the layout's file systems on this disk on its own directory, after checking
+     * each is still where the layout says (same volume, same file system UUID). Close to unmount all.
+     */
+    MountedDisk exposeFileSystems(Path qcow2Image, Access access, GuestLayout layout, String diskTarget);
 }

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
@@ -40,6 +41,80 @@ public class QemuStorageDaemonExposer implements DiskExposer {
 
     @Override
     public MountedImage expose(Path qcow2Image, Access access) {
+        Exposure e = open(qcow2Image, access);
+        long t0 = System.nanoTime();
+        try {
+            attachAndMount(e);
+            log.info("exposed {} {} at {} in {} ms", e.image, access, e.mountPoint, (System.nanoTime() - t0) / 1_000_000);
+            return e;
+        } catch (RuntimeException ex) {
+            throw undone(e, ex);
+        }
+    }
+
+    @Override
+    public GuestLayout readLayout(Path qcow2Image, String diskTarget, Access access) {
+        Exposure e = open(qcow2Image, access);
+        try (e) {
+            List<VolumeFacts> found = probe(e, diskTarget);
+            List<VolumeFacts> candidates = found.stream()
+                    .filter(f -> f.problem() == null && f.type() != null && LINUX_FS.contains(f.type()))
+                    // the installer's root volume first, then the largest: the first holding /etc/fstab wins
+                    .sorted(Comparator.comparing((VolumeFacts f) -> !"root".equals(lvName(f))).thenComparing(f -> -f.size()))
+                    .toList();
+            int n = 0;
+            for (VolumeFacts candidate : candidates) {
+                Path dir = e.dir.resolve("probe-" + n++);
+                mountVolume(e, candidate, dir, "ro");
+                Optional<String> fstab = readGuestFile(dir, "etc", "fstab");
+                unmount(e, dir);
+                if (fstab.isPresent()) {
+                    GuestLayout layout;
+                    try {
+                        layout = LayoutResolver.resolve(Fstab.parse(fstab.get()), found, candidate, hostFileSystems());
+                    } catch (IllegalArgumentException bad) {
+                        throw new LayoutResolver.LayoutRefusedException(List.of(bad.getMessage()));
+                    }
+                    log.info("layout of {} (disk {}): {}", e.image, diskTarget, layout.describe());
+                    return layout;
+                }
+            }
+            throw new LayoutResolver.LayoutRefusedException(List.of("no Linux file system on disk " + diskTarget + " (" + e.image
+                    + ") holds /etc/fstab; found: " + (found.isEmpty() ? "nothing" : found.stream()
+                    .map(f -> f.volume().describe() + " " + (f.type() == null ? "(unknown)" : f.type())).toList())));
+        }
+    }
+
+    @Override
+    public MountedDisk exposeFileSystems(Path qcow2Image, Access access, GuestLayout layout, String diskTarget) {
+        Exposure e = open(qcow2Image, access);
+        long t0 = System.nanoTime();
+        try {
+            List<VolumeFacts> found = probe(e, diskTarget);
+            for (GuestLayout.FileSystem fs : layout.on(diskTarget)) {
+                VolumeFacts v = found.stream().filter(f -> f.volume().equals(fs.volume())).findFirst()
+                        .orElseThrow(() -> new DiskException("disk " + diskTarget + " (" + e.image + ") has no " + fs.volume().describe()
+                                + " any more, where " + fs.mountPoint() + " was: its layout changed since it was read"));
+                if (v.problem() != null) {
+                    throw new DiskException(fs.mountPoint() + " on " + fs.volume().describe() + " of " + e.image + ": " + v.problem());
+                }
+                if (fs.uuid() != null && !fs.uuid().equalsIgnoreCase(v.uuid())) {
+                    throw new DiskException(fs.volume().describe() + " of " + e.image + " holds file system " + v.uuid()
+                            + ", not " + fs.uuid() + " (" + fs.mountPoint() + "): its layout changed since it was read");
+                }
+                Path dir = e.dir.resolve("fs").resolve(fs.key());
+                mountVolume(e, v, dir, e.access == Access.READ_WRITE ? "rw" : "ro");
+                e.roots.put(fs.mountPoint(), dir);
+            }
+            log.info("exposed {} file system(s) of {} {} in {} ms", e.roots.size(), e.image, access, (System.nanoTime() - t0) / 1_000_000);
+            return e;
+        } catch (RuntimeException ex) {
+            throw undone(e, ex);
+        }
+    }
+
+    /** Starts the export of an image: its disk as a raw file in a fresh work directory. */
+    private Exposure open(Path qcow2Image, Access access) {
         Path image = qcow2Image.toAbsolutePath().normalize();
         if (!Files.isRegularFile(image)) {
             throw new DiskException("image " + image + " does not exist or is not a regular file");
@@ -63,20 +138,22 @@ public class QemuStorageDaemonExposer implements DiskExposer {
             throw new DiskException("cannot create a work directory under " + props.getWorkDir() + ": " + ex, ex);
         }
         open.add(e);
-        long t0 = System.nanoTime();
         try {
             startExport(e);
-            attachAndMount(e);
-            log.info("exposed {} {} at {} in {} ms", image, access, e.mountPoint, (System.nanoTime() - t0) / 1_000_000);
             return e;
         } catch (RuntimeException ex) {
-            try {
-                e.close();
-            } catch (RuntimeException undo) {
-                ex.addSuppressed(undo);
-            }
-            throw ex instanceof DiskException ? ex : new DiskException("exposing " + image + " failed: " + ex.getMessage(), ex);
+            throw undone(e, ex);
         }
+    }
+
+    /** Tears down what was made for a failed exposure; the failure is what the caller sees. */
+    private static DiskException undone(Exposure e, RuntimeException ex) {
+        try {
+            e.close();
+        } catch (RuntimeException undo) {
+            ex.addSuppressed(undo);
+        }
+        return ex instanceof DiskException d ? d : new DiskException("exposing " + e.image + " failed: " + ex.getMessage(), ex);
     }
 
     /** Tears down every exposure of this exposer still open (JVM exit, context close). */
@@ -143,8 +220,9 @@ public class QemuStorageDaemonExposer implements DiskExposer {
             losetup.addAll(List.of("--offset", Long.toString(part[0]), "--sizelimit", Long.toString(part[1])));
         }
         losetup.add(e.exportFile.toString());
-        e.loopDevice = run("attach a loop device to " + e.image, losetup.toArray(String[]::new)).stdout().strip();
-        String fsType = HostCommand.run(props.getCommandTimeout(), "blkid", "-p", "-o", "value", "-s", "TYPE", e.loopDevice)
+        String loop = run("attach a loop device to " + e.image, losetup.toArray(String[]::new)).stdout().strip();
+        e.loops.add(loop);
+        String fsType = HostCommand.run(props.getCommandTimeout(), "blkid", "-p", "-o", "value", "-s", "TYPE", loop)
                 .stdout().strip();
         if (!LINUX_FS.contains(fsType)) {
             throw new DiskException("image " + e.image + (part == null ? "" : " partition at offset " + part[0])
@@ -158,9 +236,205 @@ public class QemuStorageDaemonExposer implements DiskExposer {
         } catch (IOException ex) {
             throw new DiskException("cannot create mount point " + e.mountPoint + ": " + ex, ex);
         }
-        run("mount " + fsType + " of " + e.image, "mount", "-t", fsType, "-o", opts, e.loopDevice, e.mountPoint.toString());
-        e.mounted = true;
+        e.mounts.add(e.mountPoint);
+        run("mount " + fsType + " of " + e.image, "mount", "-t", fsType, "-o", opts, loop, e.mountPoint.toString());
     }
+
+    // ------------------------------------------------------------------ file systems of a layout
+
+    /**
+     * Everything on the disk: its partitions (or the whole disk when it has no table), and the
+     * logical volumes of every LVM physical volume among them, each with what blkid finds there.
+     */
+    private List<VolumeFacts> probe(Exposure e, String disk) {
+        List<VolumeFacts> out = new ArrayList<>();
+        long diskSize;
+        try {
+            diskSize = Files.size(e.exportFile);
+        } catch (IOException ex) {
+            throw new DiskException("cannot read the size of the export of " + e.image + ": " + ex, ex);
+        }
+        HostCommand.Result r = HostCommand.run(props.getCommandTimeout(), "sfdisk", "-J", e.exportFile.toString());
+        JsonNode table = null;
+        if (r.ok() && !r.stdout().isBlank()) {
+            try {
+                table = JSON.readTree(r.stdout()).path("partitiontable");
+            } catch (IOException ex) {
+                throw new DiskException("cannot read the partition table of " + e.image + ": " + ex.getMessage(), ex);
+            }
+        }
+        if (table == null || !table.path("partitions").elements().hasNext()) {
+            out.add(facts(e, new GuestLayout.Volume(disk, 0, null), 0, diskSize, null, null));
+        } else {
+            long sector = table.path("sectorsize").asLong(512);
+            boolean dos = "dos".equals(table.path("label").asText());
+            String diskId = table.path("id").asText("").replaceFirst("^0x", "").toLowerCase(java.util.Locale.ROOT);
+            for (JsonNode p : table.path("partitions")) {
+                String node = p.path("node").asText();
+                int number = Integer.parseInt(node.replaceFirst("^.*?(\\d+)$", "$1"));
+                String partUuid = dos ? (diskId.isEmpty() ? null : diskId + "-" + String.format("%02x", number)) : p.path("uuid").asText(null);
+                out.add(facts(e, new GuestLayout.Volume(disk, number, null), p.path("start").asLong() * sector,
+                        p.path("size").asLong() * sector, partUuid, p.path("name").asText(null)));
+            }
+        }
+        List<VolumeFacts> lvs = new ArrayList<>();
+        for (VolumeFacts pv : out) {
+            if ("LVM2_member".equals(pv.type())) {
+                lvs.addAll(logicalVolumes(e, pv));
+            }
+        }
+        out.addAll(lvs);
+        return out;
+    }
+
+    private VolumeFacts facts(Exposure e, GuestLayout.Volume volume, long offset, long size, String partUuid, String partLabel) {
+        HostCommand.Result r = HostCommand.run(props.getCommandTimeout(), "blkid", "-p", "-o", "export", "-O", Long.toString(offset),
+                "-S", Long.toString(size), e.exportFile.toString());
+        java.util.Map<String, String> tags = new java.util.HashMap<>();
+        for (String line : r.stdout().split("\n")) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                tags.put(line.substring(0, eq), line.substring(eq + 1));
+            }
+        }
+        return new VolumeFacts(volume, offset, size, tags.get("TYPE"), tags.get("UUID"), tags.get("LABEL"), partUuid, partLabel, null);
+    }
+
+    /**
+     * The logical volumes of one physical volume, read with LVM's own tools restricted to a loop
+     * device over just that partition ({@code --devices}, {@code --readonly}): the host never scans,
+     * activates or writes a guest volume group, so a guest VG named like one of the host's is harmless.
+     * Nothing is activated at all: a logical volume in one contiguous run of extents is exposed as a
+     * loop device over its bytes (this host has no device-mapper); one in pieces is named as such.
+     */
+    private List<VolumeFacts> logicalVolumes(Exposure e, VolumeFacts pv) {
+        String loop = run("attach a loop device to LVM physical volume " + pv.volume().describe() + " of " + e.image,
+                "losetup", "--find", "--show", "--read-only", "--offset", Long.toString(pv.offset()), "--sizelimit",
+                Long.toString(pv.size()), e.exportFile.toString()).stdout().strip();
+        e.loops.add(loop);
+        try {
+            String config = "devices { scan_lvs = 0 } global { use_lvmpolld = 0 } activation { udev_sync = 0 udev_rules = 0 monitoring = 0 }";
+            String peStart = run("read the LVM physical volume of " + e.image, "pvs", "--devices", loop, "--readonly", "--config", config,
+                    "--noheadings", "--units", "b", "--nosuffix", "-o", "pe_start").stdout().strip();
+            String json = run("read the LVM logical volumes of " + e.image, "lvs", "--devices", loop, "--readonly", "--config", config,
+                    "--reportformat", "json", "--units", "b", "--nosuffix",
+                    "-o", "vg_name,lv_name,segtype,stripes,seg_start,seg_size,seg_pe_ranges,vg_extent_size,lv_size").stdout();
+            long dataStart = pv.offset() + Long.parseLong(peStart.lines().findFirst().orElse("0").strip());
+            java.util.Map<String, List<JsonNode>> segments = new java.util.LinkedHashMap<>();
+            for (JsonNode report : JSON.readTree(json).path("report")) {
+                for (JsonNode seg : report.path("lv")) {
+                    segments.computeIfAbsent(seg.path("vg_name").asText() + "/" + seg.path("lv_name").asText(), k -> new ArrayList<>()).add(seg);
+                }
+            }
+            List<VolumeFacts> out = new ArrayList<>();
+            for (var lv : segments.entrySet()) {
+                GuestLayout.Volume volume = new GuestLayout.Volume(pv.volume().disk(), pv.volume().partition(), lv.getKey());
+                long[] range = contiguous(lv.getValue(), dataStart);
+                JsonNode first = lv.getValue().get(0);
+                if (range == null) {
+                    out.add(new VolumeFacts(volume, -1, first.path("lv_size").asLong(), null, null, null, null, null,
+                            "logical volume " + lv.getKey() + " is not one contiguous linear run of extents (" + lv.getValue().size()
+                                    + " segment(s), type " + first.path("segtype").asText() + "); exposing it needs the device-mapper, which is not used"));
+                } else {
+                    out.add(facts(e, volume, range[0], range[1], null, null));
+                }
+            }
+            return out;
+        } catch (IOException | RuntimeException ex) {
+            if (ex instanceof DiskException d) {
+                throw d;
+            }
+            throw new DiskException("cannot read the LVM metadata of " + pv.volume().describe() + " of " + e.image + ": " + ex.getMessage(), ex);
+        } finally {
+            HostCommand.run(props.getCommandTimeout(), "losetup", "-d", loop);
+            e.loops.remove(loop);
+        }
+    }
+
+    /** {offset, size} in the disk of a logical volume whose linear segments follow each other on its one PV, else null. */
+    static long[] contiguous(List<JsonNode> segments, long dataStart) {
+        long offset = -1, size = 0, nextPe = -1;
+        for (JsonNode seg : segments) {
+            if (!"linear".equals(seg.path("segtype").asText())) {
+                return null;
+            }
+            String ranges = seg.path("seg_pe_ranges").asText().strip();
+            if (ranges.contains(" ")) {
+                return null;
+            }
+            String[] pe = ranges.substring(ranges.lastIndexOf(':') + 1).split("-");
+            long from = Long.parseLong(pe[0]), to = Long.parseLong(pe[1]);
+            long extent = seg.path("vg_extent_size").asLong();
+            if (nextPe >= 0 && from != nextPe) {
+                return null;
+            }
+            if (offset < 0) {
+                offset = dataStart + from * extent;
+            }
+            size += (to - from + 1) * extent;
+            nextPe = to + 1;
+        }
+        return offset < 0 ? null : new long[] {offset, size};
+    }
+
+    /** The file system types this host's kernel can mount (/proc/filesystems). */
+    static Set<String> hostFileSystems() {
+        try {
+            return Files.readAllLines(Path.of("/proc/filesystems")).stream().map(l -> l.replaceFirst("^nodev", "").strip())
+                    .collect(java.util.stream.Collectors.toUnmodifiableSet());
+        } catch (IOException ex) {
+            return Set.of("ext4");
+        }
+    }
+
+    private static String lvName(VolumeFacts f) {
+        String lv = f.volume().logicalVolume();
+        return lv == null ? null : lv.substring(lv.indexOf('/') + 1);
+    }
+
+    /** A loop device over the volume's bytes, its file system mounted on dir (nosuid,nodev,noexec). */
+    private void mountVolume(Exposure e, VolumeFacts v, Path dir, String mode) {
+        if (v.type() == null || !(LINUX_FS.contains(v.type()) || v.type().equals("vfat"))) {
+            throw new DiskException(v.volume().describe() + " of " + e.image + " holds no file system the merge reads (blkid says '"
+                    + v.type() + "')");
+        }
+        String loop = run("attach a loop device to " + v.volume().describe() + " of " + e.image, "losetup", "--find", "--show",
+                "--offset", Long.toString(v.offset()), "--sizelimit", Long.toString(v.size()), e.exportFile.toString()).stdout().strip();
+        e.loops.add(loop);
+        String opts = mode + ",nosuid,nodev,noexec" + (v.type().equals("vfat") ? ",uid=0,gid=0,fmask=0077,dmask=0077" : "");
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException ex) {
+            throw new DiskException("cannot create mount point " + dir + ": " + ex, ex);
+        }
+        e.mounts.add(dir);
+        run("mount " + v.type() + " of " + v.volume().describe() + " of " + e.image, "mount", "-t", v.type(), "-o", opts, loop, dir.toString());
+    }
+
+    private void unmount(Exposure e, Path dir) {
+        run("unmount " + dir, "umount", dir.toString());
+        e.mounts.remove(dir);
+    }
+
+    /** A small regular file of a guest tree, reached without following a link; empty when it is not one. */
+    static Optional<String> readGuestFile(Path root, String... components) {
+        Path p = root;
+        try {
+            for (int i = 0; i < components.length; i++) {
+                p = p.resolve(components[i]);
+                java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(p,
+                        java.nio.file.attribute.BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                boolean last = i == components.length - 1;
+                if (last ? !a.isRegularFile() || a.size() > 1 << 20 : !a.isDirectory()) {
+                    return Optional.empty();
+                }
+            }
+            return Optional.of(Files.readString(p, StandardCharsets.UTF_8));
+        } catch (IOException ex) {
+            return Optional.empty();
+        }
+    }
+
 
     /** {offset, size} in bytes of the root partition, or null for an unpartitioned image. */
     private long[] rootPartition(Exposure e) {
@@ -254,8 +528,8 @@ public class QemuStorageDaemonExposer implements DiskExposer {
                 }
                 log.warn("reaping {} left by a process that is gone", d);
                 Exposure stale = new Exposure(d, null, null);
-                stale.mounted = true;
-                stale.loopDevice = loopDeviceOf(stale.exportFile);
+                stale.mounts.addAll(mountsUnder(d));
+                stale.loops.addAll(loopDevicesOf(stale.exportFile));
                 try {
                     stale.daemonPid = Long.parseLong(Files.readString(stale.pidFile).strip());
                 } catch (IOException | NumberFormatException ignored) {
@@ -272,10 +546,30 @@ public class QemuStorageDaemonExposer implements DiskExposer {
         }
     }
 
-    private String loopDeviceOf(Path file) {
+    private List<String> loopDevicesOf(Path file) {
         HostCommand.Result r = HostCommand.run(props.getCommandTimeout(), "losetup", "-n", "-O", "NAME", "-j", file.toString());
-        String s = r.stdout().strip();
-        return s.isEmpty() ? null : s.lines().findFirst().orElse(null);
+        return r.stdout().lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+    }
+
+    /** Mount points below dir, parents first (the caller unmounts in reverse). */
+    static List<Path> mountsUnder(Path dir) {
+        List<Path> out = new ArrayList<>();
+        try {
+            String prefix = dir.toAbsolutePath() + "/";
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8)) {
+                String[] f = line.split(" ");
+                if (f.length > 4) {
+                    String target = unescape(f[4]);
+                    if (target.startsWith(prefix) && !target.equals(dir.resolve("disk.raw").toString())) {
+                        out.add(Path.of(target));
+                    }
+                }
+            }
+        } catch (IOException ignored) {
+            // no mountinfo: nothing known to be mounted
+        }
+        out.sort(Comparator.comparingInt(Path::getNameCount));
+        return out;
     }
 
     static boolean isMountPoint(Path p) {
@@ -298,17 +592,20 @@ public class QemuStorageDaemonExposer implements DiskExposer {
     }
 
     /** One exposed image and everything made for it, torn down in reverse order by {@link #close()}. */
-    final class Exposure implements MountedImage {
+    final class Exposure implements MountedDisk {
         final Path dir;
         final Path image;
         final Access access;
         final Path exportFile;
         final Path pidFile;
         final Path mountPoint;
+        /** Mount points and loop devices made, in order; torn down in reverse. */
+        final List<Path> mounts = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final List<String> loops = new java.util.concurrent.CopyOnWriteArrayList<>();
+        /** Guest mount point -> where it is mounted here ({@link #exposeFileSystems}). */
+        final java.util.Map<String, Path> roots = new java.util.concurrent.ConcurrentSkipListMap<>();
         Path overlay;
-        String loopDevice;
         long daemonPid = -1;
-        boolean mounted;
         private boolean closed;
 
         Exposure(Path dir, Path image, Access access) {
@@ -322,7 +619,21 @@ public class QemuStorageDaemonExposer implements DiskExposer {
 
         @Override
         public Path root() {
-            return mountPoint;
+            return roots.isEmpty() ? mountPoint : root("/");
+        }
+
+        @Override
+        public Path root(String guestMountPoint) {
+            Path p = roots.get(guestMountPoint);
+            if (p == null) {
+                throw new IllegalArgumentException(image + " has no file system mounted at " + guestMountPoint + " exposed");
+            }
+            return p;
+        }
+
+        @Override
+        public java.util.Set<String> mountPoints() {
+            return java.util.Set.copyOf(roots.keySet());
         }
 
         public Path image() {
@@ -333,7 +644,7 @@ public class QemuStorageDaemonExposer implements DiskExposer {
             return access;
         }
 
-        /** Unmounts, detaches the loop device, stops the daemon, removes the work directory: every step is tried. */
+        /** Unmounts, detaches the loop devices, stops the daemon, removes the work directory: every step is tried. */
         @Override
         public synchronized void close() {
             if (closed) {
@@ -341,26 +652,30 @@ public class QemuStorageDaemonExposer implements DiskExposer {
             }
             long t0 = System.nanoTime();
             List<String> errors = new ArrayList<>();
-            if (mounted || isMountPoint(mountPoint)) {
+            List<Path> toUnmount = new ArrayList<>(mounts);
+            java.util.Collections.reverse(toUnmount);
+            for (Path m : toUnmount) {
                 HostCommand.Result r = null;
-                for (int i = 0; i < 5 && isMountPoint(mountPoint); i++) {
-                    r = HostCommand.run(props.getCommandTimeout(), "umount", mountPoint.toString());
+                for (int i = 0; i < 5 && isMountPoint(m); i++) {
+                    r = HostCommand.run(props.getCommandTimeout(), "umount", m.toString());
                     if (!r.ok()) {
                         sleep(200);
                     }
                 }
-                if (isMountPoint(mountPoint)) {
-                    errors.add("umount " + mountPoint + ": " + (r == null ? "" : r.stderr().strip()) + " (detached lazily)");
-                    HostCommand.run(props.getCommandTimeout(), "umount", "-l", mountPoint.toString());
+                if (isMountPoint(m)) {
+                    errors.add("umount " + m + ": " + (r == null ? "" : r.stderr().strip()) + " (detached lazily)");
+                    HostCommand.run(props.getCommandTimeout(), "umount", "-l", m.toString());
                 }
-                mounted = false;
+                mounts.remove(m);
             }
-            if (loopDevice != null) {
-                HostCommand.Result r = HostCommand.run(props.getCommandTimeout(), "losetup", "-d", loopDevice);
+            List<String> toDetach = new ArrayList<>(loops);
+            java.util.Collections.reverse(toDetach);
+            for (String loop : toDetach) {
+                HostCommand.Result r = HostCommand.run(props.getCommandTimeout(), "losetup", "-d", loop);
                 if (!r.ok() && !r.stderr().contains("No such device")) {
-                    errors.add("losetup -d " + loopDevice + ": " + r.stderr().strip());
+                    errors.add("losetup -d " + loop + ": " + r.stderr().strip());
                 }
-                loopDevice = null;
+                loops.remove(loop);
             }
             if (daemonPid > 0) {
                 stopDaemon(daemonPid, errors);
@@ -431,6 +746,24 @@ public class QemuStorageDaemonExposer implements DiskExposer {
 
     /** Removes only what an exposure makes, never recursing: a mount that could not be detached is never walked. */
     private static void deleteTree(Path dir) throws IOException {
+        Path fs = dir.resolve("fs");
+        if (Files.isDirectory(fs, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            try (Stream<Path> each = Files.list(fs)) {
+                for (Path p : each.toList()) {
+                    if (!isMountPoint(p)) {
+                        Files.deleteIfExists(p);
+                    }
+                }
+            }
+            Files.deleteIfExists(fs);
+        }
+        try (Stream<Path> each = Files.list(dir)) {
+            for (Path p : each.filter(p -> p.getFileName().toString().startsWith("probe-")).toList()) {
+                if (!isMountPoint(p)) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
         for (String f : new String[] {"view.qcow2", "qsd.pid", "owner", "disk.raw", "root"}) {
             Path p = dir.resolve(f);
             if (!isMountPoint(p)) {

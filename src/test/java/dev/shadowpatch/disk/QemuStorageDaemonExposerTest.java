@@ -29,8 +29,7 @@ class QemuStorageDaemonExposerTest {
 
     @BeforeAll
     static void hostCanMount() {
-        assumeTrue(ProcessHandle.current().info().user().map("root"::equals).orElse(false), "needs root");
-        assumeTrue(Files.exists(Path.of("/dev/fuse")) && Files.exists(Path.of("/dev/loop-control")), "needs /dev/fuse and loop");
+        GuestImages.assumeHostCanMount();
     }
 
     @BeforeEach
@@ -174,10 +173,7 @@ class QemuStorageDaemonExposerTest {
     }
 
     private void assertNothingLeft(Path img) throws Exception {
-        assertThat(Files.list(work).toList()).as("work directories left").isEmpty();
-        assertThat(HostCommand.run(T, "losetup", "-a").stdout()).doesNotContain(work.toString());
-        assertThat(Files.readString(Path.of("/proc/self/mountinfo"))).doesNotContain(work.toString());
-        assertThat(HostCommand.run(T, "pgrep", "-af", "qemu-storage-daemon").stdout()).doesNotContain(img.toString());
+        GuestImages.assertNothingLeft(work, img);
     }
 
     private static String mountOptions(Path root) throws Exception {

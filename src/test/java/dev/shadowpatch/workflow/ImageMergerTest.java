@@ -2,6 +2,12 @@ package dev.shadowpatch.workflow;
 
 import dev.shadowpatch.disk.DiskExposer;
 import dev.shadowpatch.disk.MountedImage;
+import dev.shadowpatch.disk.GuestLayout;
+import dev.shadowpatch.disk.MountedDisk;
+import dev.shadowpatch.disk.DiskExposer.Access;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import dev.shadowpatch.virt.ShadowClone;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,13 +36,40 @@ class ImageMergerTest {
     final List<String> released = new ArrayList<>();
     ShadowClone clone;
 
-    /** Test double: an image is a directory; records what was exposed how and what was released. */
-    final DiskExposer directoriesAsImages = (image, access) -> {
-        exposed.add(image.getFileName() + ":" + access);
-        return new MountedImage() {
-            public Path root() { return image; }
-            public void close() { released.add(image.getFileName().toString()); }
-        };
+    /**
+     * Test double: an image is a directory (a layout's file system: its subdirectory named by the
+     * file system's key, the root's is the directory itself); records what was exposed how and what
+     * was released.
+     */
+    final DiskExposer directoriesAsImages = new DiskExposer() {
+        @Override
+        public MountedImage expose(Path image, Access access) {
+            exposed.add(image.getFileName() + ":" + access);
+            return new MountedImage() {
+                public Path root() { return image; }
+                public void close() { released.add(image.getFileName().toString()); }
+            };
+        }
+
+        @Override
+        public GuestLayout readLayout(Path image, String diskTarget, Access access) {
+            throw new AssertionError("the merger never reads a layout");
+        }
+
+        @Override
+        public MountedDisk exposeFileSystems(Path image, Access access, GuestLayout layout, String diskTarget) {
+            exposed.add(image.getFileName() + ":" + access);
+            Map<String, Path> roots = new TreeMap<>();
+            for (GuestLayout.FileSystem fs : layout.on(diskTarget)) {
+                roots.put(fs.mountPoint(), fs.mountPoint().equals("/") ? image : image.resolve(fs.key()));
+            }
+            return new MountedDisk() {
+                public Path root() { return roots.get("/"); }
+                public Path root(String mountPoint) { return roots.get(mountPoint); }
+                public Set<String> mountPoints() { return roots.keySet(); }
+                public void close() { released.add(image.getFileName().toString()); }
+            };
+        }
     };
 
     @BeforeEach

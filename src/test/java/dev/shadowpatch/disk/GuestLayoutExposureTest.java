@@ -1,0 +1,193 @@
+package dev.shadowpatch.disk;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.shadowpatch.disk.DiskExposer.Access;
+import dev.shadowpatch.disk.GuestLayout.Volume;
+import dev.shadowpatch.virt.HostCommand;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The VM layouts users run, as real qcow2 disks on the host: the Debian installer's "guided, LVM"
+ * (a /boot partition, root and swap logical volumes), a UEFI disk (EFI system partition + root),
+ * and layouts that must be refused. Each is read through its own /etc/fstab and each file system
+ * mounted on its own directory (needs root, /dev/fuse, loop devices and lvm2: ops/host-setup).
+ */
+class GuestLayoutExposureTest {
+    private static final String ROOT_UUID = "11111111-2222-3333-4444-555555555555";
+    private static final String BOOT_UUID = "66666666-7777-8888-9999-aaaaaaaaaaaa";
+    private static final long MIB = GuestImages.MIB;
+
+    @TempDir
+    Path tmp;
+    QemuStorageDaemonExposer exposer;
+    Path work;
+    GuestImages images;
+
+    @BeforeAll
+    static void hostCanMount() {
+        GuestImages.assumeHostCanMount();
+        assumeTrue(HostCommand.run(GuestImages.T, "sh", "-c", "command -v pvcreate").ok(), "needs lvm2 (ops/host-setup)");
+    }
+
+    @BeforeEach
+    void setUp() {
+        DiskProperties p = new DiskProperties();
+        work = tmp.resolve("work");
+        p.setWorkDir(work);
+        exposer = new QemuStorageDaemonExposer(p);
+        images = new GuestImages(tmp);
+    }
+
+    /** The installer's LVM shape: vda1 /boot (ext4), vda2 a PV of splab-vg with root and swap_1. */
+    private Path installerLvmDisk(String fstab, long[][] rootExtents) throws Exception {
+        Path root = tree("root", "etc/fstab", fstab, "etc/debian_version", "12.8\n");
+        Files.createDirectories(root.resolve("boot"));
+        Path boot = tree("boot", "vmlinuz-6.1.0-28-amd64", "old kernel\n", "grub/grub.cfg", "menuentry old\n");
+        Path raw = images.partitioned("lvm", 200, "label: dos\nstart=2048, size=65536, type=83\nstart=67584, type=8e\n");
+        GuestImages.place(images.fileSystem("boot", "ext4", 32, BOOT_UUID, null, boot), raw, 2048 * 512);
+        long pvStart = 67584L * 512, pvSize = 200 * MIB - pvStart;
+        long data = GuestImages.volumeGroup(raw, pvStart, pvSize, "splab-vg", new long[][] {rootExtents[0], {20, 4}}, "root", "swap_1");
+        GuestImages.place(images.fileSystem("root", "ext4", 64, ROOT_UUID, null, root), raw, data + rootExtents[0][0] * 4 * MIB);
+        return images.qcow2(raw);
+    }
+
+    private static final String INSTALLER_FSTAB = """
+            # /etc/fstab: static file system information.
+            # <file system> <mount point>   <type>  <options>       <dump>  <pass>
+            /dev/mapper/splab--vg-root /               ext4    errors=remount-ro 0       1
+            # /boot was on /dev/vda1 during installation
+            UUID=66666666-7777-8888-9999-aaaaaaaaaaaa /boot           ext4    defaults        0       2
+            /dev/mapper/splab--vg-swap_1 none            swap    sw              0       0
+            /dev/sr0        /media/cdrom0   udf,iso9660 user,noauto     0       0
+            tmpfs /tmp tmpfs defaults 0 0
+            """;
+
+    @Test
+    void theDebianInstallersLvmLayoutIsReadFromItsFstabAndEachFileSystemMountedOnItsOwn() throws Exception {
+        Path disk = installerLvmDisk(INSTALLER_FSTAB, new long[][] {{0, 16}});
+
+        GuestLayout layout = exposer.readLayout(disk, "vda", Access.READ_ONLY);
+
+        assertThat(layout.fileSystems()).extracting(GuestLayout.FileSystem::mountPoint).containsExactly("/", "/boot");
+        assertThat(layout.root().volume()).isEqualTo(new Volume("vda", 2, "splab-vg/root"));
+        assertThat(layout.root().uuid()).isEqualTo(ROOT_UUID);
+        assertThat(layout.fileSystems().get(1).volume()).isEqualTo(new Volume("vda", 1, null));
+        assertThat(layout.setAside()).extracting(GuestLayout.SetAside::mountPoint).containsExactly("none", "/media/cdrom0", "/tmp");
+        assertNothingLeft(disk);
+
+        try (MountedDisk m = exposer.exposeFileSystems(disk, Access.READ_WRITE, layout, "vda")) {
+            assertThat(m.mountPoints()).containsExactlyInAnyOrder("/", "/boot");
+            assertThat(Files.readString(m.root("/").resolve("etc/debian_version"))).isEqualTo("12.8\n");
+            assertThat(Files.readString(m.root("/boot").resolve("grub/grub.cfg"))).isEqualTo("menuentry old\n");
+            // the root's own /boot directory is the empty mount point, not the /boot file system
+            try (var inRootsBoot = Files.list(m.root("/").resolve("boot"))) {
+                assertThat(inRootsBoot.toList()).isEmpty();
+            }
+            Files.writeString(m.root("/boot").resolve("vmlinuz-6.1.0-30-amd64"), "new kernel\n");
+        }
+        try (MountedDisk m = exposer.exposeFileSystems(disk, Access.READ_ONLY, layout, "vda")) {
+            assertThat(Files.readString(m.root("/boot").resolve("vmlinuz-6.1.0-30-amd64"))).isEqualTo("new kernel\n");
+        }
+        assertNothingLeft(disk);
+    }
+
+    @Test
+    void aUefiDiskMountsItsEfiSystemPartitionAndRootByUuid() throws Exception {
+        Path root = tree("uroot", "etc/fstab", """
+                UUID=11111111-2222-3333-4444-555555555555 / ext4 errors=remount-ro 0 1
+                UUID=ABCD-1234 /boot/efi vfat umask=0077 0 1
+                """, "boot/efi/.keep", "");
+        Path esp = tree("esp", "EFI/debian/grubx64.efi", "grub\n");
+        boolean hostMountsVfat = QemuStorageDaemonExposer.hostFileSystems().contains("vfat");
+        Path raw = images.partitioned("uefi", 160, "label: gpt\nstart=2048, size=65536, type=U\nstart=67584, type=L\n");
+        if (hostMountsVfat) {
+            GuestImages.place(images.fileSystem("esp", "vfat", 32, "ABCD-1234", "EFI", esp), raw, 2048 * 512);
+        } else { // an empty vfat: its files cannot be put in without mounting it
+            GuestImages.run("mkfs.vfat", "-n", "EFI", "-i", "ABCD1234", "--offset", "2048", raw.toString(), Integer.toString(32 * 1024));
+        }
+        GuestImages.place(images.fileSystem("uroot", "ext4", 64, ROOT_UUID, null, root), raw, 67584L * 512);
+        Path disk = images.qcow2(raw);
+
+        GuestLayout layout = exposer.readLayout(disk, "vda", Access.READ_ONLY);
+
+        if (!hostMountsVfat) {
+            // this host's kernel has no vfat: the ESP is named as not merged, the root still is
+            assertThat(layout.fileSystems()).extracting(f -> f.mountPoint() + " " + f.type() + " " + f.volume().describe())
+                    .containsExactly("/ ext4 vda partition 2");
+            assertThat(layout.setAside()).singleElement().satisfies(a -> {
+                assertThat(a.mountPoint()).isEqualTo("/boot/efi");
+                assertThat(a.reason()).contains("cannot mount vfat");
+            });
+            assertNothingLeft(disk);
+            return;
+        }
+        assertThat(layout.fileSystems()).extracting(f -> f.mountPoint() + " " + f.type() + " " + f.volume().describe())
+                .containsExactly("/ ext4 vda partition 2", "/boot/efi vfat vda partition 1");
+        try (MountedDisk m = exposer.exposeFileSystems(disk, Access.READ_ONLY, layout, "vda")) {
+            assertThat(Files.readString(m.root("/boot/efi").resolve("EFI/debian/grubx64.efi"))).isEqualTo("grub\n");
+        }
+        assertNothingLeft(disk);
+    }
+
+    @Test
+    void aFileSystemFstabMountsButTheDiskDoesNotHoldIsRefusedWithItsLine() throws Exception {
+        Path disk = installerLvmDisk(INSTALLER_FSTAB + "UUID=99999999-0000-0000-0000-000000000000 /srv ext4 defaults 0 2\n"
+                + "UUID=99999999-0000-0000-0000-000000000001 /backup ext4 defaults,nofail 0 2\n", new long[][] {{0, 16}});
+
+        assertThatThrownBy(() -> exposer.readLayout(disk, "vda", Access.READ_ONLY))
+                .isInstanceOf(LayoutResolver.LayoutRefusedException.class)
+                .hasMessageContaining("/etc/fstab line 9 (UUID=99999999-0000-0000-0000-000000000000 on /srv)")
+                .hasMessageContaining("no such file system on the VM's disks")
+                .hasMessageNotContaining("/backup");
+        assertNothingLeft(disk);
+    }
+
+    @Test
+    void aRootLogicalVolumeInPiecesIsRefusedNotGuessed() throws Exception {
+        // root in two runs of extents (lvextend after the swap was made): no device-mapper joins them here
+        Path disk = installerLvmDisk(INSTALLER_FSTAB, new long[][] {{0, 10, 24, 6}});
+
+        assertThatThrownBy(() -> exposer.readLayout(disk, "vda", Access.READ_ONLY))
+                .isInstanceOf(LayoutResolver.LayoutRefusedException.class)
+                .hasMessageContaining("no Linux file system on disk vda")
+                .hasMessageContaining("logical volume splab-vg/root");
+        assertNothingLeft(disk);
+    }
+
+    @Test
+    void exposingRefusesAVolumeWhoseFileSystemChangedSinceTheLayoutWasRead() throws Exception {
+        Path disk = installerLvmDisk(INSTALLER_FSTAB, new long[][] {{0, 16}});
+        GuestLayout layout = exposer.readLayout(disk, "vda", Access.READ_ONLY);
+        GuestLayout.FileSystem boot = layout.fileSystems().get(1);
+        GuestLayout stale = new GuestLayout(List.of(layout.root(), new GuestLayout.FileSystem("/boot", "ext4", boot.spec(),
+                boot.volume(), "00000000-0000-0000-0000-000000000000")), layout.setAside());
+
+        assertThatThrownBy(() -> exposer.exposeFileSystems(disk, Access.READ_ONLY, stale, "vda"))
+                .isInstanceOf(DiskException.class).hasMessageContaining("holds file system " + BOOT_UUID)
+                .hasMessageContaining("layout changed");
+        assertNothingLeft(disk);
+    }
+
+    private Path tree(String name, String... pathsAndContents) throws Exception {
+        Path t = Files.createDirectories(tmp.resolve(name + "-tree"));
+        for (int i = 0; i < pathsAndContents.length; i += 2) {
+            Path f = t.resolve(pathsAndContents[i]);
+            Files.createDirectories(f.getParent());
+            Files.writeString(f, pathsAndContents[i + 1]);
+        }
+        return t;
+    }
+
+    private void assertNothingLeft(Path img) throws Exception {
+        GuestImages.assertNothingLeft(work, img);
+    }
+}
