@@ -26,13 +26,13 @@ public interface DiskExposer {
     MountedImage expose(Path qcow2Image, Access access);
 
     /**
-     * The VM's file systems on this disk as its {@code /etc/fstab} mounts them: finds every
-     * partition, whole-disk file system and LVM logical volume, reads fstab from the one holding it,
+     * The VM's file systems on its disks (libvirt target -> image) as its {@code /etc/fstab} mounts
+     * them: finds every partition, whole-disk file system and LVM logical volume, reads fstab from the one holding it,
      * and resolves each entry (see {@link LayoutResolver}). Leaves nothing mounted.
      *
      * @throws LayoutResolver.LayoutRefusedException when the layout is not understood, with every reason
      */
-    GuestLayout readLayout(Path qcow2Image, String diskTarget, Access access);
+    GuestLayout readLayout(java.util.Map<String, Path> qcow2ImagesByTarget, Access access);
 
     /**
      * Mounts each of the layout's file systems on this disk on its own directory, after checking

@@ -53,10 +53,19 @@ public class QemuStorageDaemonExposer implements DiskExposer {
     }
 
     @Override
-    public GuestLayout readLayout(Path qcow2Image, String diskTarget, Access access) {
-        Exposure e = open(qcow2Image, access);
-        try (e) {
-            List<VolumeFacts> found = probe(e, diskTarget);
+    public GuestLayout readLayout(java.util.Map<String, Path> disks, Access access) {
+        List<Exposure> opened = new ArrayList<>();
+        try {
+            List<VolumeFacts> found = new ArrayList<>();
+            java.util.Map<VolumeFacts, Exposure> where = new java.util.HashMap<>();
+            for (var disk : new java.util.TreeMap<>(disks).entrySet()) {
+                Exposure e = open(disk.getValue(), access);
+                opened.add(e);
+                for (VolumeFacts f : probe(e, disk.getKey())) {
+                    found.add(f);
+                    where.put(f, e);
+                }
+            }
             List<VolumeFacts> candidates = found.stream()
                     .filter(f -> f.problem() == null && f.type() != null && LINUX_FS.contains(f.type()))
                     // the installer's root volume first, then the largest: the first holding /etc/fstab wins
@@ -64,6 +73,7 @@ public class QemuStorageDaemonExposer implements DiskExposer {
                     .toList();
             int n = 0;
             for (VolumeFacts candidate : candidates) {
+                Exposure e = where.get(candidate);
                 Path dir = e.dir.resolve("probe-" + n++);
                 mountVolume(e, candidate, dir, "ro");
                 Optional<String> fstab = readGuestFile(dir, "etc", "fstab");
@@ -75,13 +85,26 @@ public class QemuStorageDaemonExposer implements DiskExposer {
                     } catch (IllegalArgumentException bad) {
                         throw new LayoutResolver.LayoutRefusedException(List.of(bad.getMessage()));
                     }
-                    log.info("layout of {} (disk {}): {}", e.image, diskTarget, layout.describe());
+                    log.info("layout of {}: {}", disks, layout.describe());
                     return layout;
                 }
             }
-            throw new LayoutResolver.LayoutRefusedException(List.of("no Linux file system on disk " + diskTarget + " (" + e.image
-                    + ") holds /etc/fstab; found: " + (found.isEmpty() ? "nothing" : found.stream()
-                    .map(f -> f.volume().describe() + " " + (f.type() == null ? "(unknown)" : f.type())).toList())));
+            throw new LayoutResolver.LayoutRefusedException(List.of("no Linux file system on the VM's disks " + disks.keySet()
+                    + " holds /etc/fstab; found: " + (found.isEmpty() ? "nothing" : found.stream()
+                    .map(f -> f.volume().describe() + " " + (f.type() == null ? "(unknown)" : f.type())
+                            + (f.problem() == null ? "" : " (" + f.problem() + ")")).toList())));
+        } finally {
+            List<String> errors = new ArrayList<>();
+            for (Exposure e : opened) {
+                try {
+                    e.close();
+                } catch (RuntimeException ex) {
+                    errors.add(ex.getMessage());
+                }
+            }
+            if (!errors.isEmpty()) {
+                log.error("teardown after reading the layout of {} incomplete: {}", disks, errors);
+            }
         }
     }
 

@@ -30,6 +30,28 @@ public final class ChangeLog {
     public final TreeMap<String, Boolean> paths = new TreeMap<>();
     public final List<String> malformed = new ArrayList<>();
 
+    /**
+     * The part of a guest-wide log that falls on the file system mounted at {@code mountRel}
+     * (encoded, relative to the guest's root; "" for the root file system), relative to it; paths on
+     * the file systems mounted inside it ({@code nested}, relative to the guest's root) are left to those.
+     * Malformed lines stay with the root file system's part only, so they are reported once.
+     */
+    public ChangeLog within(String mountRel, java.util.Collection<String> nested) {
+        ChangeLog part = new ChangeLog();
+        for (var e : paths.entrySet()) {
+            String p = e.getKey();
+            if (!under(p, mountRel) || nested.stream().anyMatch(n -> under(p, n) && !p.equals(n))) continue;
+            String rel = mountRel.isEmpty() ? p : p.equals(mountRel) ? "" : p.substring(mountRel.length() + 1);
+            if (!rel.isEmpty()) part.paths.put(rel, e.getValue());
+        }
+        if (mountRel.isEmpty()) part.malformed.addAll(malformed);
+        return part;
+    }
+
+    private static boolean under(String path, String dir) {
+        return dir.isEmpty() || path.equals(dir) || path.startsWith(dir + "/");
+    }
+
     public static ChangeLog read(Path file) throws IOException {
         try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
             return read(in);

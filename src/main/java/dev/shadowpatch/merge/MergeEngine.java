@@ -1,5 +1,6 @@
 package dev.shadowpatch.merge;
 
+import dev.shadowpatch.merge.fs.Stat;
 import dev.shadowpatch.merge.fs.Tree;
 
 import java.io.IOException;
@@ -64,10 +65,29 @@ public final class MergeEngine {
         return plan(trees, Optional.empty(), true);
     }
 
+    /**
+     * Detect + plan of one file system of a guest with several: the part of the guest's change log
+     * that falls on it ({@link ChangeLog#within}), or a full scan when there is none.
+     */
+    public MergePlan planWithLog(MergeTrees trees, Optional<ChangeLog> changeLog) throws IOException {
+        return plan(trees, changeLog, false);
+    }
+
+    /**
+     * The guest agent's change log in a shadow tree ({@code rel}: where it lies in that tree, e.g.
+     * {@value #GUEST_CHANGE_LOG} in the root file system), read without following a link, at most
+     * 256 MiB; empty when there is none.
+     */
+    public static Optional<ChangeLog> readGuestLog(Path shadowRoot, String rel) throws IOException {
+        try (Tree shadow = Tree.open(shadowRoot, "shadow")) {
+            return guestLog(shadow, rel);
+        }
+    }
+
     private MergePlan plan(MergeTrees trees, Optional<ChangeLog> given, boolean fromGuest) throws IOException {
         try (Open open = Open.of(trees)) {
             long t0 = System.nanoTime();
-            Optional<ChangeLog> changeLog = fromGuest ? guestLog(open.shadow()) : given;
+            Optional<ChangeLog> changeLog = fromGuest ? guestLog(open.shadow(), GUEST_CHANGE_LOG) : given;
             Detector detector = new Detector(policy, open.base(), open.live(), open.shadow(), new Versions());
             TreeSet<String> changed;
             List<String> missed = new ArrayList<>(), malformed = new ArrayList<>();
@@ -95,11 +115,17 @@ public final class MergeEngine {
         }
     }
 
-    private static Optional<ChangeLog> guestLog(Tree shadow) throws IOException {
-        var st = shadow.lstat(GUEST_CHANGE_LOG);
+    private static Optional<ChangeLog> guestLog(Tree shadow, String rel) throws IOException {
+        Stat st;
+        try {
+            st = shadow.lstat(rel);
+        } catch (IOException e) {
+            if (Detector.isMissing(e)) return Optional.empty(); // a link or a file on the way: no log
+            throw e;
+        }
         if (st == null || st.type() != FileType.FILE) return Optional.empty();
-        byte[] text = shadow.readAllAt(shadow.dirFd(RelPath.parent(GUEST_CHANGE_LOG)),
-                RelPath.decodeComponent(RelPath.name(GUEST_CHANGE_LOG)), MAX_GUEST_LOG);
+        byte[] text = shadow.readAllAt(shadow.dirFd(RelPath.parent(rel)),
+                RelPath.decodeComponent(RelPath.name(rel)), MAX_GUEST_LOG);
         return Optional.of(ChangeLog.read(new ByteArrayInputStream(text)));
     }
 

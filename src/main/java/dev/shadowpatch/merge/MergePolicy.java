@@ -76,10 +76,26 @@ public final class MergePolicy {
     private final List<Rule> rules;
     /** When a change log is given, still scan the whole shadow to find what the log missed (default true). */
     private final boolean verifyChangeLog;
+    /** Where the tree this policy decides for is mounted in the guest ("" for its root file system). */
+    private final String mountedAt;
 
     private MergePolicy(List<Rule> rules, boolean verifyChangeLog) {
+        this(rules, verifyChangeLog, "");
+    }
+
+    private MergePolicy(List<Rule> rules, boolean verifyChangeLog, String mountedAt) {
         this.rules = List.copyOf(rules);
         this.verifyChangeLog = verifyChangeLog;
+        this.mountedAt = mountedAt;
+    }
+
+    /**
+     * The same rules for a file system the guest mounts at {@code mountRel} (encoded, relative to
+     * the guest's root, e.g. {@code boot}): its paths are matched as the guest sees them, so
+     * {@code /var/log/**} excludes {@code log/...} of a separate {@code /var}.
+     */
+    public MergePolicy mountedAt(String mountRel) {
+        return new MergePolicy(rules, verifyChangeLog, mountRel);
     }
 
     public static MergePolicy defaults() {
@@ -97,7 +113,7 @@ public final class MergePolicy {
     }
 
     public MergePolicy withVerifyChangeLog(boolean v) {
-        return new MergePolicy(rules, v);
+        return new MergePolicy(rules, v, mountedAt);
     }
 
     public boolean verifyChangeLog() { return verifyChangeLog; }
@@ -138,7 +154,7 @@ public final class MergePolicy {
 
     /** The action for a relative path (encoded as in {@link RelPath}). */
     public Decision actionFor(String rel) {
-        String abs = RelPath.absolute(rel);
+        String abs = RelPath.absolute(mountedAt.isEmpty() ? rel : rel.isEmpty() ? mountedAt : mountedAt + "/" + rel);
         for (Rule r : rules) if (r.matches(abs)) return r.action;
         return Decision.ASK;
     }

@@ -60,6 +60,24 @@ public final class DomainXml {
                         ? "domain has no disk device" : "domain has no disk " + preferredTarget));
     }
 
+    /**
+     * The domain's disks ({@code device='disk'}) whose images are files, libvirt target -> image
+     * path, the one a shadow is made of ({@link #patchDisk}) first.
+     */
+    public static java.util.LinkedHashMap<String, java.nio.file.Path> fileDisks(String xml) {
+        java.util.LinkedHashMap<String, java.nio.file.Path> out = new java.util.LinkedHashMap<>();
+        Disk patch = patchDisk(xml, null);
+        List<Disk> all = new ArrayList<>(disks(xml));
+        all.remove(patch);
+        all.add(0, patch);
+        for (Disk d : all) {
+            if ("disk".equals(d.device()) && "file".equals(d.type()) && d.target() != null && d.source() != null) {
+                out.put(d.target(), java.nio.file.Path.of(d.source()));
+            }
+        }
+        return out;
+    }
+
     public static String name(String xml) {
         return text(parse(xml).getDocumentElement(), "name");
     }

@@ -58,6 +58,14 @@ public interface Hypervisor {
         return problems;
     }
 
+    /**
+     * The VM's file-backed disks, libvirt target -> image, the disk a shadow is made of first; reads
+     * only. Empty when this hypervisor cannot say (the run then reads no file system layout).
+     */
+    default java.util.Map<String, java.nio.file.Path> fileDisks(String vm) {
+        return java.util.Map.of();
+    }
+
     /** A fresh overlay on top of the live delta for the merge to write into (the live VM is shut off). */
     ShadowClone createMergeOverlay(ShadowClone clone);
 

@@ -393,6 +393,11 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
         return problems;
     }
 
+    @Override
+    public java.util.Map<String, Path> fileDisks(String vm) {
+        return DomainXml.fileDisks(withDomain(vm, d -> d.getXMLDesc(0), "read definition"));
+    }
+
     private static String stateWord(DomainState s) {
         return s.name().replace("VIR_DOMAIN_", "").toLowerCase();
     }

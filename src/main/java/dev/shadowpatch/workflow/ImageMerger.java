@@ -1,9 +1,15 @@
 package dev.shadowpatch.workflow;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.shadowpatch.disk.DiskExposer;
 import dev.shadowpatch.disk.DiskExposer.Access;
+import dev.shadowpatch.disk.GuestLayout;
+import dev.shadowpatch.disk.MountedDisk;
 import dev.shadowpatch.disk.MountedImage;
-import dev.shadowpatch.merge.Conflict;
+import dev.shadowpatch.merge.ChangeLog;
+import dev.shadowpatch.merge.Decision;
 import dev.shadowpatch.merge.Journal;
 import dev.shadowpatch.merge.MergeConflictException;
 import dev.shadowpatch.merge.MergeEngine;
@@ -11,7 +17,6 @@ import dev.shadowpatch.merge.MergePlan;
 import dev.shadowpatch.merge.MergePolicy;
 import dev.shadowpatch.merge.MergeReport;
 import dev.shadowpatch.merge.MergeTrees;
-import dev.shadowpatch.merge.Decision;
 import dev.shadowpatch.virt.ShadowClone;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,20 +35,25 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import dev.shadowpatch.merge.Op;
 
 /**
  * The merge on real guest disks: exposes base and shadow delta read-only and the live side (a
  * snapshot of the running live delta before the window, the merge overlay in it) on the host, runs
- * the merge engine, and always takes the mounts away again.
+ * the merge engine once per file system of the VM's {@link GuestLayout} (each its own tree, with
+ * its part of the guest's change log and the policy matched on guest paths), and always takes the
+ * mounts away again. A run without a layout (started before layouts were read) merges the one root
+ * file system as before.
  */
 @Component
 public class ImageMerger implements ShadowMerger {
     private static final Logger log = LoggerFactory.getLogger(ImageMerger.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String GUEST_LOG = "/" + MergeEngine.GUEST_CHANGE_LOG;
 
     private final DiskExposer disks;
     private final MergePolicy policy;
@@ -54,12 +64,21 @@ public class ImageMerger implements ShadowMerger {
     }
 
     @Override
-    public PlanResult plan(ShadowClone clone) {
-        try (MountedImage base = disks.expose(clone.baseImage(), Access.READ_ONLY);
-             MountedImage shadow = disks.expose(clone.shadowDelta(), Access.READ_ONLY);
-             MountedImage live = disks.expose(clone.liveDelta(), Access.SNAPSHOT_OF_RUNNING)) {
-            // the shadow's change log, when its agent ran, is read from the shadow tree; the scan stays the authority
-            return result(new MergeEngine(policy).planWithGuestLog(trees(base, live, shadow)));
+    public PlanResult plan(ShadowClone clone, GuestLayout layout) {
+        try (Views v = views(clone, layout, Access.SNAPSHOT_OF_RUNNING, clone.liveDelta())) {
+            Optional<ChangeLog> guestLog = guestLog(v);
+            Map<String, MergePlan> plans = new LinkedHashMap<>();
+            for (String mp : v.mountPoints()) {
+                MergeEngine engine = new MergeEngine(policyFor(mp));
+                if (v.layout == null) {
+                    plans.put(mp, engine.planWithGuestLog(v.trees(mp)));
+                } else {
+                    String mountRel = GuestLayout.relative(mp, "/");
+                    List<String> nested = v.mountPoints().stream().filter(o -> !o.equals(mp)).map(o -> GuestLayout.relative(o, "/")).toList();
+                    plans.put(mp, engine.planWithLog(v.trees(mp), guestLog.map(l -> l.within(mountRel, nested))));
+                }
+            }
+            return result(new FileSystemPlans(plans));
         } catch (IOException e) {
             throw new UncheckedIOException("Computing the merge plan of " + clone.liveVm() + " failed: " + e.getMessage(), e);
         }
@@ -67,77 +86,68 @@ public class ImageMerger implements ShadowMerger {
 
     @Override
     public PlanResult resolve(byte[] planJson, Map<String, String> resolutions, String fallback) {
-        MergePlan plan = MergePlan.fromJson(new String(planJson, StandardCharsets.UTF_8));
+        FileSystemPlans plans = FileSystemPlans.fromJson(new String(planJson, StandardCharsets.UTF_8));
         Map<String, String> byPath = new HashMap<>();
-        resolutions.forEach((path, decision) -> byPath.put(stripSlash(path), decision));
+        resolutions.forEach((path, decision) -> byPath.put("/" + stripSlash(path), decision));
         Set<String> conflictPaths = new HashSet<>();
         List<String> open = new ArrayList<>();
-        for (Conflict conflict : plan.unresolvedConflicts()) {
-            conflictPaths.add(conflict.path());
-            String explicit = byPath.get(conflict.path());
+        for (FileSystemPlans.GuestConflict conflict : plans.unresolvedConflicts()) {
+            conflictPaths.add(conflict.guestPath());
+            String explicit = byPath.get(conflict.guestPath());
             Decision decision = explicit != null ? Decision.parseResolution(explicit) : fallback == null ? null : Decision.parseResolution(fallback);
-            if (explicit == null && decision != null && !conflict.choices().contains(decision)) {
+            if (explicit == null && decision != null && !conflict.conflict().choices().contains(decision)) {
                 decision = null; // the fallback is not a choice of this conflict: an operator decides
             }
             if (decision == null) {
-                open.add("/" + conflict.path());
-            } else if (plan.op(conflict.path()).action() == Op.Action.ASK) {
+                open.add(conflict.guestPath());
+            } else if (plans.asks(conflict.guestPath())) {
                 // an earlier decision may have settled this one already (a child under a kept parent)
-                plan = plan.withResolution(conflict.path(), decision);
+                plans = plans.withResolution(conflict.guestPath(), decision);
             }
         }
-        for (Conflict left : plan.unresolvedConflicts()) {
-            if (!open.contains("/" + left.path())) {
-                open.add("/" + left.path());
+        for (FileSystemPlans.GuestConflict left : plans.unresolvedConflicts()) {
+            if (!open.contains(left.guestPath())) {
+                open.add(left.guestPath());
             }
         }
-        List<String> unknown = byPath.keySet().stream().filter(p -> !conflictPaths.contains(p)).map(p -> "/" + p).sorted().toList();
+        List<String> unknown = byPath.keySet().stream().filter(p -> !conflictPaths.contains(p)).sorted().toList();
         if (!unknown.isEmpty()) {
             throw new IllegalArgumentException("Not conflicts of this plan (check the spelling): " + String.join(", ", unknown));
         }
         if (!open.isEmpty()) {
             throw new ConflictsUnresolvedException(open);
         }
-        return result(plan);
+        return result(plans);
     }
 
     @Override
-    public MergeResult merge(ShadowClone clone, byte[] approvedPlanJson, Instant deadline) {
+    public MergeResult merge(ShadowClone clone, GuestLayout layout, byte[] approvedPlanJson, Instant deadline) {
         if (clone.mergeOverlay() == null) {
             throw new IllegalStateException("No merge overlay for " + clone.liveVm() + ": the merge writes only into one");
         }
-        MergePlan approved = MergePlan.fromJson(new String(approvedPlanJson, StandardCharsets.UTF_8));
-        try (MountedImage base = disks.expose(clone.baseImage(), Access.READ_ONLY);
-             MountedImage shadow = disks.expose(clone.shadowDelta(), Access.READ_ONLY);
-             MountedImage live = disks.expose(clone.mergeOverlay(), Access.READ_WRITE)) {
-            MergeTrees trees = trees(base, live, shadow);
-            MergeEngine engine = new MergeEngine(policy);
-            Journal journal = journal(clone);
-            Optional<Journal.Interrupted> interrupted = journal.interrupted();
-            MergePlan now;
-            MergeReport report;
-            if (interrupted.isPresent()) {
-                // an earlier attempt on this very overlay was killed: finish its plan, do not plan over its partial work
-                now = interrupted.get().plan();
-                log.warn("resuming the interrupted merge into {}: {} of {} operations done", clone.mergeOverlay(),
-                        interrupted.get().done().size(), now.size());
-                report = engine.resume(interrupted.get(), trees, journal, deadline);
-            } else {
-                now = engine.replan(approved, trees);
-                if (!now.unresolvedConflicts().isEmpty()) {
-                    throw new ConflictsUnresolvedException(now.unresolvedConflicts().stream().map(c -> "/" + c.path()).toList());
+        FileSystemPlans approved = FileSystemPlans.fromJson(new String(approvedPlanJson, StandardCharsets.UTF_8));
+        try (Views v = views(clone, layout, Access.READ_WRITE, clone.mergeOverlay())) {
+            ObjectNode combined = JSON.createObjectNode();
+            ArrayNode reports = combined.putArray("fileSystems");
+            Map<String, Long> rules = new LinkedHashMap<>();
+            long bytes = 0;
+            Duration took = Duration.ZERO;
+            for (String mp : v.mountPoints()) {
+                MergePlan plan = approved.byMountPoint().get(mp);
+                if (plan == null) {
+                    throw new IllegalStateException("The approved plan has no part for " + mp + " of " + clone.liveVm()
+                            + ": it was made for another layout; plan again");
                 }
-                report = engine.execute(now, trees, journal, deadline);
+                var report = JSON.readTree(mergeOne(clone, mp, plan, v.trees(mp), deadline));
+                reports.addObject().put("mountPoint", mp).set("report", report);
+                report.path("ruleCounts").fields().forEachRemaining(e -> rules.merge(e.getKey(), e.getValue().asLong(), Long::sum));
+                bytes += report.path("bytesCopied").asLong();
+                for (var t : report.path("stageTimes")) {
+                    took = took.plus(Duration.ofNanos((long) (t.asDouble() * 1e9)));
+                }
             }
-            if (!report.complete()) {
-                throw new IllegalStateException("The merge left " + report.left().size() + " operation(s) undone: "
-                        + report.left().entrySet().stream().limit(10).map(e -> "/" + e.getKey() + ": " + e.getValue()).toList());
-            }
-            Duration took = report.stageTimes().values().stream().reduce(Duration.ZERO, Duration::plus);
-            log.info("merged {} operations ({} bytes) into {}: {}", now.size(), report.bytesCopied(),
-                    clone.mergeOverlay(), report.stageTimes());
-            return new MergeResult(report.toJson().getBytes(StandardCharsets.UTF_8), report.ruleCountWords(),
-                    report.bytesCopied(), took);
+            byte[] json = (v.layout == null ? reports.get(0).get("report") : combined).toString().getBytes(StandardCharsets.UTF_8);
+            return new MergeResult(json, rules, bytes, took);
         } catch (MergeConflictException e) {
             throw new ConflictsUnresolvedException(e.conflicts().stream().map(c -> "/" + c.path()).toList());
         } catch (IOException e) {
@@ -146,16 +156,61 @@ public class ImageMerger implements ShadowMerger {
     }
 
     /**
-     * The journal of merges into this clone's merge overlay, beside it on the host. It names the
-     * overlay by path, inode and birth time: a journal left by a merge into an earlier overlay of the
-     * same name is discarded, never resumed into a fresh one.
+     * One file system's merge in the window: resumes its own interrupted merge, or re-decides the
+     * approved plan against the live tree as it is now and executes it. A file system already
+     * merged into this very overlay (a retry after a failure in a later one) is not merged again:
+     * its report is read back.
      */
-    private static Journal journal(ShadowClone clone) throws IOException {
-        Path overlay = clone.mergeOverlay().toAbsolutePath().normalize();
-        BasicFileAttributes a = Files.readAttributes(overlay, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        Path dir = overlay.resolveSibling(overlay.getFileName() + ".merge-journal");
-        Journal journal = Journal.at(dir, clone.baseImage().toAbsolutePath().normalize().toString(),
-                overlay + " " + a.fileKey() + " born " + a.creationTime(), clone.shadowDelta().toAbsolutePath().normalize().toString());
+    private String mergeOne(ShadowClone clone, String mp, MergePlan approved, MergeTrees trees, Instant deadline) throws IOException {
+        String identity = overlayIdentity(clone);
+        Path doneMarker = sibling(clone.mergeOverlay(), ".merged-" + key(mp));
+        if (Files.isRegularFile(doneMarker, LinkOption.NOFOLLOW_LINKS)) {
+            String marker = Files.readString(doneMarker, StandardCharsets.UTF_8); // the overlay's identity, then the report
+            int nl = marker.indexOf('\n');
+            if (nl > 0 && marker.substring(0, nl).equals(identity)) {
+                log.info("{} of {} was merged into {} already: not merged again", mp, clone.liveVm(), clone.mergeOverlay());
+                return marker.substring(nl + 1).strip();
+            }
+            Files.delete(doneMarker); // of an earlier overlay of the same name
+        }
+        MergeEngine engine = new MergeEngine(policyFor(mp));
+        Journal journal = journal(clone, mp, identity);
+        Optional<Journal.Interrupted> interrupted = journal.interrupted();
+        MergePlan now;
+        MergeReport report;
+        if (interrupted.isPresent()) {
+            // an earlier attempt on this very overlay was killed: finish its plan, do not plan over its partial work
+            now = interrupted.get().plan();
+            log.warn("resuming the interrupted merge of {} into {}: {} of {} operations done", mp, clone.mergeOverlay(),
+                    interrupted.get().done().size(), now.size());
+            report = engine.resume(interrupted.get(), trees, journal, deadline);
+        } else {
+            now = engine.replan(approved, trees);
+            if (!now.unresolvedConflicts().isEmpty()) {
+                throw new ConflictsUnresolvedException(now.unresolvedConflicts().stream().map(c -> GuestLayout.absolute(mp, c.path())).toList());
+            }
+            report = engine.execute(now, trees, journal, deadline);
+        }
+        if (!report.complete()) {
+            throw new IllegalStateException("The merge of " + mp + " left " + report.left().size() + " operation(s) undone: "
+                    + report.left().entrySet().stream().limit(10).map(e -> GuestLayout.absolute(mp, e.getKey()) + ": " + e.getValue()).toList());
+        }
+        Files.writeString(doneMarker, identity + "\n" + report.toJson() + "\n", StandardCharsets.UTF_8);
+        log.info("merged {} operations ({} bytes) of {} into {}: {}", now.size(), report.bytesCopied(), mp,
+                clone.mergeOverlay(), report.stageTimes());
+        return report.toJson();
+    }
+
+    /**
+     * The journal of merges of one file system into this clone's merge overlay, beside it on the
+     * host (the root file system's keeps its earlier name). It names the overlay by path, inode and
+     * birth time: a journal left by a merge into an earlier overlay of the same name is discarded,
+     * never resumed into a fresh one.
+     */
+    private static Journal journal(ShadowClone clone, String mp, String identity) throws IOException {
+        Path dir = sibling(clone.mergeOverlay(), ".merge-journal" + (mp.equals("/") ? "" : "-" + key(mp)));
+        Journal journal = Journal.at(dir, clone.baseImage().toAbsolutePath().normalize() + (mp.equals("/") ? "" : " " + mp),
+                identity, clone.shadowDelta().toAbsolutePath().normalize().toString());
         try {
             journal.interrupted();
         } catch (IOException stale) {
@@ -165,15 +220,96 @@ public class ImageMerger implements ShadowMerger {
         return journal;
     }
 
-    private static PlanResult result(MergePlan plan) {
-        List<Conflict> unresolved = plan.unresolvedConflicts();
-        List<String> lines = unresolved.stream().map(c -> c.describe().replace("\n   ", " |")).toList();
-        return new PlanResult(plan.toJson().getBytes(StandardCharsets.UTF_8), plan.ruleCountWords(), plan.bytesToCopy(),
-                plan.size(), lines, unresolved.stream().map(c -> "/" + c.path()).toList());
+    private static String overlayIdentity(ShadowClone clone) throws IOException {
+        Path overlay = clone.mergeOverlay().toAbsolutePath().normalize();
+        BasicFileAttributes a = Files.readAttributes(overlay, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        return overlay + " " + a.fileKey() + " born " + a.creationTime();
     }
 
-    private static MergeTrees trees(MountedImage base, MountedImage live, MountedImage shadow) {
-        return new MergeTrees(base.root(), live.root(), shadow.root());
+    private static Path sibling(Path overlay, String suffix) {
+        Path o = overlay.toAbsolutePath().normalize();
+        return o.resolveSibling(o.getFileName() + suffix);
+    }
+
+    private static String key(String mountPoint) {
+        return mountPoint.equals("/") ? "root" : mountPoint.substring(1).replace('/', '-');
+    }
+
+    /** The guest's change log, from the shadow file system that holds its path (none: a full scan). */
+    private static Optional<ChangeLog> guestLog(Views v) throws IOException {
+        if (v.layout == null) {
+            return Optional.empty(); // read by the engine from the one tree
+        }
+        String mp = v.layout.holding(GUEST_LOG).mountPoint();
+        if (!v.mountPoints().contains(mp)) {
+            return Optional.empty();
+        }
+        return MergeEngine.readGuestLog(((MountedDisk) v.shadow).root(mp), GuestLayout.relative(GUEST_LOG, mp));
+    }
+
+    private MergePolicy policyFor(String mountPoint) {
+        return mountPoint.equals("/") ? policy : policy.mountedAt(GuestLayout.relative(mountPoint, "/"));
+    }
+
+    /** Base and shadow read-only, and the live side as asked, each with every file system of the patched disk mounted. */
+    private Views views(ShadowClone clone, GuestLayout layout, Access liveAccess, Path liveImage) {
+        List<MountedImage> opened = new ArrayList<>();
+        try {
+            MountedImage base = expose(clone, layout, clone.baseImage(), Access.READ_ONLY, opened);
+            MountedImage shadow = expose(clone, layout, clone.shadowDelta(), Access.READ_ONLY, opened);
+            MountedImage live = expose(clone, layout, liveImage, liveAccess, opened);
+            return new Views(layout, base, live, shadow, opened);
+        } catch (RuntimeException e) {
+            closeAll(opened, e);
+            throw e;
+        }
+    }
+
+    private MountedImage expose(ShadowClone clone, GuestLayout layout, Path image, Access access, List<MountedImage> opened) {
+        MountedImage m = layout == null ? disks.expose(image, access) : disks.exposeFileSystems(image, access, layout, clone.diskTarget());
+        opened.add(m);
+        return m;
+    }
+
+    private static void closeAll(List<MountedImage> opened, Throwable failure) {
+        for (int i = opened.size() - 1; i >= 0; i--) {
+            try {
+                opened.get(i).close();
+            } catch (RuntimeException undo) {
+                if (failure != null) {
+                    failure.addSuppressed(undo);
+                } else {
+                    throw undo;
+                }
+            }
+        }
+    }
+
+    /** The three exposed sides of a merge; closing takes every mount away, the last opened first. */
+    private record Views(GuestLayout layout, MountedImage base, MountedImage live, MountedImage shadow,
+                         List<MountedImage> opened) implements AutoCloseable {
+        List<String> mountPoints() {
+            return layout == null ? List.of("/") : new ArrayList<>(((MountedDisk) base).mountPoints().stream().sorted().toList());
+        }
+
+        MergeTrees trees(String mp) {
+            if (layout == null) {
+                return new MergeTrees(base.root(), live.root(), shadow.root());
+            }
+            return new MergeTrees(((MountedDisk) base).root(mp), ((MountedDisk) live).root(mp), ((MountedDisk) shadow).root(mp));
+        }
+
+        @Override
+        public void close() {
+            closeAll(opened, null);
+        }
+    }
+
+    private static PlanResult result(FileSystemPlans plans) {
+        var unresolved = plans.unresolvedConflicts();
+        List<String> lines = unresolved.stream().map(c -> c.describe().replace("\n   ", " |")).toList();
+        return new PlanResult(plans.toJson().getBytes(StandardCharsets.UTF_8), plans.ruleCountWords(), plans.bytesToCopy(),
+                plans.size(), lines, unresolved.stream().map(FileSystemPlans.GuestConflict::guestPath).toList());
     }
 
     private static String stripSlash(String path) {

@@ -27,6 +27,10 @@ public final class ProcessVariables {
     /** Set when the run belongs to a campaign: the campaign's process instance id. */
     public static final String CAMPAIGN_ID = "campaignId";
 
+    /** The live VM's file systems from its /etc/fstab (a JSON file), and one readable line per entry. */
+    public static final String GUEST_LAYOUT = "guestLayout";
+    public static final String GUEST_LAYOUT_SUMMARY = "guestLayoutSummary";
+
     // Shadow
     public static final String SHADOW_CLONE = "shadowClone";
     public static final String SHADOW_VM = "shadowVm";

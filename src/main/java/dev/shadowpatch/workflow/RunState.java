@@ -1,6 +1,7 @@
 package dev.shadowpatch.workflow;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shadowpatch.disk.GuestLayout;
 import dev.shadowpatch.virt.ShadowClone;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.variable.Variables;
@@ -38,6 +39,25 @@ public final class RunState {
         } catch (RuntimeException e) {
             throw new IllegalStateException("Variable '" + SHADOW_CLONE + "' is not a disk chain: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The live VM's file systems as read at the run's start: a file variable (JSON) next to a
+     * readable summary {@code guestLayoutSummary} an approver sees.
+     */
+    public static void putLayout(DelegateExecution execution, GuestLayout layout) {
+        execution.setVariable(ProcessVariables.GUEST_LAYOUT, jsonFile("guest-layout.json", layout.toJson().getBytes(StandardCharsets.UTF_8)));
+        String summary = String.join("\n", layout.describe());
+        execution.setVariable(ProcessVariables.GUEST_LAYOUT_SUMMARY,
+                summary.length() > PREVIEW_CHARS ? summary.substring(0, PREVIEW_CHARS) + "\n..." : summary);
+    }
+
+    /** The run's layout, or null for a run started before layouts were read (its one root file system). */
+    public static GuestLayout layout(DelegateExecution execution) {
+        if (execution.getVariable(ProcessVariables.GUEST_LAYOUT) == null) {
+            return null;
+        }
+        return GuestLayout.fromJson(new String(fileBytes(execution, ProcessVariables.GUEST_LAYOUT), StandardCharsets.UTF_8));
     }
 
     /** The inventory host of the run's live VM, or null: the configured hypervisor. */

@@ -1,5 +1,6 @@
 package dev.shadowpatch.workflow;
 
+import dev.shadowpatch.disk.GuestLayout;
 import dev.shadowpatch.virt.ShadowClone;
 
 import java.time.Duration;
@@ -13,8 +14,11 @@ import java.util.Map;
  */
 public interface ShadowMerger {
 
-    /** Before the window: the plan for merging the shadow's changes into the live VM as it is now. */
-    PlanResult plan(ShadowClone clone);
+    /**
+     * Before the window: the plan for merging the shadow's changes into the live VM as it is now,
+     * one part per file system of the layout (null: the one root file system, runs from before layouts).
+     */
+    PlanResult plan(ShadowClone clone, GuestLayout layout);
 
     /**
      * Applies the operator's decisions to the plan's {@code ask} conflicts.
@@ -32,7 +36,7 @@ public interface ShadowMerger {
      *
      * @throws ConflictsUnresolvedException when the live VM changed a planned path into a new conflict
      */
-    MergeResult merge(ShadowClone clone, byte[] approvedPlanJson, Instant deadline);
+    MergeResult merge(ShadowClone clone, GuestLayout layout, byte[] approvedPlanJson, Instant deadline);
 
     /** The paths of the plan's conflicts that still need an operator's decision. */
     default List<String> openConflicts(byte[] planJson) {

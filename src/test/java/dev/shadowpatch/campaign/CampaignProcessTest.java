@@ -202,7 +202,7 @@ class CampaignProcessTest extends ProcessTestAccess {
 
     @Test
     void aVmWhosePlanHasConflictsGetsItsOwnApproval() {
-        when(merger.plan(argThat(clone -> clone != null && clone.liveVm().equals("web-02")))).thenReturn(plan(List.of("etc/app.conf")));
+        when(merger.plan(argThat(clone -> clone != null && clone.liveVm().equals("web-02")), any())).thenReturn(plan(List.of("etc/app.conf")));
         when(merger.resolve(any(), eq(Map.of("etc/app.conf", "keep-live")), eq(null))).thenReturn(plan(List.of()));
         ProcessInstance campaign = start(Map.of(CampaignVariables.VMS, "web-01,web-02,web-03"));
         approveCampaign(campaign);

@@ -75,7 +75,7 @@ class GuestLayoutExposureTest {
     void theDebianInstallersLvmLayoutIsReadFromItsFstabAndEachFileSystemMountedOnItsOwn() throws Exception {
         Path disk = installerLvmDisk(INSTALLER_FSTAB, new long[][] {{0, 16}});
 
-        GuestLayout layout = exposer.readLayout(disk, "vda", Access.READ_ONLY);
+        GuestLayout layout = exposer.readLayout(java.util.Map.of("vda", disk), Access.READ_ONLY);
 
         assertThat(layout.fileSystems()).extracting(GuestLayout.FileSystem::mountPoint).containsExactly("/", "/boot");
         assertThat(layout.root().volume()).isEqualTo(new Volume("vda", 2, "splab-vg/root"));
@@ -117,7 +117,7 @@ class GuestLayoutExposureTest {
         GuestImages.place(images.fileSystem("uroot", "ext4", 64, ROOT_UUID, null, root), raw, 67584L * 512);
         Path disk = images.qcow2(raw);
 
-        GuestLayout layout = exposer.readLayout(disk, "vda", Access.READ_ONLY);
+        GuestLayout layout = exposer.readLayout(java.util.Map.of("vda", disk), Access.READ_ONLY);
 
         if (!hostMountsVfat) {
             // this host's kernel has no vfat: the ESP is named as not merged, the root still is
@@ -143,7 +143,7 @@ class GuestLayoutExposureTest {
         Path disk = installerLvmDisk(INSTALLER_FSTAB + "UUID=99999999-0000-0000-0000-000000000000 /srv ext4 defaults 0 2\n"
                 + "UUID=99999999-0000-0000-0000-000000000001 /backup ext4 defaults,nofail 0 2\n", new long[][] {{0, 16}});
 
-        assertThatThrownBy(() -> exposer.readLayout(disk, "vda", Access.READ_ONLY))
+        assertThatThrownBy(() -> exposer.readLayout(java.util.Map.of("vda", disk), Access.READ_ONLY))
                 .isInstanceOf(LayoutResolver.LayoutRefusedException.class)
                 .hasMessageContaining("/etc/fstab line 9 (UUID=99999999-0000-0000-0000-000000000000 on /srv)")
                 .hasMessageContaining("no such file system on the VM's disks")
@@ -152,13 +152,30 @@ class GuestLayoutExposureTest {
     }
 
     @Test
+    void aFileSystemOnASecondDiskIsFoundThere() throws Exception {
+        Path disk = installerLvmDisk(INSTALLER_FSTAB + "LABEL=data /srv ext4 defaults 0 2\n", new long[][] {{0, 16}});
+        Path data = tree("data", "www/index.html", "hello\n");
+        Path raw = tmp.resolve("data.raw");
+        GuestImages.run("mkfs.ext4", "-q", "-L", "data", "-d", data.toString(), raw.toString(), "32M");
+        Path second = images.qcow2(raw);
+
+        GuestLayout layout = exposer.readLayout(java.util.Map.of("vda", disk, "vdb", second), Access.READ_ONLY);
+
+        assertThat(layout.fileSystems()).extracting(f -> f.mountPoint() + "=" + f.volume().describe())
+                .containsExactly("/=logical volume splab-vg/root on vda partition 2", "/boot=vda partition 1", "/srv=vdb");
+        assertThat(layout.on("vdb")).singleElement().extracting(GuestLayout.FileSystem::mountPoint).isEqualTo("/srv");
+        assertNothingLeft(disk);
+        assertNothingLeft(second);
+    }
+
+    @Test
     void aRootLogicalVolumeInPiecesIsRefusedNotGuessed() throws Exception {
         // root in two runs of extents (lvextend after the swap was made): no device-mapper joins them here
         Path disk = installerLvmDisk(INSTALLER_FSTAB, new long[][] {{0, 10, 24, 6}});
 
-        assertThatThrownBy(() -> exposer.readLayout(disk, "vda", Access.READ_ONLY))
+        assertThatThrownBy(() -> exposer.readLayout(java.util.Map.of("vda", disk), Access.READ_ONLY))
                 .isInstanceOf(LayoutResolver.LayoutRefusedException.class)
-                .hasMessageContaining("no Linux file system on disk vda")
+                .hasMessageContaining("no Linux file system on the VM's disks [vda]")
                 .hasMessageContaining("logical volume splab-vg/root");
         assertNothingLeft(disk);
     }
@@ -166,7 +183,7 @@ class GuestLayoutExposureTest {
     @Test
     void exposingRefusesAVolumeWhoseFileSystemChangedSinceTheLayoutWasRead() throws Exception {
         Path disk = installerLvmDisk(INSTALLER_FSTAB, new long[][] {{0, 16}});
-        GuestLayout layout = exposer.readLayout(disk, "vda", Access.READ_ONLY);
+        GuestLayout layout = exposer.readLayout(java.util.Map.of("vda", disk), Access.READ_ONLY);
         GuestLayout.FileSystem boot = layout.fileSystems().get(1);
         GuestLayout stale = new GuestLayout(List.of(layout.root(), new GuestLayout.FileSystem("/boot", "ext4", boot.spec(),
                 boot.volume(), "00000000-0000-0000-0000-000000000000")), layout.setAside());

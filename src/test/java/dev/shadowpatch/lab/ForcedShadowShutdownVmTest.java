@@ -106,7 +106,7 @@ class ForcedShadowShutdownVmTest {
         assertThat(hv.isRunning(VM)).as("the live VM serves on").isTrue();
 
         t0 = System.nanoTime();
-        ShadowMerger.PlanResult result = new ImageMerger(disks, "").plan(clone);
+        ShadowMerger.PlanResult result = new ImageMerger(disks, "").plan(clone, null);
         measured.put("merge plan on the real images, live VM running (ms)", ms(t0));
         MergePlan plan = MergePlan.fromJson(new String(result.planJson(), StandardCharsets.UTF_8));
 

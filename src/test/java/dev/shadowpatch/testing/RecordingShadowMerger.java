@@ -1,5 +1,6 @@
 package dev.shadowpatch.testing;
 
+import dev.shadowpatch.disk.GuestLayout;
 import dev.shadowpatch.virt.ShadowClone;
 import dev.shadowpatch.workflow.ShadowMerger;
 
@@ -27,7 +28,7 @@ public class RecordingShadowMerger implements ShadowMerger {
     }
 
     @Override
-    public PlanResult plan(ShadowClone clone) {
+    public PlanResult plan(ShadowClone clone, GuestLayout layout) {
         log.record(node, "merger.plan", clone.liveVm());
         return new PlanResult("{\"plan\":[]}".getBytes(StandardCharsets.UTF_8),
                 Map.of("take-shadow-replace (rule 3)", 7L), 1_000_000L, 12, List.of(), List.of());
@@ -40,7 +41,7 @@ public class RecordingShadowMerger implements ShadowMerger {
     }
 
     @Override
-    public MergeResult merge(ShadowClone clone, byte[] approvedPlanJson, Instant deadline) {
+    public MergeResult merge(ShadowClone clone, GuestLayout layout, byte[] approvedPlanJson, Instant deadline) {
         log.record(node, "merger.merge", clone.liveVm());
         try {
             Thread.sleep(mergeTakes.toMillis()); // a large patch

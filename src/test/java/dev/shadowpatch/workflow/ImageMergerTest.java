@@ -38,7 +38,7 @@ class ImageMergerTest {
 
     /**
      * Test double: an image is a directory (a layout's file system: its subdirectory named by the
-     * file system's key, the root's is the directory itself); records what was exposed how and what
+     * file system's key: root, boot, var); records what was exposed how and what
      * was released.
      */
     final DiskExposer directoriesAsImages = new DiskExposer() {
@@ -52,7 +52,7 @@ class ImageMergerTest {
         }
 
         @Override
-        public GuestLayout readLayout(Path image, String diskTarget, Access access) {
+        public GuestLayout readLayout(Map<String, Path> images, Access access) {
             throw new AssertionError("the merger never reads a layout");
         }
 
@@ -61,7 +61,7 @@ class ImageMergerTest {
             exposed.add(image.getFileName() + ":" + access);
             Map<String, Path> roots = new TreeMap<>();
             for (GuestLayout.FileSystem fs : layout.on(diskTarget)) {
-                roots.put(fs.mountPoint(), fs.mountPoint().equals("/") ? image : image.resolve(fs.key()));
+                roots.put(fs.mountPoint(), image.resolve(fs.key()));
             }
             return new MountedDisk() {
                 public Path root() { return roots.get("/"); }
@@ -88,13 +88,13 @@ class ImageMergerTest {
     @Test
     void plansMergesIntoTheOverlayAndReleasesEveryMount() {
         ImageMerger merger = new ImageMerger(directoriesAsImages, "");
-        ShadowMerger.PlanResult plan = merger.plan(clone);
+        ShadowMerger.PlanResult plan = merger.plan(clone, null);
         assertThat(plan.unresolvedPaths()).isEmpty();
         assertThat(plan.operations()).isEqualTo(2);
         assertThat(exposed).containsExactlyInAnyOrder("base:READ_ONLY", "shadow:READ_ONLY", "live:SNAPSHOT_OF_RUNNING");
 
         overlay = copy(live, "overlay");
-        ShadowMerger.MergeResult result = merger.merge(clone.withMergeOverlay(overlay), plan.planJson(), null);
+        ShadowMerger.MergeResult result = merger.merge(clone.withMergeOverlay(overlay), null, plan.planJson(), null);
 
         assertThat(read(overlay, "usr/lib/app/lib.so")).isEqualTo("v2");
         assertThat(read(overlay, "usr/lib/app/plugin.so")).isEqualTo("new");
@@ -108,7 +108,7 @@ class ImageMergerTest {
     void conflictsNeedADecisionAndADecisionIsApplied() throws IOException {
         write(shadow, "srv/data.db", "rows:1 migrated");
         ImageMerger merger = new ImageMerger(directoriesAsImages, "");
-        ShadowMerger.PlanResult plan = merger.plan(clone);
+        ShadowMerger.PlanResult plan = merger.plan(clone, null);
         assertThat(plan.unresolvedPaths()).containsExactly("/srv/data.db");
         assertThat(plan.conflicts()).singleElement().asString().contains("srv/data.db").contains("base:");
 
@@ -120,7 +120,7 @@ class ImageMergerTest {
         ShadowMerger.PlanResult decided = merger.resolve(plan.planJson(), Map.of("/srv/data.db", "keep-live"), null);
         assertThat(decided.unresolvedPaths()).isEmpty();
         overlay = copy(live, "overlay");
-        merger.merge(clone.withMergeOverlay(overlay), decided.planJson(), null);
+        merger.merge(clone.withMergeOverlay(overlay), null, decided.planJson(), null);
         assertThat(read(overlay, "srv/data.db")).isEqualTo("rows:2");
         assertThat(read(overlay, "usr/lib/app/lib.so")).isEqualTo("v2");
     }
@@ -128,11 +128,11 @@ class ImageMergerTest {
     @Test
     void aConflictThatAppearsInTheWindowIsRefusedAndNothingIsWritten() throws IOException {
         ImageMerger merger = new ImageMerger(directoriesAsImages, "");
-        ShadowMerger.PlanResult plan = merger.plan(clone);
+        ShadowMerger.PlanResult plan = merger.plan(clone, null);
         overlay = copy(live, "overlay");
         write(overlay, "usr/lib/app/lib.so", "hand-patched on the live VM after the approval");
 
-        assertThatThrownBy(() -> merger.merge(clone.withMergeOverlay(overlay), plan.planJson(), null))
+        assertThatThrownBy(() -> merger.merge(clone.withMergeOverlay(overlay), null, plan.planJson(), null))
                 .isInstanceOf(ShadowMerger.ConflictsUnresolvedException.class).hasMessageContaining("/usr/lib/app/lib.so");
         assertThat(Files.exists(overlay.resolve("usr/lib/app/plugin.so"))).isFalse();
         assertThat(released).hasSize(6);
@@ -148,10 +148,10 @@ class ImageMergerTest {
         write(shadow, "var/lib/postgresql/15/main/base/5/2662", "shadow restarted");
         write(live, "var/lib/postgresql/15/main/global/pg_control", "live wrote");
 
-        ShadowMerger.PlanResult plan = new ImageMerger(directoriesAsImages, "").plan(clone);
+        ShadowMerger.PlanResult plan = new ImageMerger(directoriesAsImages, "").plan(clone, null);
         assertThat(plan.unresolvedPaths()).as("no conflict to ask about").isEmpty();
         overlay = copy(live, "overlay");
-        new ImageMerger(directoriesAsImages, "").merge(clone.withMergeOverlay(overlay), plan.planJson(), null);
+        new ImageMerger(directoriesAsImages, "").merge(clone.withMergeOverlay(overlay), null, plan.planJson(), null);
         assertThat(read(overlay, "var/lib/postgresql/15/main/global/pg_control")).isEqualTo("live wrote");
         assertThat(read(overlay, "var/lib/postgresql/15/main/base/5/2662")).as("not even a shadow-only change").isEqualTo("base");
     }
@@ -164,11 +164,11 @@ class ImageMergerTest {
         write(shadow, "var/lib/systemd/random-seed", "shadow seed");
         write(shadow, "var/lib/dhcp/dhclient.ens2.leases", "lease 192.168.150.20");
         ImageMerger merger = new ImageMerger(directoriesAsImages, "");
-        ShadowMerger.PlanResult plan = merger.plan(clone);
+        ShadowMerger.PlanResult plan = merger.plan(clone, null);
 
         overlay = copy(live, "overlay");
         write(overlay, "var/lib/systemd/random-seed", "seed written at the live VM's shutdown");
-        merger.merge(clone.withMergeOverlay(overlay), plan.planJson(), null);
+        merger.merge(clone.withMergeOverlay(overlay), null, plan.planJson(), null);
         assertThat(read(overlay, "var/lib/systemd/random-seed")).isEqualTo("seed written at the live VM's shutdown");
         assertThat(read(overlay, "var/lib/dhcp/dhclient.ens2.leases")).isEqualTo("lease 192.168.122.10");
     }
@@ -176,15 +176,15 @@ class ImageMergerTest {
     @Test
     void mergingWithoutAnOverlayIsRefused() {
         ImageMerger merger = new ImageMerger(directoriesAsImages, "");
-        ShadowMerger.PlanResult plan = merger.plan(clone);
-        assertThatThrownBy(() -> merger.merge(clone, plan.planJson(), null)).hasMessageContaining("No merge overlay");
+        ShadowMerger.PlanResult plan = merger.plan(clone, null);
+        assertThatThrownBy(() -> merger.merge(clone, null, plan.planJson(), null)).hasMessageContaining("No merge overlay");
         assertThat(read(live, "usr/lib/app/lib.so")).isEqualTo("v1");
     }
 
     @Test
     void aJournalLeftByAnEarlierOverlayIsDiscarded_andTheCompletedMergeLeavesNone() throws IOException {
         ImageMerger merger = new ImageMerger(directoriesAsImages, "");
-        ShadowMerger.PlanResult plan = merger.plan(clone);
+        ShadowMerger.PlanResult plan = merger.plan(clone, null);
         overlay = copy(live, "overlay");
         Path journal = dir.resolve("overlay.merge-journal");
         // an earlier attempt into another overlay of the same name: its plan must not be resumed here
@@ -192,11 +192,79 @@ class ImageMergerTest {
                 .begin(dev.shadowpatch.merge.MergePlan.fromJson(new String(plan.planJson(), StandardCharsets.UTF_8)));
         Files.writeString(journal.resolve("done"), "usr/lib/app/lib.so\nusr/lib/app/plugin.so\n");
 
-        merger.merge(clone.withMergeOverlay(overlay), plan.planJson(), null);
+        merger.merge(clone.withMergeOverlay(overlay), null, plan.planJson(), null);
 
         assertThat(read(overlay, "usr/lib/app/lib.so")).as("not skipped as 'done' by the stale journal").isEqualTo("v2");
         assertThat(read(overlay, "usr/lib/app/plugin.so")).isEqualTo("new");
         assertThat(journal).doesNotExist();
+    }
+
+    /**
+     * A VM with separate /boot and /var file systems: each is planned and merged as its own tree;
+     * the approver sees guest paths (/boot/grub/grub.cfg), the guest's change log is split by file
+     * system, the policy matches guest paths on every file system (/var/cache/apt is excluded on a
+     * separate /var too), and a retry after a later file system failed does not merge an earlier one again.
+     */
+    @Test
+    void aVmWithSeveralFileSystemsIsMergedFileSystemByFileSystemWithGuestPaths() throws IOException {
+        GuestLayout.Volume v1 = new GuestLayout.Volume("vda", 1, null);
+        GuestLayout layout = new GuestLayout(List.of(
+                new GuestLayout.FileSystem("/", "ext4", "/dev/mapper/vg-root", new GuestLayout.Volume("vda", 2, "vg/root"), null),
+                new GuestLayout.FileSystem("/boot", "ext4", "UUID=b", v1, null),
+                new GuestLayout.FileSystem("/var", "ext4", "UUID=v", new GuestLayout.Volume("vda", 3, null), null)), List.of());
+        Path b = Files.createDirectories(dir.resolve("vm-base"));
+        write(b, "root/usr/lib/app/lib.so", "v1");
+        Files.createDirectories(b.resolve("root/boot"));
+        write(b, "boot/vmlinuz-6.1.0-28-amd64", "old kernel");
+        write(b, "boot/grub/grub.cfg", "menuentry 6.1.0-28\n");
+        write(b, "var/lib/dpkg/status", "old\n");
+        Path l = copy(b, "vm-live"), s = copy(b, "vm-shadow");
+        // the patch: a new kernel (on /boot), its modules and a library (on /), dpkg's status (on /var)
+        write(s, "boot/vmlinuz-6.1.0-30-amd64", "new kernel");
+        write(s, "boot/grub/grub.cfg", "menuentry 6.1.0-30\n");
+        write(s, "root/lib/modules/6.1.0-30-amd64/modules.dep", "deps");
+        write(s, "root/usr/lib/app/lib.so", "v2");
+        write(s, "var/lib/dpkg/status", "new\n");
+        write(s, "var/cache/apt/pkgcache.bin", "cache");
+        // the guest's change log lies on /var (lib/sp-change-capture/...) and names paths on every file system
+        write(s, "var/lib/sp-change-capture/changes.log", "/boot/vmlinuz-6.1.0-30-amd64\n/boot/grub/grub.cfg\n"
+                + "/lib/modules/6.1.0-30-amd64/modules.dep\n/usr/lib/app/lib.so\n/var/lib/dpkg/status\n");
+        // the live VM edits grub.cfg by hand after the snapshot: a conflict on /boot, by its guest path
+        write(l, "boot/grub/grub.cfg", "menuentry 6.1.0-28 # tuned\n");
+        write(l, "var/lib/app/state", "live data");
+        ShadowClone vm = new ShadowClone("run2", "db-01", "db-01-shadow", "vda", b, l, s, null);
+        ImageMerger merger = new ImageMerger(directoriesAsImages, "");
+
+        ShadowMerger.PlanResult plan = merger.plan(vm, layout);
+
+        assertThat(plan.unresolvedPaths()).containsExactly("/boot/grub/grub.cfg");
+        assertThat(plan.conflicts()).singleElement().asString().startsWith("/boot/grub/grub.cfg");
+        String json = new String(plan.planJson(), StandardCharsets.UTF_8);
+        assertThat(json).contains("\"mountPoint\":\"/boot\"").doesNotContain("pkgcache.bin");
+        assertThatThrownBy(() -> merger.resolve(plan.planJson(), Map.of("/grub/grub.cfg", "take-shadow"), null))
+                .as("a path relative to /boot is not a guest path").hasMessageContaining("/grub/grub.cfg");
+        ShadowMerger.PlanResult decided = merger.resolve(plan.planJson(), Map.of("/boot/grub/grub.cfg", "take-shadow"), null);
+        assertThat(decided.unresolvedPaths()).isEmpty();
+
+        Path o = copy(l, "vm-overlay");
+        ShadowClone merging = vm.withMergeOverlay(o);
+        ShadowMerger.MergeResult result = merger.merge(merging, layout, decided.planJson(), null);
+
+        assertThat(read(o, "boot/vmlinuz-6.1.0-30-amd64")).isEqualTo("new kernel");
+        assertThat(read(o, "boot/grub/grub.cfg")).isEqualTo("menuentry 6.1.0-30\n");
+        assertThat(read(o, "root/lib/modules/6.1.0-30-amd64/modules.dep")).isEqualTo("deps");
+        assertThat(read(o, "root/usr/lib/app/lib.so")).isEqualTo("v2");
+        assertThat(read(o, "var/lib/dpkg/status")).isEqualTo("new\n");
+        assertThat(read(o, "var/lib/app/state")).as("the live VM's change kept").isEqualTo("live data");
+        assertThat(o.resolve("var/cache/apt/pkgcache.bin")).as("excluded on a separate /var too").doesNotExist();
+        assertThat(o.resolve("root/boot/vmlinuz-6.1.0-30-amd64")).as("nothing of /boot lands in the root's mount point").doesNotExist();
+        assertThat(new String(result.reportJson(), StandardCharsets.UTF_8)).contains("\"mountPoint\":\"/var\"");
+
+        // a retry (say /var failed after / and /boot were merged) merges nothing twice and reports the same
+        write(o, "boot/vmlinuz-6.1.0-30-amd64", "changed after the merge");
+        ShadowMerger.MergeResult again = merger.merge(merging, layout, decided.planJson(), null);
+        assertThat(read(o, "boot/vmlinuz-6.1.0-30-amd64")).as("/boot was not merged again").isEqualTo("changed after the merge");
+        assertThat(again.ruleCounts()).isEqualTo(result.ruleCounts());
     }
 
     /** Live and shadow start as copies of the base, as both overlays start from the snapshot. */

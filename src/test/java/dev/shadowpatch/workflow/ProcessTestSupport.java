@@ -84,8 +84,8 @@ abstract class ProcessTestSupport {
         when(hypervisor.shutdown(any(), any())).thenReturn(dev.shadowpatch.virt.PowerOff.CLEAN);
         when(hypervisor.isRunning(SHADOW)).thenReturn(true);
         when(guest.run(any(), any(), any())).thenAnswer(call -> ok(call.getArgument(1)));
-        when(merger.plan(any())).thenReturn(plan(List.of()));
-        when(merger.merge(any(), any(), any())).thenReturn(new ShadowMerger.MergeResult(
+        when(merger.plan(any(), any())).thenReturn(plan(List.of()));
+        when(merger.merge(any(), any(), any(), any())).thenReturn(new ShadowMerger.MergeResult(
                 "{\"merged\":true}".getBytes(StandardCharsets.UTF_8),
                 Map.of("take-shadow-replace (rule 3)", 42L, "take-shadow-create (rule 2)", 3L), 123_456L,
                 Duration.ofSeconds(2)));

@@ -50,10 +50,10 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         order.verify(guest).run(eq(shadowTarget()), eq(PATCH), any());
         order.verify(guest).run(eq(shadowTarget()), eq(TEST), any());
         order.verify(hypervisor).shutdown(eq(SHADOW), any());
-        order.verify(merger).plan(clone);
+        order.verify(merger).plan(eq(clone), any());
         order.verify(hypervisor).shutdown(eq(LIVE), any());
         order.verify(hypervisor).createMergeOverlay(clone);
-        order.verify(merger).merge(eq(merging), any(), any());
+        order.verify(merger).merge(eq(merging), any(), any(), any());
         order.verify(hypervisor).switchToMergeOverlay(merging);
         order.verify(hypervisor).start(LIVE);
         order.verify(guest).run(eq(liveTarget()), eq(TEST), any());
@@ -87,7 +87,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         order.verify(guest).run(eq(shadowTarget()), eq(TEST), any());
         order.verify(guest).run(eq(shadowTarget()), org.mockito.ArgumentMatchers.argThat(c -> has(c, "systemctl stop sp-change-capture")), any());
         order.verify(hypervisor).shutdown(eq(SHADOW), any());
-        order.verify(merger).plan(clone);
+        order.verify(merger).plan(eq(clone), any());
         verify(guest, org.mockito.Mockito.times(3)).upload(eq(shadowTarget()), any(byte[].class), any());
         assertThat(pi).variables().containsEntry(ProcessVariables.CHANGE_CAPTURE, "stopped")
                 .containsEntry(ProcessVariables.CHANGE_CAPTURE_NOTE, "");
@@ -106,7 +106,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
                 .doesNotContain("hunter2");
         verify(guest, never()).upload(any(), any(byte[].class), any());
         verify(guest, never()).run(any(), org.mockito.ArgumentMatchers.argThat(c -> has(c, "sp-change-capture")), any());
-        verify(merger).plan(clone);
+        verify(merger).plan(eq(clone), any());
     }
 
     @Test
@@ -287,7 +287,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         assertThat(pi).isEnded().hasPassed("cleanupRejected", "rejected").hasNotPassed("maintenanceWindow");
         verify(hypervisor).cleanup(clone);
         verify(hypervisor, never()).shutdown(eq(LIVE), any());
-        verify(merger, never()).merge(any(), any(), any());
+        verify(merger, never()).merge(any(), any(), any(), any());
         assertThat(historic(pi, ProcessVariables.APPROVED_BY)).isNull();
         assertThat(historic(pi, ProcessVariables.OUTCOME)).isEqualTo("rejected");
     }
@@ -313,7 +313,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
 
     @Test
     void conflictsMustBeDecidedBeforeTheApprovalCounts() {
-        when(merger.plan(any())).thenReturn(plan(List.of("etc/app.conf")));
+        when(merger.plan(any(), any())).thenReturn(plan(List.of("etc/app.conf")));
         when(merger.resolve(any(), eq(Map.of()), eq(null)))
                 .thenThrow(new ShadowMerger.ConflictsUnresolvedException(List.of("etc/app.conf")));
         when(merger.resolve(any(), eq(Map.of("etc/app.conf", "keep-live")), eq(null))).thenReturn(plan(List.of()));
@@ -333,7 +333,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
 
     @Test
     void aFallbackDecisionSettlesEveryConflictNotListed() {
-        when(merger.plan(any())).thenReturn(plan(List.of("etc/app.conf", "usr/share/app/data")));
+        when(merger.plan(any(), any())).thenReturn(plan(List.of("etc/app.conf", "usr/share/app/data")));
         when(merger.resolve(any(), eq(Map.of()), eq("take-shadow"))).thenReturn(plan(List.of()));
         ProcessInstance pi = runToApproval();
         completeTask(pi, "approvePatch", Map.of(ProcessVariables.APPROVAL_DECISION, "approve",
@@ -344,7 +344,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
 
     @Test
     void aMalformedConflictDecisionIsExplainedOnTheApprovalTask() {
-        when(merger.plan(any())).thenReturn(plan(List.of("etc/app.conf")));
+        when(merger.plan(any(), any())).thenReturn(plan(List.of("etc/app.conf")));
         ProcessInstance pi = runToApproval();
         completeTask(pi, "approvePatch", Map.of(ProcessVariables.APPROVAL_DECISION, "approve",
                 ProcessVariables.CONFLICT_RESOLUTIONS, "etc/app.conf = whatever"));
@@ -496,13 +496,13 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
 
         verify(hypervisor, never()).shutdown(eq(LIVE), any());
         verify(hypervisor, never()).createMergeOverlay(any());
-        verify(merger, never()).merge(any(), any(), any());
+        verify(merger, never()).merge(any(), any(), any(), any());
         assertThat(pi).isWaitingAt("waitForWindow");
     }
 
     @Test
     void aMergeThatKeepsFailingRollsTheLiveVmBackInsteadOfLeavingItDown() {
-        when(merger.merge(any(), any(), any())).thenThrow(new IllegalStateException("disk full on the merge overlay"));
+        when(merger.merge(any(), any(), any(), any())).thenThrow(new IllegalStateException("disk full on the merge overlay"));
         ProcessInstance pi = runToApproval();
         approve(pi);
         fireTimer(pi, "windowStarts");
@@ -523,8 +523,8 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
      */
     @Test
     void aMergeThatFailsPastTheWindowsDeadlineRollsBackAtOnce() {
-        when(merger.merge(any(), any(), any())).thenAnswer(call -> {
-            Instant deadline = call.getArgument(2);
+        when(merger.merge(any(), any(), any(), any())).thenAnswer(call -> {
+            Instant deadline = call.getArgument(3);
             assertThat(deadline).as("the merge's deadline").isNotNull();
             ClockUtil.setCurrentTime(Date.from(deadline.plusSeconds(1)));
             throw new IllegalStateException("The merge left 2 operation(s) undone: not attempted: the merge's deadline passed");
@@ -535,7 +535,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         runUntilWaiting(pi);
 
         assertThat(pi).isWaitingAt("reviewRollback").hasPassed("rollbackLive").hasNotPassed("restartLive");
-        verify(merger).merge(any(), any(), any());
+        verify(merger).merge(any(), any(), any(), any());
         verify(hypervisor).rollback(merging);
         assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.ROLLBACK_REASON))
                 .contains("Merging").contains("its deadline").contains("has passed").contains("not attempted");
@@ -588,7 +588,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         fireTimer(pi, "windowClosing");
         runUntilWaiting(pi);
         assertThat(pi).isWaitingAt("reviewRollback").hasNotPassed("mergeChanges");
-        verify(merger, never()).merge(any(), any(), any());
+        verify(merger, never()).merge(any(), any(), any(), any());
         verify(hypervisor).rollback(clone);
         assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.ROLLBACK_REASON)).contains("window");
     }

@@ -4,6 +4,7 @@ import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.workflow.PatchBundle;
 import dev.shadowpatch.workflow.ProcessKeys;
 import dev.shadowpatch.workflow.RequestedWindow;
+import dev.shadowpatch.workflow.LayoutCheck;
 import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunOutcome;
 import dev.shadowpatch.workflow.RunSettings;
@@ -26,7 +27,8 @@ import static dev.shadowpatch.workflow.ProcessVariables.*;
 
 /**
  * The run's first step, in the start's own transaction: every start variable is checked before
- * anything is touched (the VM exists on its host, runs and has a qcow2 disk; the bundle exists; the
+ * anything is touched (the VM exists on its host, runs and has a qcow2 disk whose file systems its
+ * /etc/fstab names and the merge can read: {@link LayoutCheck}; the bundle exists; the
  * window parses and can hold a merge; the named window and the host exist; no other run holds the
  * VM). Any problem fails the start with all of them named, so no instance, snapshot or shadow is
  * left. (A campaign's run is refused by a BPMN error instead: it ends as {@link RunOutcome#REFUSED}
@@ -39,12 +41,15 @@ public class CheckRequestDelegate implements JavaDelegate {
     private final WindowCalendars calendars;
     private final RunSettings settings;
     private final RunLedger ledger;
+    private final LayoutCheck layouts;
 
-    public CheckRequestDelegate(Hypervisors hypervisors, WindowCalendars calendars, RunSettings settings, RunLedger ledger) {
+    public CheckRequestDelegate(Hypervisors hypervisors, WindowCalendars calendars, RunSettings settings, RunLedger ledger,
+                                LayoutCheck layouts) {
         this.hypervisors = hypervisors;
         this.calendars = calendars;
         this.settings = settings;
         this.ledger = ledger;
+        this.layouts = layouts;
     }
 
     /** A refused start: every problem, numbered (HTTP 400 through the REST API). */
@@ -104,6 +109,14 @@ public class CheckRequestDelegate implements JavaDelegate {
         }
         if (liveVm != null) {
             checkVm(problems, host, liveVm, execution.getProcessInstanceId(), execution);
+        }
+        if (liveVm != null && problems.isEmpty()) {
+            // last, as it mounts the running VM's disks read-only: only a request otherwise fine gets that far
+            LayoutCheck.Outcome layout = layouts.read(hypervisors.forHost(host), liveVm);
+            problems.addAll(layout.problems());
+            if (layout.layout() != null) {
+                RunState.putLayout(execution, layout.layout());
+            }
         }
         if (!problems.isEmpty()) {
             RequestRefusedException refused = new RequestRefusedException(problems);

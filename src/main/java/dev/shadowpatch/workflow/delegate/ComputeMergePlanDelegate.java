@@ -24,7 +24,7 @@ public class ComputeMergePlanDelegate implements JavaDelegate {
 
     @Override
     public void execute(DelegateExecution execution) {
-        PlanResult plan = merger.plan(RunState.clone(execution));
+        PlanResult plan = merger.plan(RunState.clone(execution), RunState.layout(execution));
         PlanVariables.write(execution, plan, settings);
     }
 }

@@ -37,7 +37,7 @@ public class MergeChangesDelegate extends InWindowStep {
         MergeResult result;
         try {
             // no operation starts past the entry's deadline (window end less the rollback margin)
-            result = merger.merge(clone, RunState.fileBytes(execution, MERGE_PLAN), entry.deadline());
+            result = merger.merge(clone, RunState.layout(execution), RunState.fileBytes(execution, MERGE_PLAN), entry.deadline());
         } catch (ShadowMerger.ConflictsUnresolvedException e) {
             throw rollback(execution, "The live VM changed since the plan was approved: " + e.getMessage());
         }

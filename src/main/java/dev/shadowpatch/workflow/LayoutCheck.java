@@ -1,0 +1,63 @@
+package dev.shadowpatch.workflow;
+
+import dev.shadowpatch.disk.DiskException;
+import dev.shadowpatch.disk.DiskExposer;
+import dev.shadowpatch.disk.GuestLayout;
+import dev.shadowpatch.disk.LayoutResolver.LayoutRefusedException;
+import dev.shadowpatch.virt.Hypervisor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+
+/**
+ * Reads a running VM's file system layout at the start of its run, before anything is touched, so
+ * a VM whose layout is not understood is refused with the reason instead of being merged in part.
+ */
+@Component
+public class LayoutCheck {
+    private static final Logger log = LoggerFactory.getLogger(LayoutCheck.class);
+
+    private final DiskExposer disks;
+
+    public LayoutCheck(DiskExposer disks) {
+        this.disks = disks;
+    }
+
+    /**
+     * @param layout   null when there is nothing to read here (the hypervisor names no file disks, or
+     *                 they are not on this host): the merge then takes the root file system as before
+     * @param problems why the run must not start; empty when it may
+     */
+    public record Outcome(GuestLayout layout, List<String> problems) {}
+
+    public Outcome read(Hypervisor hypervisor, String vm) {
+        Map<String, Path> files = hypervisor.fileDisks(vm);
+        if (files.isEmpty() || !Files.isRegularFile(files.values().iterator().next())) {
+            log.info("file system layout of {} not read: its disks are not files on this host ({})", vm, files);
+            return new Outcome(null, List.of());
+        }
+        String patched = files.keySet().iterator().next();
+        GuestLayout layout;
+        try {
+            layout = disks.readLayout(files, DiskExposer.Access.SNAPSHOT_OF_RUNNING);
+        } catch (LayoutRefusedException e) {
+            return new Outcome(null, e.reasons().stream().map(r -> "VM " + vm + ": " + r).toList());
+        } catch (DiskException e) {
+            return new Outcome(null, List.of("the disks of VM " + vm + " could not be read for its file system layout: " + e.getMessage()));
+        }
+        List<String> problems = new ArrayList<>();
+        for (GuestLayout.FileSystem fs : layout.fileSystems()) {
+            if (!fs.volume().disk().equals(patched)) {
+                problems.add("VM " + vm + " mounts " + fs.mountPoint() + " (" + fs.spec() + ") from disk " + fs.volume().disk()
+                        + ", but a run snapshots, patches and merges only disk " + patched
+                        + ": a VM whose file systems span disks is not patched yet (its shadow would boot without it)");
+            }
+        }
+        return new Outcome(problems.isEmpty() ? layout : null, problems);
+    }
+}
