@@ -66,6 +66,15 @@ public interface Hypervisor {
         return java.util.Map.of();
     }
 
+    /**
+     * What the live VM reaches beyond its own disk and NICs (other writable, shareable or LUN disks,
+     * host directories, host devices, shared memory, USB redirection), one line each with the reason:
+     * the shadow made of it gets none of them. Reads only.
+     */
+    default List<String> sharedDevices(String vm) {
+        return List.of();
+    }
+
     /** A fresh overlay on top of the live delta for the merge to write into (the live VM is shut off). */
     ShadowClone createMergeOverlay(ShadowClone clone);
 

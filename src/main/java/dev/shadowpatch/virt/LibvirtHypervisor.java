@@ -394,6 +394,12 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     }
 
     @Override
+    public List<String> sharedDevices(String vm) {
+        String xml = withDomain(vm, d -> d.getXMLDesc(XML_INACTIVE), "read definition");
+        return DomainXml.sharedDevices(xml, DomainXml.patchDisk(xml, null).target());
+    }
+
+    @Override
     public java.util.Map<String, Path> fileDisks(String vm) {
         return DomainXml.fileDisks(withDomain(vm, d -> d.getXMLDesc(0), "read definition"));
     }

@@ -34,6 +34,8 @@ public final class ProcessVariables {
     // Shadow
     public static final String SHADOW_CLONE = "shadowClone";
     public static final String SHADOW_VM = "shadowVm";
+    /** What the shadow does not get of what the live VM shares (devices, host directories), or null: nothing. */
+    public static final String SHADOW_CUT_OFF = "shadowCutOff";
     public static final String SHADOW_ADDRESS = "shadowAddress";
     /** When the shadow was (re)started, and whether it has an address yet (false: the poll timer looks again). */
     public static final String SHADOW_STARTED_AT = "shadowStartedAt";

@@ -152,8 +152,17 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
     void theApprovalFormShowsTheShadowsShutdownNote() throws Exception {
         String form = new String(getClass().getResourceAsStream("/processes/approve-patch.html").readAllBytes(),
                 java.nio.charset.StandardCharsets.UTF_8);
-        assertThat(form).contains("'" + ProcessVariables.SHADOW_SHUTDOWN_NOTE + "'")
-                .contains("{{" + ProcessVariables.SHADOW_SHUTDOWN_NOTE + "}}");
+        for (String shown : List.of(ProcessVariables.SHADOW_SHUTDOWN_NOTE, ProcessVariables.GUEST_LAYOUT_SUMMARY, ProcessVariables.SHADOW_CUT_OFF)) {
+            assertThat(form).contains("'" + shown + "'").contains("{{" + shown + "}}");
+        }
+    }
+
+    @Test
+    void whatTheShadowIsCutOffFromIsARunVariableTheApproverSees() {
+        when(hypervisor.sharedDevices(LIVE)).thenReturn(List.of("disk vdb (/srv/shared.img): shareable"));
+        ProcessInstance pi = runToApproval();
+        assertThat(pi).variables().containsEntry(ProcessVariables.SHADOW_CUT_OFF,
+                "The shadow gets none of what the live VM shares (1): disk vdb (/srv/shared.img): shareable");
     }
 
     @Test
