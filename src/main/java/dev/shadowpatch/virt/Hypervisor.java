@@ -22,8 +22,22 @@ public interface Hypervisor {
      */
     ShadowClone createShadow(String liveVm, String runId);
 
-    /** The IPv4 address the VM got on its network, waiting up to {@code timeout} for a lease. */
-    String waitForAddress(String vm, Duration timeout);
+    /**
+     * Where the running VM answers, and which source said so, waiting up to {@code timeout}: the
+     * guest agent's address of one of the domain's own NICs, else a DHCP lease of libvirt's, else
+     * (only once the wait is over, so a discovered address always wins) {@code configuredAddress}
+     * ({@link AddressChoice} decides). Reads only, so idempotent: a repeated call asks again and may
+     * answer a newer address (a VM that rebooted onto a new lease), never changes anything.
+     *
+     * @param configuredAddress an address given for the VM (the inventory's, through the run), or null
+     * @throws HypervisorException when the VM is not running, or no source had an address in time
+     */
+    VmAddress waitForAddress(String vm, Duration timeout, String configuredAddress);
+
+    /** {@link #waitForAddress(String, Duration, String)} with nothing configured: just the address. */
+    default String waitForAddress(String vm, Duration timeout) {
+        return waitForAddress(vm, timeout, null).address();
+    }
 
     /**
      * Graceful shutdown with a deadline, then forced off. Returns once the VM is shut off, saying how

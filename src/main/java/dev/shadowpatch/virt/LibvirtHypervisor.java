@@ -2,7 +2,6 @@ package dev.shadowpatch.virt;
 
 import dev.shadowpatch.virt.ChainRecord.Step;
 import java.io.IOException;
-import java.net.Inet4Address;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -278,30 +277,48 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     // ================================================================== lifecycle
 
     @Override
-    public String waitForAddress(String vm, Duration timeout) {
+    public VmAddress waitForAddress(String vm, Duration timeout, String configuredAddress) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            Optional<String> ip = withDomain(vm, d -> {
+            boolean last = System.nanoTime() > deadline;
+            String[] why = new String[1];
+            Optional<VmAddress> found = withDomain(vm, d -> {
                 if (d.isActive() == 0) {
                     throw new HypervisorException("VM " + vm + " on " + uri() + " is not running: it has no address");
                 }
-                for (DomainInterface i : d.interfaceAddresses(Domain.InterfaceAddressesSource.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0)) {
-                    for (DomainInterface.InterfaceAddress a : i.addrs) {
-                        if (a.address instanceof Inet4Address) {
-                            return Optional.of(a.address.getHostAddress());
-                        }
-                    }
+                List<String> macs = DomainXml.macAddresses(d.getXMLDesc(0));
+                List<AddressChoice.Nic> agent = null;
+                try {
+                    agent = nics(d.interfaceAddresses(Domain.InterfaceAddressesSource.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT, 0));
+                } catch (LibvirtException e) { // no agent in the guest, or not up yet
+                    why[0] = "guest agent: " + e.getError().getMessage();
                 }
-                return Optional.<String>empty();
+                List<AddressChoice.Nic> leases = nics(d.interfaceAddresses(Domain.InterfaceAddressesSource.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0));
+                return AddressChoice.choose(macs, agent, leases, last ? configuredAddress : null);
             }, "read addresses");
-            if (ip.isPresent()) {
-                return ip.get();
+            if (found.isPresent()) {
+                log.info("VM {} answers at {}", vm, found.get());
+                return found.get();
             }
-            if (System.nanoTime() > deadline) {
-                throw new HypervisorException("VM " + vm + " on " + uri() + " got no IPv4 lease within " + timeout.toSeconds() + " s");
+            if (last) {
+                throw new HypervisorException("VM " + vm + " on " + uri() + " has no address after " + timeout.toSeconds()
+                        + " s: no IPv4 address of its NICs from the guest agent" + (why[0] == null ? "" : " (" + why[0] + ")")
+                        + ", no DHCP lease, none configured");
             }
             sleep(500);
         }
+    }
+
+    private static List<AddressChoice.Nic> nics(java.util.Collection<DomainInterface> reported) {
+        List<AddressChoice.Nic> out = new ArrayList<>();
+        for (DomainInterface i : reported) {
+            List<java.net.InetAddress> addrs = new ArrayList<>();
+            if (i.addrs != null) {
+                i.addrs.forEach(a -> addrs.add(a.address));
+            }
+            out.add(new AddressChoice.Nic(i.name, i.hwAddr, addrs));
+        }
+        return out;
     }
 
     @Override
