@@ -16,7 +16,9 @@ public interface Hypervisor {
     /**
      * External disk-only snapshot of the running live VM (the current image becomes the read-only
      * base, the live VM keeps running on the live delta), then a shadow VM on a new overlay of the
-     * same base, on an isolated network, started.
+     * same base, on an isolated network, started. The base may be a raw file: the overlays are
+     * qcow2 with backing format raw ({@link ShadowClone#baseFormat}), and the flatten at
+     * {@link #cleanup} leaves the live VM on a standalone qcow2 image.
      *
      * @param runId a stable id of the patch run, used to name the shadow VM and its files
      */
@@ -58,9 +60,10 @@ public interface Hypervisor {
     boolean isRunning(String vm);
 
     /**
-     * Why a patch run of this VM cannot start now (not defined, not running, paused, no qcow2 file
-     * disk), each problem a sentence naming the VM; empty when it can. Reads only: asked before a
-     * run is created, so a refused request leaves nothing behind.
+     * Why a patch run of this VM cannot start now (not defined, not running, paused, its disk not a
+     * qcow2 or raw file with its format declared: {@link PatchableDisk}), each problem a sentence
+     * naming the VM; empty when it can. Reads only: asked before a run is created, so a refused
+     * request leaves nothing behind.
      */
     default List<String> checkPatchable(String vm) {
         List<String> problems = new ArrayList<>();

@@ -55,7 +55,7 @@ public class ImageMerger implements ShadowMerger {
 
     @Override
     public PlanResult plan(ShadowClone clone) {
-        try (MountedImage base = disks.expose(clone.baseImage(), Access.READ_ONLY);
+        try (MountedImage base = disks.expose(clone.baseImage(), clone.baseFormat(), Access.READ_ONLY);
              MountedImage shadow = disks.expose(clone.shadowDelta(), Access.READ_ONLY);
              MountedImage live = disks.expose(clone.liveDelta(), Access.SNAPSHOT_OF_RUNNING)) {
             // the shadow's change log, when its agent ran, is read from the shadow tree; the scan stays the authority
@@ -107,7 +107,7 @@ public class ImageMerger implements ShadowMerger {
             throw new IllegalStateException("No merge overlay for " + clone.liveVm() + ": the merge writes only into one");
         }
         MergePlan approved = MergePlan.fromJson(new String(approvedPlanJson, StandardCharsets.UTF_8));
-        try (MountedImage base = disks.expose(clone.baseImage(), Access.READ_ONLY);
+        try (MountedImage base = disks.expose(clone.baseImage(), clone.baseFormat(), Access.READ_ONLY);
              MountedImage shadow = disks.expose(clone.shadowDelta(), Access.READ_ONLY);
              MountedImage live = disks.expose(clone.mergeOverlay(), Access.READ_WRITE)) {
             MergeTrees trees = trees(base, live, shadow);

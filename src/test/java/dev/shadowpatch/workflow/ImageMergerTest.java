@@ -31,8 +31,8 @@ class ImageMergerTest {
     ShadowClone clone;
 
     /** Test double: an image is a directory; records what was exposed how and what was released. */
-    final DiskExposer directoriesAsImages = (image, access) -> {
-        exposed.add(image.getFileName() + ":" + access);
+    final DiskExposer directoriesAsImages = (image, format, access) -> {
+        exposed.add(image.getFileName() + ":" + access + ("qcow2".equals(format) ? "" : ":" + format));
         return new MountedImage() {
             public Path root() { return image; }
             public void close() { released.add(image.getFileName().toString()); }
@@ -164,6 +164,18 @@ class ImageMergerTest {
         assertThat(read(overlay, "usr/lib/app/lib.so")).as("not skipped as 'done' by the stale journal").isEqualTo("v2");
         assertThat(read(overlay, "usr/lib/app/plugin.so")).isEqualTo("new");
         assertThat(journal).doesNotExist();
+    }
+
+    @Test
+    void aRawBaseIsExposedAsRawAndEveryOverlayAsQcow2() {
+        ImageMerger merger = new ImageMerger(directoriesAsImages, "");
+        ShadowClone onRaw = new ShadowClone("run", "web-01", "web-01-shadow", "vda", base, live, shadow, null, "raw");
+        merger.plan(onRaw);
+        assertThat(exposed).containsExactlyInAnyOrder("base:READ_ONLY:raw", "shadow:READ_ONLY", "live:SNAPSHOT_OF_RUNNING");
+        exposed.clear();
+        overlay = copy(live, "overlay");
+        merger.merge(onRaw.withMergeOverlay(overlay), merger.plan(onRaw).planJson(), null);
+        assertThat(exposed).contains("base:READ_ONLY:raw", "overlay:READ_WRITE").doesNotContain("base:READ_ONLY");
     }
 
     /** Live and shadow start as copies of the base, as both overlays start from the snapshot. */
