@@ -5,6 +5,7 @@ import java.net.InetAddress;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /**
@@ -48,13 +49,24 @@ public final class AddressChoice {
      * @param configured the configured address, or null
      */
     public static Optional<VmAddress> choose(List<String> domainMacs, List<Nic> agent, List<Nic> leases, String configured) {
-        return first(domainMacs, agent, true).map(a -> new VmAddress(a, VmAddress.Source.GUEST_AGENT))
-                .or(() -> first(domainMacs, leases, false).map(a -> new VmAddress(a, VmAddress.Source.DHCP_LEASE)))
+        return choose(domainMacs, agent, leases, configured, a -> true);
+    }
+
+    /**
+     * As {@link #choose(List, List, List, String)}, taking only addresses {@code allowed} accepts. A
+     * shadow passes its isolated subnet: a clone of a static-address VM reports the live VM's own
+     * address through its agent, and the host would reach the live VM there (same host key), so a
+     * patch meant for the shadow would run on the live VM.
+     */
+    public static Optional<VmAddress> choose(List<String> domainMacs, List<Nic> agent, List<Nic> leases, String configured,
+                                             Predicate<InetAddress> allowed) {
+        return first(domainMacs, agent, true, allowed).map(a -> new VmAddress(a, VmAddress.Source.GUEST_AGENT))
+                .or(() -> first(domainMacs, leases, false, allowed).map(a -> new VmAddress(a, VmAddress.Source.DHCP_LEASE)))
                 .or(() -> configured == null || configured.isBlank() ? Optional.empty()
                         : Optional.of(new VmAddress(configured.strip(), VmAddress.Source.CONFIGURED)));
     }
 
-    private static Optional<String> first(List<String> domainMacs, List<Nic> nics, boolean fromGuest) {
+    private static Optional<String> first(List<String> domainMacs, List<Nic> nics, boolean fromGuest, Predicate<InetAddress> allowed) {
         if (nics == null) {
             return Optional.empty();
         }
@@ -67,7 +79,7 @@ public final class AddressChoice {
                     continue;
                 }
                 for (InetAddress a : nic.addresses()) {
-                    if (usable(a)) {
+                    if (usable(a) && allowed.test(a)) {
                         return Optional.of(a.getHostAddress());
                     }
                 }

@@ -75,6 +75,16 @@ public final class DomainXml {
         return macs;
     }
 
+    /** The libvirt network of every NIC, in order; a NIC on no libvirt network (a bridge, a host device) as "". */
+    public static List<String> nicNetworks(String xml) {
+        List<String> out = new ArrayList<>();
+        for (Element i : children(devices(parse(xml)), "interface")) {
+            Element src = child(i, "source");
+            out.add("network".equals(i.getAttribute("type")) && src != null ? src.getAttribute("network") : "");
+        }
+        return out;
+    }
+
     /** The {@code <os><nvram>} path (UEFI variables), if any. */
     public static Optional<String> nvram(String xml) {
         Element os = child(parse(xml).getDocumentElement(), "os");

@@ -286,7 +286,8 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
                 if (d.isActive() == 0) {
                     throw new HypervisorException("VM " + vm + " on " + uri() + " is not running: it has no address");
                 }
-                List<String> macs = DomainXml.macAddresses(d.getXMLDesc(0));
+                String xml = d.getXMLDesc(0);
+                List<String> macs = DomainXml.macAddresses(xml);
                 List<AddressChoice.Nic> agent = null;
                 try {
                     agent = nics(d.interfaceAddresses(Domain.InterfaceAddressesSource.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT, 0));
@@ -294,7 +295,7 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
                     why[0] = "guest agent: " + e.getError().getMessage();
                 }
                 List<AddressChoice.Nic> leases = nics(d.interfaceAddresses(Domain.InterfaceAddressesSource.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0));
-                return AddressChoice.choose(macs, agent, leases, last ? configuredAddress : null);
+                return AddressChoice.choose(macs, agent, leases, last ? configuredAddress : null, allowedAddresses(xml));
             }, "read addresses");
             if (found.isPresent()) {
                 log.info("VM {} answers at {}", vm, found.get());
@@ -307,6 +308,20 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             }
             sleep(500);
         }
+    }
+
+    /**
+     * A VM whose NICs are all on the isolated shadow network answers only inside that network's
+     * subnet (see {@link AddressChoice#choose(List, List, List, String, java.util.function.Predicate)}).
+     */
+    private java.util.function.Predicate<java.net.InetAddress> allowedAddresses(String xml) {
+        List<String> networks = DomainXml.nicNetworks(xml);
+        if (networks.isEmpty() || !networks.stream().allMatch(props.getShadowNetwork()::equals)) {
+            return a -> true;
+        }
+        String a = props.getShadowNetworkAddress();
+        String subnet = a.substring(0, a.lastIndexOf('.') + 1); // a /24, as ensureIsolatedNetwork defines it
+        return ip -> ip.getHostAddress().startsWith(subnet);
     }
 
     private static List<AddressChoice.Nic> nics(java.util.Collection<DomainInterface> reported) {

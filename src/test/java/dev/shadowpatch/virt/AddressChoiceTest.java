@@ -83,6 +83,14 @@ class AddressChoiceTest {
     void discoveredBeatsConfigured() { expect(AddressChoice.choose(ONE_NIC, null, List.of(lease(NIC, "192.168.122.8")), "10.20.0.5"), "192.168.122.8", Source.DHCP_LEASE); }
     @Test void nothingAtAll() { expect(AddressChoice.choose(ONE_NIC, null, List.of(), null), null, null); }
 
+    @Test @DisplayName("a shadow's agent reporting the live VM's static address outside the isolated subnet: not taken")
+    void shadowOnlyInsideItsIsolatedSubnet() {
+        java.util.function.Predicate<InetAddress> isolated = a -> a.getHostAddress().startsWith("192.168.150.");
+        expect(AddressChoice.choose(ONE_NIC, List.of(nic("ens2", NIC, "10.213.77.50")), List.of(), null, isolated), null, null);
+        expect(AddressChoice.choose(ONE_NIC, List.of(nic("ens2", NIC, "10.213.77.50")), List.of(lease(NIC, "192.168.150.23")), null, isolated),
+                "192.168.150.23", Source.DHCP_LEASE);
+    }
+
     // --- several NICs: the domain's order decides ---
     @Test @DisplayName("two NICs: the first NIC of the domain, whatever order the agent lists them in")
     void domainNicOrderDecides() {
