@@ -23,10 +23,17 @@ import java.util.stream.Collectors;
 public record CampaignPlan(String name, List<Entry> vms, String maxConcurrency, String maxPerHost, String maxFailures) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** One VM of the campaign; {@code skipped} is the reason it will not run, or null. */
-    public record Entry(String vm, String host, String group, String window, boolean canary, String skipped) {
+    /**
+     * One VM of the campaign; {@code skipped} is the reason it will not run, or null; {@code address}
+     * the inventory's address of the VM, or null (plans written before it had none).
+     */
+    public record Entry(String vm, String host, String group, String window, boolean canary, String skipped, String address) {
+        public Entry(String vm, String host, String group, String window, boolean canary, String skipped) {
+            this(vm, host, group, window, canary, skipped, null);
+        }
+
         Entry skip(String reason) {
-            return new Entry(vm, host, group, window, canary, reason);
+            return new Entry(vm, host, group, window, canary, reason, address);
         }
     }
 

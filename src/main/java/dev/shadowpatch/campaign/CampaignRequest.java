@@ -79,7 +79,7 @@ public final class CampaignRequest {
 
     private static CampaignPlan.Entry entry(Inventory inventory, String name, boolean canary) {
         Inventory.Vm vm = inventory.vm(name).orElseThrow();
-        return new CampaignPlan.Entry(vm.name(), vm.host(), vm.group(), inventory.windowOf(vm), canary, null);
+        return new CampaignPlan.Entry(vm.name(), vm.host(), vm.group(), inventory.windowOf(vm), canary, null, vm.address());
     }
 
     private static String limit(VariableScope request, String field, String fallback, List<String> problems) {

@@ -37,6 +37,8 @@ public final class CampaignVariables {
     public static final String VM_HOST = "vmHost";
     public static final String VM_GROUP = "vmGroup";
     public static final String VM_WINDOW = "vmWindow";
+    /** The inventory's address of the VM (or null), handed to its run as {@code configuredLiveAddress}. */
+    public static final String VM_ADDRESS = "vmAddress";
     public static final String SLOT_DECISION = "slotDecision";
     public static final String RUN_OUTCOME = "runOutcome";
 

@@ -2,6 +2,7 @@ package dev.shadowpatch.campaign;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shadowpatch.virt.AddressChoice;
 import dev.shadowpatch.virt.HostDirectory;
 import dev.shadowpatch.workflow.WindowCalendars;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -28,7 +29,15 @@ public final class Inventory implements HostDirectory {
 
     public record Group(String name, String window) {}
 
-    public record Vm(String name, String host, String group) {}
+    /**
+     * One VM; {@code address} is optional: where it answers when neither its guest agent nor a DHCP
+     * lease tells (a bridged or static VM without agent), an IP address or host name.
+     */
+    public record Vm(String name, String host, String group, String address) {
+        public Vm(String name, String host, String group) {
+            this(name, host, group, null);
+        }
+    }
 
     /** The file's shape. */
     record File(List<Host> hosts, List<Group> groups, List<Vm> vms) {}
@@ -61,7 +70,7 @@ public final class Inventory implements HostDirectory {
                     .convertValue(tree == null ? Map.of() : tree, File.class);
         } catch (IllegalArgumentException e) {
             throw new IllegalStateException("Inventory " + file + " does not have the shape {hosts: [{name, uri}], "
-                    + "groups: [{name, window}], vms: [{name, host, group}]}: " + e.getMessage(), e);
+                    + "groups: [{name, window}], vms: [{name, host, group, address?}]}: " + e.getMessage(), e);
         }
         return of(file.toString(), parsed, windows);
     }
@@ -105,6 +114,8 @@ public final class Inventory implements HostDirectory {
                 errors.add(at + ": unknown host '" + vm.host() + "'; add it under hosts or use one of " + inventory.hosts.keySet());
             } else if (!inventory.groups.containsKey(vm.group())) {
                 errors.add(at + ": unknown group '" + vm.group() + "'; add it under groups or use one of " + inventory.groups.keySet());
+            } else if (vm.address() != null && AddressChoice.problemWith(vm.address()).isPresent()) {
+                errors.add(at + ": address " + AddressChoice.problemWith(vm.address()).get() + " (give an IP address or host name, or leave it out)");
             } else if (inventory.vms.putIfAbsent(vm.name(), vm) != null) {
                 errors.add(at + " is listed twice (VM names are libvirt domain names and must be unique); remove one");
             }

@@ -22,6 +22,7 @@ public class RequestSlotDelegate implements JavaDelegate {
         branch.setVariableLocal(VM_HOST, entry.host());
         branch.setVariableLocal(VM_GROUP, entry.group());
         branch.setVariableLocal(VM_WINDOW, entry.window());
+        branch.setVariableLocal(VM_ADDRESS, entry.address());
         branch.setVariableLocal(RUN_OUTCOME, null);
         SlotLedger ledger = SlotLedger.read(branch, plan);
         SlotLedger.Decision decision = ledger.request(vm);

@@ -40,8 +40,8 @@ public class QemuStorageDaemonExposer implements DiskExposer {
     }
 
     @Override
-    public MountedImage expose(Path qcow2Image, Access access) {
-        Exposure e = open(qcow2Image, access);
+    public MountedImage expose(Path image, String format, Access access) {
+        Exposure e = open(image, format, access);
         long t0 = System.nanoTime();
         try {
             attachAndMount(e);
@@ -53,13 +53,13 @@ public class QemuStorageDaemonExposer implements DiskExposer {
     }
 
     @Override
-    public GuestLayout readLayout(java.util.Map<String, Path> disks, Access access) {
+    public GuestLayout readLayout(java.util.Map<String, Path> disks, java.util.Map<String, String> formats, Access access) {
         List<Exposure> opened = new ArrayList<>();
         try {
             List<VolumeFacts> found = new ArrayList<>();
             java.util.Map<VolumeFacts, Exposure> where = new java.util.HashMap<>();
             for (var disk : new java.util.TreeMap<>(disks).entrySet()) {
-                Exposure e = open(disk.getValue(), access);
+                Exposure e = open(disk.getValue(), formats.getOrDefault(disk.getKey(), "qcow2"), access);
                 opened.add(e);
                 for (VolumeFacts f : probe(e, disk.getKey())) {
                     found.add(f);
@@ -109,8 +109,8 @@ public class QemuStorageDaemonExposer implements DiskExposer {
     }
 
     @Override
-    public MountedDisk exposeFileSystems(Path qcow2Image, Access access, GuestLayout layout, String diskTarget) {
-        Exposure e = open(qcow2Image, access);
+    public MountedDisk exposeFileSystems(Path image, String format, Access access, GuestLayout layout, String diskTarget) {
+        Exposure e = open(image, format, access);
         long t0 = System.nanoTime();
         try {
             List<VolumeFacts> found = probe(e, diskTarget);
@@ -137,25 +137,18 @@ public class QemuStorageDaemonExposer implements DiskExposer {
     }
 
     /** Starts the export of an image: its disk as a raw file in a fresh work directory. */
-    private Exposure open(Path qcow2Image, Access access) {
-        Path image = qcow2Image.toAbsolutePath().normalize();
+    private Exposure open(Path imagePath, String format, Access access) {
+        Path image = imagePath.toAbsolutePath().normalize();
         if (!Files.isRegularFile(image)) {
             throw new DiskException("image " + image + " does not exist or is not a regular file");
         }
-        boolean qcow2;
-        try {
-            qcow2 = Qcow2.isQcow2(image);
-        } catch (java.io.UncheckedIOException ex) {
-            throw new DiskException(ex.getMessage(), ex);
-        }
-        if (!qcow2) {
-            throw new DiskException("image " + image + " is not qcow2 (only qcow2 images are exposed; the format is never probed)");
-        }
+        checkFormat(image, format);
         reapStale();
         Exposure e;
         try {
             Files.createDirectories(props.getWorkDir());
             e = new Exposure(Files.createTempDirectory(props.getWorkDir(), "img-"), image, access);
+            e.format = format;
             Files.writeString(e.dir.resolve("owner"), ProcessHandle.current().pid() + "\n" + image + "\n");
         } catch (IOException ex) {
             throw new DiskException("cannot create a work directory under " + props.getWorkDir() + ": " + ex, ex);
@@ -200,12 +193,12 @@ public class QemuStorageDaemonExposer implements DiskExposer {
         List<String> argv = new ArrayList<>(List.of(props.getQemuStorageDaemon()));
         if (e.access != Access.READ_WRITE) {
             boolean running = e.access == Access.SNAPSHOT_OF_RUNNING;
-            long size = virtualSize(e.image);
+            long size = virtualSize(e.image, e.format);
             e.overlay = e.dir.resolve("view.qcow2");
-            run("create the throwaway overlay for " + e.image, props.getQemuImg(), "create", "-q", "-f", "qcow2", "-F", "qcow2",
+            run("create the throwaway overlay for " + e.image, props.getQemuImg(), "create", "-q", "-f", "qcow2", "-F", e.format,
                     "-u", "-b", e.image.toString(), e.overlay.toString(), Long.toString(size));
             ObjectNode file = blockdev("file", "bf", e.image, true);
-            ObjectNode image = qcow2("b", "bf", true, null);
+            ObjectNode image = formatNode(e.format, "b", "bf", true);
             if (running) {
                 // a VM still writes the image: read it without taking QEMU's image lock
                 file.put("locking", "off");
@@ -217,7 +210,7 @@ public class QemuStorageDaemonExposer implements DiskExposer {
             argv.addAll(List.of("--blockdev", qcow2("q", "of", false, "b").toString()));
         } else {
             argv.addAll(List.of("--blockdev", blockdev("file", "f", e.image, !writable).toString()));
-            argv.addAll(List.of("--blockdev", qcow2("q", "f", !writable, null).toString()));
+            argv.addAll(List.of("--blockdev", formatNode(e.format, "q", "f", !writable).toString()));
         }
         try {
             Files.createFile(e.exportFile);
@@ -495,8 +488,8 @@ public class QemuStorageDaemonExposer implements DiskExposer {
         }
     }
 
-    private long virtualSize(Path image) {
-        String out = run("read the size of " + image, props.getQemuImg(), "info", "-U", "-f", "qcow2", "--output=json",
+    private long virtualSize(Path image, String format) {
+        String out = run("read the size of " + image, props.getQemuImg(), "info", "-U", "-f", format, "--output=json",
                 image.toString()).stdout();
         try {
             return JSON.readTree(out).path("virtual-size").asLong();
@@ -508,6 +501,32 @@ public class QemuStorageDaemonExposer implements DiskExposer {
     private static ObjectNode blockdev(String driver, String node, Path file, boolean readOnly) {
         return JSON.createObjectNode().put("driver", driver).put("node-name", node).put("filename", file.toString())
                 .put("read-only", readOnly);
+    }
+
+    /**
+     * The image's format, checked without probing: qcow2 must carry its magic; raw is taken as the
+     * caller declared it (from the domain XML), whatever its first bytes say, as they are the guest's.
+     */
+    private static void checkFormat(Path image, String format) {
+        if ("raw".equals(format)) {
+            return;
+        }
+        if (!"qcow2".equals(format)) {
+            throw new DiskException("image " + image + " is declared " + format + ": only qcow2 and raw images are exposed");
+        }
+        try {
+            if (!Qcow2.isQcow2(image)) {
+                throw new DiskException("image " + image + " is not qcow2 (only qcow2 and raw images are exposed; the format is never probed)");
+            }
+        } catch (java.io.UncheckedIOException ex) {
+            throw new DiskException(ex.getMessage(), ex);
+        }
+    }
+
+    /** The format node on {@code file}: the image's own driver, its backing chain never opened from a raw file. */
+    private static ObjectNode formatNode(String format, String node, String file, boolean readOnly) {
+        return "raw".equals(format) ? JSON.createObjectNode().put("driver", "raw").put("node-name", node).put("file", file)
+                .put("read-only", readOnly) : qcow2(node, file, readOnly, null);
     }
 
     private static ObjectNode qcow2(String node, String file, boolean readOnly, String backing) {
@@ -619,6 +638,7 @@ public class QemuStorageDaemonExposer implements DiskExposer {
         final Path dir;
         final Path image;
         final Access access;
+        String format = "qcow2";
         final Path exportFile;
         final Path pidFile;
         final Path mountPoint;

@@ -61,18 +61,18 @@ public final class DomainXml {
     }
 
     /**
-     * The domain's disks ({@code device='disk'}) whose images are files, libvirt target -> image
-     * path, the one a shadow is made of ({@link #patchDisk}) first.
+     * The domain's disks ({@code device='disk'}) whose images are files, by libvirt target, the one
+     * a shadow is made of ({@link #patchDisk}) first.
      */
-    public static java.util.LinkedHashMap<String, java.nio.file.Path> fileDisks(String xml) {
-        java.util.LinkedHashMap<String, java.nio.file.Path> out = new java.util.LinkedHashMap<>();
+    public static java.util.LinkedHashMap<String, Disk> fileDisks(String xml) {
+        java.util.LinkedHashMap<String, Disk> out = new java.util.LinkedHashMap<>();
         Disk patch = patchDisk(xml, null);
         List<Disk> all = new ArrayList<>(disks(xml));
         all.remove(patch);
         all.add(0, patch);
         for (Disk d : all) {
             if ("disk".equals(d.device()) && "file".equals(d.type()) && d.target() != null && d.source() != null) {
-                out.put(d.target(), java.nio.file.Path.of(d.source()));
+                out.put(d.target(), d);
             }
         }
         return out;
@@ -91,6 +91,16 @@ public final class DomainXml {
             }
         }
         return macs;
+    }
+
+    /** The libvirt network of every NIC, in order; a NIC on no libvirt network (a bridge, a host device) as "". */
+    public static List<String> nicNetworks(String xml) {
+        List<String> out = new ArrayList<>();
+        for (Element i : children(devices(parse(xml)), "interface")) {
+            Element src = child(i, "source");
+            out.add("network".equals(i.getAttribute("type")) && src != null ? src.getAttribute("network") : "");
+        }
+        return out;
     }
 
     /** The {@code <os><nvram>} path (UEFI variables), if any. */

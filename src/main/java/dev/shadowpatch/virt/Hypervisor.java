@@ -16,14 +16,30 @@ public interface Hypervisor {
     /**
      * External disk-only snapshot of the running live VM (the current image becomes the read-only
      * base, the live VM keeps running on the live delta), then a shadow VM on a new overlay of the
-     * same base, on an isolated network, started.
+     * same base, on an isolated network, started. The base may be a raw file: the overlays are
+     * qcow2 with backing format raw ({@link ShadowClone#baseFormat}), and the flatten at
+     * {@link #cleanup} leaves the live VM on a standalone qcow2 image.
      *
      * @param runId a stable id of the patch run, used to name the shadow VM and its files
      */
     ShadowClone createShadow(String liveVm, String runId);
 
-    /** The IPv4 address the VM got on its network, waiting up to {@code timeout} for a lease. */
-    String waitForAddress(String vm, Duration timeout);
+    /**
+     * Where the running VM answers, and which source said so, waiting up to {@code timeout}: the
+     * guest agent's address of one of the domain's own NICs, else a DHCP lease of libvirt's, else
+     * (only once the wait is over, so a discovered address always wins) {@code configuredAddress}
+     * ({@link AddressChoice} decides). Reads only, so idempotent: a repeated call asks again and may
+     * answer a newer address (a VM that rebooted onto a new lease), never changes anything.
+     *
+     * @param configuredAddress an address given for the VM (the inventory's, through the run), or null
+     * @throws HypervisorException when the VM is not running, or no source had an address in time
+     */
+    VmAddress waitForAddress(String vm, Duration timeout, String configuredAddress);
+
+    /** {@link #waitForAddress(String, Duration, String)} with nothing configured: just the address. */
+    default String waitForAddress(String vm, Duration timeout) {
+        return waitForAddress(vm, timeout, null).address();
+    }
 
     /**
      * Graceful shutdown with a deadline, then forced off. Returns once the VM is shut off, saying how
@@ -44,9 +60,10 @@ public interface Hypervisor {
     boolean isRunning(String vm);
 
     /**
-     * Why a patch run of this VM cannot start now (not defined, not running, paused, no qcow2 file
-     * disk), each problem a sentence naming the VM; empty when it can. Reads only: asked before a
-     * run is created, so a refused request leaves nothing behind.
+     * Why a patch run of this VM cannot start now (not defined, not running, paused, its disk not a
+     * qcow2 or raw file with its format declared: {@link PatchableDisk}), each problem a sentence
+     * naming the VM; empty when it can. Reads only: asked before a run is created, so a refused
+     * request leaves nothing behind.
      */
     default List<String> checkPatchable(String vm) {
         List<String> problems = new ArrayList<>();
@@ -59,10 +76,11 @@ public interface Hypervisor {
     }
 
     /**
-     * The VM's file-backed disks, libvirt target -> image, the disk a shadow is made of first; reads
-     * only. Empty when this hypervisor cannot say (the run then reads no file system layout).
+     * The VM's file-backed disks (image path and declared format) by libvirt target, the disk a
+     * shadow is made of first; reads only. Empty when this hypervisor cannot say (the run then reads
+     * no file system layout).
      */
-    default java.util.Map<String, java.nio.file.Path> fileDisks(String vm) {
+    default java.util.Map<String, DomainXml.Disk> fileDisks(String vm) {
         return java.util.Map.of();
     }
 

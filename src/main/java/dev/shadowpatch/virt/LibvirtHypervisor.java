@@ -2,7 +2,6 @@ package dev.shadowpatch.virt;
 
 import dev.shadowpatch.virt.ChainRecord.Step;
 import java.io.IOException;
-import java.net.Inet4Address;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -92,7 +91,7 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
         }
         try {
             if (!r.has(Step.SHADOW_DELTA_CREATED) || !Files.exists(r.chain.shadowDelta())) {
-                createOverlay(r.chain.baseImage(), r.chain.shadowDelta());
+                createOverlay(r.chain.baseImage(), r.chain.baseFormat(), r.chain.shadowDelta());
                 mark(r, Step.SHADOW_DELTA_CREATED);
             }
             ensureIsolatedNetwork();
@@ -133,14 +132,14 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
                 throw new HypervisorException("VM " + liveVm + " on " + uri() + " is not running (state "
                         + state.name().replace("VIR_DOMAIN_", "").toLowerCase() + "): a shadow is taken of a running VM");
             }
-            if (!"file".equals(disk.type()) || !"qcow2".equals(disk.format())) {
-                throw new HypervisorException("disk " + disk.target() + " of VM " + liveVm + " on " + uri() + " is "
-                        + disk.format() + " (" + disk.source() + "), not a qcow2 file: external snapshots need qcow2");
+            Optional<String> notPatchable = PatchableDisk.whyNot(liveVm, disk).or(() -> notARegularFile(liveVm, disk));
+            if (notPatchable.isPresent()) {
+                throw new HypervisorException(notPatchable.get() + " (on " + uri() + ")");
             }
             String shadowVm = liveVm + "-shadow-" + runId;
             ChainRecord r = existing != null ? existing : new ChainRecord();
             r.chain = new ShadowClone(runId, liveVm, shadowVm, disk.target(), Path.of(disk.source()), Path.of(liveDelta),
-                    imageDir.resolve(shadowVm + ".qcow2"), null);
+                    imageDir.resolve(shadowVm + ".qcow2"), null, disk.format());
             ioRun(() -> Files.createDirectories(imageDir), "create image directory " + imageDir);
             ioRun(() -> Files.deleteIfExists(Path.of(liveDelta)), "remove leftover " + liveDelta);
             store.save(r); // intended paths recorded before anything changes
@@ -278,30 +277,63 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     // ================================================================== lifecycle
 
     @Override
-    public String waitForAddress(String vm, Duration timeout) {
+    public VmAddress waitForAddress(String vm, Duration timeout, String configuredAddress) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
-            Optional<String> ip = withDomain(vm, d -> {
+            boolean last = System.nanoTime() > deadline;
+            String[] why = new String[1];
+            Optional<VmAddress> found = withDomain(vm, d -> {
                 if (d.isActive() == 0) {
                     throw new HypervisorException("VM " + vm + " on " + uri() + " is not running: it has no address");
                 }
-                for (DomainInterface i : d.interfaceAddresses(Domain.InterfaceAddressesSource.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0)) {
-                    for (DomainInterface.InterfaceAddress a : i.addrs) {
-                        if (a.address instanceof Inet4Address) {
-                            return Optional.of(a.address.getHostAddress());
-                        }
-                    }
+                String xml = d.getXMLDesc(0);
+                List<String> macs = DomainXml.macAddresses(xml);
+                List<AddressChoice.Nic> agent = null;
+                try {
+                    agent = nics(d.interfaceAddresses(Domain.InterfaceAddressesSource.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT, 0));
+                } catch (LibvirtException e) { // no agent in the guest, or not up yet
+                    why[0] = "guest agent: " + e.getError().getMessage();
                 }
-                return Optional.<String>empty();
+                List<AddressChoice.Nic> leases = nics(d.interfaceAddresses(Domain.InterfaceAddressesSource.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE, 0));
+                return AddressChoice.choose(macs, agent, leases, last ? configuredAddress : null, allowedAddresses(xml));
             }, "read addresses");
-            if (ip.isPresent()) {
-                return ip.get();
+            if (found.isPresent()) {
+                log.info("VM {} answers at {}", vm, found.get());
+                return found.get();
             }
-            if (System.nanoTime() > deadline) {
-                throw new HypervisorException("VM " + vm + " on " + uri() + " got no IPv4 lease within " + timeout.toSeconds() + " s");
+            if (last) {
+                throw new HypervisorException("VM " + vm + " on " + uri() + " has no address after " + timeout.toSeconds()
+                        + " s: no IPv4 address of its NICs from the guest agent" + (why[0] == null ? "" : " (" + why[0] + ")")
+                        + ", no DHCP lease, none configured");
             }
             sleep(500);
         }
+    }
+
+    /**
+     * A VM whose NICs are all on the isolated shadow network answers only inside that network's
+     * subnet (see {@link AddressChoice#choose(List, List, List, String, java.util.function.Predicate)}).
+     */
+    private java.util.function.Predicate<java.net.InetAddress> allowedAddresses(String xml) {
+        List<String> networks = DomainXml.nicNetworks(xml);
+        if (networks.isEmpty() || !networks.stream().allMatch(props.getShadowNetwork()::equals)) {
+            return a -> true;
+        }
+        String a = props.getShadowNetworkAddress();
+        String subnet = a.substring(0, a.lastIndexOf('.') + 1); // a /24, as ensureIsolatedNetwork defines it
+        return ip -> ip.getHostAddress().startsWith(subnet);
+    }
+
+    private static List<AddressChoice.Nic> nics(java.util.Collection<DomainInterface> reported) {
+        List<AddressChoice.Nic> out = new ArrayList<>();
+        for (DomainInterface i : reported) {
+            List<java.net.InetAddress> addrs = new ArrayList<>();
+            if (i.addrs != null) {
+                i.addrs.forEach(a -> addrs.add(a.address));
+            }
+            out.add(new AddressChoice.Nic(i.name, i.hwAddr, addrs));
+        }
+        return out;
     }
 
     @Override
@@ -383,10 +415,7 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
         }
         try {
             DomainXml.Disk disk = DomainXml.patchDisk(withDomain(vm, d -> d.getXMLDesc(0), "read definition"), null);
-            if (!"file".equals(disk.type()) || !"qcow2".equals(disk.format())) {
-                problems.add("disk " + disk.target() + " of VM " + vm + " is " + disk.format() + " (" + disk.source()
-                        + "), not a qcow2 file: external snapshots need qcow2");
-            }
+            PatchableDisk.whyNot(vm, disk).or(() -> notARegularFile(vm, disk)).ifPresent(problems::add);
         } catch (RuntimeException e) {
             problems.add("VM " + vm + ": " + e.getMessage());
         }
@@ -400,8 +429,20 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     }
 
     @Override
-    public java.util.Map<String, Path> fileDisks(String vm) {
+    public java.util.Map<String, DomainXml.Disk> fileDisks(String vm) {
         return DomainXml.fileDisks(withDomain(vm, d -> d.getXMLDesc(0), "read definition"));
+    }
+
+    /**
+     * A file disk whose path is not a regular file here (a device node behind {@code type='file'}):
+     * its overlays are made and its base removed by path on this host, which must never hit a device.
+     * A path this host does not see (a remote hypervisor without shared storage) is left to the snapshot.
+     */
+    private static Optional<String> notARegularFile(String vm, DomainXml.Disk disk) {
+        Path p = Path.of(disk.source());
+        return Files.exists(p) && !Files.isRegularFile(p)
+                ? Optional.of("disk " + disk.target() + " of VM " + vm + " (" + disk.source() + ") is not a regular file")
+                : Optional.empty();
     }
 
     private static String stateWord(DomainState s) {
@@ -463,7 +504,7 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
                     + (Path.of(current).equals(r.chain.mergeOverlay()) ? " (it was already switched to the merge overlay: roll back first)" : ""));
         }
         Path overlay = props.getImageDir().resolve(r.chain.liveVm() + "-" + r.chain.runId() + "-merge.qcow2");
-        createOverlay(r.chain.liveDelta(), overlay); // removes a leftover of an earlier attempt first
+        createOverlay(r.chain.liveDelta(), "qcow2", overlay); // removes a leftover of an earlier attempt first
         r.mergeOverlay(overlay);
         r.done.remove(Step.ROLLED_BACK);
         r.done.remove(Step.SWITCHED_TO_MERGE_OVERLAY);
@@ -649,19 +690,27 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
         }, "remove");
     }
 
-    /** Creates a qcow2 overlay on {@code backing}; the backing format is always explicit. */
-    private void createOverlay(Path backing, Path overlay) {
+    /**
+     * Creates a qcow2 overlay on {@code backing}, whose format is always explicit: a qcow2 backing
+     * must carry its magic; a raw one is taken as the domain XML declared it (its bytes are the guest's).
+     */
+    private void createOverlay(Path backing, String backingFormat, Path overlay) {
         ioRun(() -> Files.deleteIfExists(overlay), "remove leftover " + overlay);
-        boolean qcow2;
-        try {
-            qcow2 = Qcow2.isQcow2(backing);
-        } catch (java.io.UncheckedIOException e) {
-            throw new HypervisorException(e.getMessage(), e);
+        if (!PatchableDisk.FORMATS.contains(backingFormat)) {
+            throw new HypervisorException(backing + " is " + backingFormat + ": overlays are made on qcow2 or raw images only");
         }
-        if (!qcow2) {
-            throw new HypervisorException(backing + " is not a qcow2 image");
+        if ("qcow2".equals(backingFormat)) {
+            boolean qcow2;
+            try {
+                qcow2 = Qcow2.isQcow2(backing);
+            } catch (java.io.UncheckedIOException e) {
+                throw new HypervisorException(e.getMessage(), e);
+            }
+            if (!qcow2) {
+                throw new HypervisorException(backing + " is not a qcow2 image");
+            }
         }
-        HostCommand.run(props.getCommandTimeout(), "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2",
+        HostCommand.run(props.getCommandTimeout(), "qemu-img", "create", "-q", "-f", "qcow2", "-F", backingFormat,
                 "-b", backing.toString(), overlay.toString()).orThrow("create overlay " + overlay);
     }
 

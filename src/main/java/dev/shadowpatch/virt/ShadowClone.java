@@ -17,6 +17,11 @@ import java.nio.file.Path;
  * @param liveDelta    what the live VM writes after the snapshot
  * @param shadowDelta  what the shadow writes (the patch)
  * @param mergeOverlay null until {@link Hypervisor#createMergeOverlay} ran, and again after a rollback
+ * @param baseFormat   the base's format as the live VM's domain XML declared it ({@code qcow2} or
+ *                     {@code raw}); every other layer is qcow2. Carried so the base is always opened
+ *                     with its format explicit: a raw disk's first bytes are the guest's, and a guest
+ *                     that wrote a qcow2 header there must not make us read it as one. Chains
+ *                     recorded before this field were all qcow2.
  */
 public record ShadowClone(
         String runId,
@@ -26,9 +31,20 @@ public record ShadowClone(
         @JsonSerialize(using = ToStringSerializer.class) Path baseImage,
         @JsonSerialize(using = ToStringSerializer.class) Path liveDelta,
         @JsonSerialize(using = ToStringSerializer.class) Path shadowDelta,
-        @JsonSerialize(using = ToStringSerializer.class) Path mergeOverlay) {
+        @JsonSerialize(using = ToStringSerializer.class) Path mergeOverlay,
+        String baseFormat) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    public ShadowClone {
+        baseFormat = baseFormat == null ? "qcow2" : baseFormat;
+    }
+
+    /** A chain on a qcow2 base. */
+    public ShadowClone(String runId, String liveVm, String shadowVm, String diskTarget, Path baseImage, Path liveDelta,
+                       Path shadowDelta, Path mergeOverlay) {
+        this(runId, liveVm, shadowVm, diskTarget, baseImage, liveDelta, shadowDelta, mergeOverlay, "qcow2");
+    }
 
     public enum Layer { BASE, LIVE_DELTA, SHADOW_DELTA, MERGE_OVERLAY }
 
@@ -41,8 +57,13 @@ public record ShadowClone(
         };
     }
 
+    /** The format a layer is opened with: the base's as declared, the overlays' qcow2. */
+    public String format(Layer layer) {
+        return layer == Layer.BASE ? baseFormat : "qcow2";
+    }
+
     public ShadowClone withMergeOverlay(Path overlay) {
-        return new ShadowClone(runId, liveVm, shadowVm, diskTarget, baseImage, liveDelta, shadowDelta, overlay);
+        return new ShadowClone(runId, liveVm, shadowVm, diskTarget, baseImage, liveDelta, shadowDelta, overlay, baseFormat);
     }
 
     /** Paths as plain strings, as the chain records and the variables of earlier runs have them. */

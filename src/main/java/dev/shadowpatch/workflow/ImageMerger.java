@@ -255,9 +255,10 @@ public class ImageMerger implements ShadowMerger {
     private Views views(ShadowClone clone, GuestLayout layout, Access liveAccess, Path liveImage) {
         List<MountedImage> opened = new ArrayList<>();
         try {
-            MountedImage base = expose(clone, layout, clone.baseImage(), Access.READ_ONLY, opened);
-            MountedImage shadow = expose(clone, layout, clone.shadowDelta(), Access.READ_ONLY, opened);
-            MountedImage live = expose(clone, layout, liveImage, liveAccess, opened);
+            // the base in the format the VM's disk had (raw or qcow2); every overlay is qcow2
+            MountedImage base = expose(clone, layout, clone.baseImage(), clone.baseFormat(), Access.READ_ONLY, opened);
+            MountedImage shadow = expose(clone, layout, clone.shadowDelta(), "qcow2", Access.READ_ONLY, opened);
+            MountedImage live = expose(clone, layout, liveImage, "qcow2", liveAccess, opened);
             return new Views(layout, base, live, shadow, opened);
         } catch (RuntimeException e) {
             closeAll(opened, e);
@@ -265,8 +266,10 @@ public class ImageMerger implements ShadowMerger {
         }
     }
 
-    private MountedImage expose(ShadowClone clone, GuestLayout layout, Path image, Access access, List<MountedImage> opened) {
-        MountedImage m = layout == null ? disks.expose(image, access) : disks.exposeFileSystems(image, access, layout, clone.diskTarget());
+    private MountedImage expose(ShadowClone clone, GuestLayout layout, Path image, String format, Access access,
+                                List<MountedImage> opened) {
+        MountedImage m = layout == null ? disks.expose(image, format, access)
+                : disks.exposeFileSystems(image, format, access, layout, clone.diskTarget());
         opened.add(m);
         return m;
     }

@@ -4,10 +4,12 @@ import dev.shadowpatch.disk.DiskException;
 import dev.shadowpatch.disk.DiskExposer;
 import dev.shadowpatch.disk.GuestLayout;
 import dev.shadowpatch.disk.LayoutResolver.LayoutRefusedException;
+import dev.shadowpatch.virt.DomainXml;
 import dev.shadowpatch.virt.Hypervisor;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -36,7 +38,13 @@ public class LayoutCheck {
     public record Outcome(GuestLayout layout, List<String> problems) {}
 
     public Outcome read(Hypervisor hypervisor, String vm) {
-        Map<String, Path> files = hypervisor.fileDisks(vm);
+        Map<String, DomainXml.Disk> disksOfVm = hypervisor.fileDisks(vm);
+        Map<String, Path> files = new LinkedHashMap<>();
+        Map<String, String> formats = new LinkedHashMap<>();
+        disksOfVm.forEach((target, d) -> {
+            files.put(target, Path.of(d.source()));
+            formats.put(target, d.format() == null ? "qcow2" : d.format());
+        });
         if (files.isEmpty() || !Files.isRegularFile(files.values().iterator().next())) {
             log.info("file system layout of {} not read: its disks are not files on this host ({})", vm, files);
             return new Outcome(null, List.of());
@@ -44,7 +52,7 @@ public class LayoutCheck {
         String patched = files.keySet().iterator().next();
         GuestLayout layout;
         try {
-            layout = disks.readLayout(files, DiskExposer.Access.SNAPSHOT_OF_RUNNING);
+            layout = disks.readLayout(files, formats, DiskExposer.Access.SNAPSHOT_OF_RUNNING);
         } catch (LayoutRefusedException e) {
             return new Outcome(null, e.reasons().stream().map(r -> "VM " + vm + ": " + r).toList());
         } catch (DiskException e) {

@@ -24,6 +24,12 @@ public final class ProcessVariables {
     public static final String WINDOW_NAME = "windowName";
     /** Optional: the inventory host whose hypervisor runs the live VM; absent: shadowpatch.libvirt.uri. */
     public static final String HYPERVISOR_HOST = "hypervisorHost";
+    /**
+     * Optional: where the live VM answers when neither its guest agent nor a DHCP lease tells (a
+     * bridged or static VM without agent); an IP address or host name. A campaign passes the
+     * inventory's {@code address}. Used only after the other sources had their look.
+     */
+    public static final String CONFIGURED_LIVE_ADDRESS = "configuredLiveAddress";
     /** Set when the run belongs to a campaign: the campaign's process instance id. */
     public static final String CAMPAIGN_ID = "campaignId";
 
@@ -37,6 +43,8 @@ public final class ProcessVariables {
     /** What the shadow does not get of what the live VM shares (devices, host directories), or null: nothing. */
     public static final String SHADOW_CUT_OFF = "shadowCutOff";
     public static final String SHADOW_ADDRESS = "shadowAddress";
+    /** Which source gave {@code shadowAddress}: a {@link dev.shadowpatch.virt.VmAddress.Source#word}. */
+    public static final String SHADOW_ADDRESS_SOURCE = "shadowAddressSource";
     /** When the shadow was (re)started, and whether it has an address yet (false: the poll timer looks again). */
     public static final String SHADOW_STARTED_AT = "shadowStartedAt";
     public static final String SHADOW_UP = "shadowUp";
@@ -105,6 +113,8 @@ public final class ProcessVariables {
     public static final String VERIFY_OUTPUT = "verifyOutput";
     public static final String LIVE_STARTED_AT = "liveStartedAt";
     public static final String LIVE_ADDRESS = "liveAddress";
+    /** Which source gave {@code liveAddress} (guest-agent, dhcp-lease, configured), for the auditor. */
+    public static final String LIVE_ADDRESS_SOURCE = "liveAddressSource";
     /** Whether the verification passed (false: the poll timer looks again). */
     public static final String LIVE_VERIFIED = "liveVerified";
 

@@ -55,6 +55,34 @@ class InventoryTest {
     }
 
     @Test
+    void aVmMayCarryTheAddressItAnswersAtWhichMustBeAnAddressOrAHostName() throws Exception {
+        Path good = Files.writeString(dir.resolve("good.yaml"), """
+                hosts: [{name: kvm-a, uri: "qemu:///system"}]
+                groups: [{name: db}]
+                vms:
+                  - {name: db-01, host: kvm-a, group: db, address: 10.20.0.5}
+                  - {name: db-02, host: kvm-a, group: db, address: db-02.lan.example}
+                  - {name: db-03, host: kvm-a, group: db, address: "fd00::5"}
+                  - {name: db-04, host: kvm-a, group: db}
+                """);
+        Inventory inventory = Inventory.load(good, WINDOWS);
+        assertThat(inventory.vmsIn("db")).extracting(Inventory.Vm::address)
+                .containsExactly("10.20.0.5", "db-02.lan.example", "fd00::5", null);
+
+        Path bad = Files.writeString(dir.resolve("bad.yaml"), """
+                hosts: [{name: kvm-a, uri: "qemu:///system"}]
+                groups: [{name: db}]
+                vms:
+                  - {name: db-01, host: kvm-a, group: db, address: 10.20.0.500}
+                  - {name: db-02, host: kvm-a, group: db, address: "db 02; rm -rf /"}
+                """);
+        assertThatThrownBy(() -> Inventory.load(bad, WINDOWS))
+                .hasMessageContaining("2 problem(s)")
+                .hasMessageContaining("vms[0] 'db-01': address '10.20.0.500' is not an IPv4 address")
+                .hasMessageContaining("vms[1] 'db-02': address 'db 02; rm -rf /' is neither an IP address nor a host name");
+    }
+
+    @Test
     void aFileOfTheWrongShapeSaysWhichShapeIsExpected() throws Exception {
         Path file = Files.writeString(dir.resolve("inventory.json"), "{\"machines\": []}");
         assertThatThrownBy(() -> Inventory.load(file, WINDOWS)).hasMessageContaining("does not have the shape")

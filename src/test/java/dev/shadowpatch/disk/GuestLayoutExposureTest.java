@@ -75,7 +75,7 @@ class GuestLayoutExposureTest {
     void theDebianInstallersLvmLayoutIsReadFromItsFstabAndEachFileSystemMountedOnItsOwn() throws Exception {
         Path disk = installerLvmDisk(INSTALLER_FSTAB, new long[][] {{0, 16}});
 
-        GuestLayout layout = exposer.readLayout(java.util.Map.of("vda", disk), Access.READ_ONLY);
+        GuestLayout layout = exposer.readLayout(java.util.Map.of("vda", disk), java.util.Map.of(), Access.READ_ONLY);
 
         assertThat(layout.fileSystems()).extracting(GuestLayout.FileSystem::mountPoint).containsExactly("/", "/boot");
         assertThat(layout.root().volume()).isEqualTo(new Volume("vda", 2, "splab-vg/root"));
@@ -84,7 +84,7 @@ class GuestLayoutExposureTest {
         assertThat(layout.setAside()).extracting(GuestLayout.SetAside::mountPoint).containsExactly("none", "/media/cdrom0", "/tmp");
         assertNothingLeft(disk);
 
-        try (MountedDisk m = exposer.exposeFileSystems(disk, Access.READ_WRITE, layout, "vda")) {
+        try (MountedDisk m = exposer.exposeFileSystems(disk, "qcow2", Access.READ_WRITE, layout, "vda")) {
             assertThat(m.mountPoints()).containsExactlyInAnyOrder("/", "/boot");
             assertThat(Files.readString(m.root("/").resolve("etc/debian_version"))).isEqualTo("12.8\n");
             assertThat(Files.readString(m.root("/boot").resolve("grub/grub.cfg"))).isEqualTo("menuentry old\n");
@@ -94,7 +94,7 @@ class GuestLayoutExposureTest {
             }
             Files.writeString(m.root("/boot").resolve("vmlinuz-6.1.0-30-amd64"), "new kernel\n");
         }
-        try (MountedDisk m = exposer.exposeFileSystems(disk, Access.READ_ONLY, layout, "vda")) {
+        try (MountedDisk m = exposer.exposeFileSystems(disk, "qcow2", Access.READ_ONLY, layout, "vda")) {
             assertThat(Files.readString(m.root("/boot").resolve("vmlinuz-6.1.0-30-amd64"))).isEqualTo("new kernel\n");
         }
         assertNothingLeft(disk);
@@ -117,7 +117,7 @@ class GuestLayoutExposureTest {
         GuestImages.place(images.fileSystem("uroot", "ext4", 64, ROOT_UUID, null, root), raw, 67584L * 512);
         Path disk = images.qcow2(raw);
 
-        GuestLayout layout = exposer.readLayout(java.util.Map.of("vda", disk), Access.READ_ONLY);
+        GuestLayout layout = exposer.readLayout(java.util.Map.of("vda", disk), java.util.Map.of(), Access.READ_ONLY);
 
         if (!hostMountsVfat) {
             // this host's kernel has no vfat: the ESP is named as not merged, the root still is
@@ -132,7 +132,7 @@ class GuestLayoutExposureTest {
         }
         assertThat(layout.fileSystems()).extracting(f -> f.mountPoint() + " " + f.type() + " " + f.volume().describe())
                 .containsExactly("/ ext4 vda partition 2", "/boot/efi vfat vda partition 1");
-        try (MountedDisk m = exposer.exposeFileSystems(disk, Access.READ_ONLY, layout, "vda")) {
+        try (MountedDisk m = exposer.exposeFileSystems(disk, "qcow2", Access.READ_ONLY, layout, "vda")) {
             assertThat(Files.readString(m.root("/boot/efi").resolve("EFI/debian/grubx64.efi"))).isEqualTo("grub\n");
         }
         assertNothingLeft(disk);
@@ -143,7 +143,7 @@ class GuestLayoutExposureTest {
         Path disk = installerLvmDisk(INSTALLER_FSTAB + "UUID=99999999-0000-0000-0000-000000000000 /srv ext4 defaults 0 2\n"
                 + "UUID=99999999-0000-0000-0000-000000000001 /backup ext4 defaults,nofail 0 2\n", new long[][] {{0, 16}});
 
-        assertThatThrownBy(() -> exposer.readLayout(java.util.Map.of("vda", disk), Access.READ_ONLY))
+        assertThatThrownBy(() -> exposer.readLayout(java.util.Map.of("vda", disk), java.util.Map.of(), Access.READ_ONLY))
                 .isInstanceOf(LayoutResolver.LayoutRefusedException.class)
                 .hasMessageContaining("/etc/fstab line 9 (UUID=99999999-0000-0000-0000-000000000000 on /srv)")
                 .hasMessageContaining("no such file system on the VM's disks")
@@ -159,7 +159,7 @@ class GuestLayoutExposureTest {
         GuestImages.run("mkfs.ext4", "-q", "-L", "data", "-d", data.toString(), raw.toString(), "32M");
         Path second = images.qcow2(raw);
 
-        GuestLayout layout = exposer.readLayout(java.util.Map.of("vda", disk, "vdb", second), Access.READ_ONLY);
+        GuestLayout layout = exposer.readLayout(java.util.Map.of("vda", disk, "vdb", second), java.util.Map.of(), Access.READ_ONLY);
 
         assertThat(layout.fileSystems()).extracting(f -> f.mountPoint() + "=" + f.volume().describe())
                 .containsExactly("/=logical volume splab-vg/root on vda partition 2", "/boot=vda partition 1", "/srv=vdb");
@@ -173,7 +173,7 @@ class GuestLayoutExposureTest {
         // root in two runs of extents (lvextend after the swap was made): no device-mapper joins them here
         Path disk = installerLvmDisk(INSTALLER_FSTAB, new long[][] {{0, 10, 24, 6}});
 
-        assertThatThrownBy(() -> exposer.readLayout(java.util.Map.of("vda", disk), Access.READ_ONLY))
+        assertThatThrownBy(() -> exposer.readLayout(java.util.Map.of("vda", disk), java.util.Map.of(), Access.READ_ONLY))
                 .isInstanceOf(LayoutResolver.LayoutRefusedException.class)
                 .hasMessageContaining("no Linux file system on the VM's disks [vda]")
                 .hasMessageContaining("logical volume splab-vg/root");
@@ -183,12 +183,12 @@ class GuestLayoutExposureTest {
     @Test
     void exposingRefusesAVolumeWhoseFileSystemChangedSinceTheLayoutWasRead() throws Exception {
         Path disk = installerLvmDisk(INSTALLER_FSTAB, new long[][] {{0, 16}});
-        GuestLayout layout = exposer.readLayout(java.util.Map.of("vda", disk), Access.READ_ONLY);
+        GuestLayout layout = exposer.readLayout(java.util.Map.of("vda", disk), java.util.Map.of(), Access.READ_ONLY);
         GuestLayout.FileSystem boot = layout.fileSystems().get(1);
         GuestLayout stale = new GuestLayout(List.of(layout.root(), new GuestLayout.FileSystem("/boot", "ext4", boot.spec(),
                 boot.volume(), "00000000-0000-0000-0000-000000000000")), layout.setAside());
 
-        assertThatThrownBy(() -> exposer.exposeFileSystems(disk, Access.READ_ONLY, stale, "vda"))
+        assertThatThrownBy(() -> exposer.exposeFileSystems(disk, "qcow2", Access.READ_ONLY, stale, "vda"))
                 .isInstanceOf(DiskException.class).hasMessageContaining("holds file system " + BOOT_UUID)
                 .hasMessageContaining("layout changed");
         assertNothingLeft(disk);

@@ -74,6 +74,35 @@ class QemuStorageDaemonExposerTest {
         assertNothingLeft(img);
     }
 
+    /**
+     * A raw base (a raw-disk VM's) is read with the raw driver as declared, whatever its first bytes
+     * are: here the guest wrote a qcow2 header naming a host file as backing into its boot sector,
+     * and the view still shows the guest's own file system, the host file never opened.
+     */
+    @Test
+    void aRawImageIsReadAsDeclaredEvenWhenItsFirstBytesPoseAsQcow2() throws Exception {
+        image("rawbase", false);
+        Path raw = tmp.resolve("rawbase.raw");
+        Path header = tmp.resolve("lure.qcow2");
+        HostCommand.run(T, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", "/etc/hostname", header.toString(), "64M")
+                .orThrow("qemu-img create");
+        HostCommand.run(T, "dd", "if=" + header, "of=" + raw, "bs=512", "count=1", "conv=notrunc", "status=none").orThrow("dd");
+        assertThat(dev.shadowpatch.virt.Qcow2.isQcow2(raw)).as("the lure is in place").isTrue();
+        byte[] before = Files.readAllBytes(raw);
+        try (MountedImage m = exposer.expose(raw, "raw", Access.READ_ONLY)) {
+            assertThat(Files.readString(m.root().resolve("etc/motd"))).isEqualTo("hello\n");
+        }
+        assertThat(Files.readAllBytes(raw)).as("a read-only view leaves the raw image as it was").isEqualTo(before);
+        assertNothingLeft(raw);
+    }
+
+    @Test
+    void aFormatOtherThanQcow2OrRawIsRefused() throws Exception {
+        Path img = image("vmdk", false);
+        assertThatThrownBy(() -> exposer.expose(img, "vmdk", Access.READ_ONLY))
+                .hasMessageContaining("declared vmdk: only qcow2 and raw images are exposed");
+    }
+
     @Test
     void readWriteMountPersistsIntoTheImage() throws Exception {
         Path img = image("rw", false);

@@ -87,6 +87,24 @@ public record LabVm(String name, String address, Path sshKey, Path knownHosts) {
         }
     }
 
+    /**
+     * After a test class: the run's shadow (if one was made) cleaned up, open mounts torn down, the
+     * hypervisor closed and the lab VM deleted, each tried even when an earlier one fails.
+     */
+    public static void removeAll(String vm, LibvirtHypervisor hv, ShadowClone clone, dev.shadowpatch.disk.QemuStorageDaemonExposer disks) {
+        try {
+            cleanupAfterFailure(hv, clone);
+            if (disks != null) { // null when the lab VM never booted
+                disks.closeAll();
+            }
+            if (hv != null) {
+                hv.close();
+            }
+        } finally {
+            delete(vm);
+        }
+    }
+
     /** Waits until the guest answers SSH (a booting VM, a shadow just started), polling each second. */
     public static void awaitSsh(JschGuestShell shell, GuestTarget target, Duration deadline) {
         long end = System.nanoTime() + deadline.toNanos();

@@ -37,9 +37,10 @@ public class RecordingHypervisor implements Hypervisor {
     }
 
     @Override
-    public String waitForAddress(String vm, Duration timeout) {
+    public dev.shadowpatch.virt.VmAddress waitForAddress(String vm, Duration timeout, String configuredAddress) {
         log.record(node, "hypervisor.waitForAddress", vm);
-        return vm.endsWith("-shadow") ? SHADOW_ADDRESS : LIVE_ADDRESS;
+        return new dev.shadowpatch.virt.VmAddress(vm.endsWith("-shadow") ? SHADOW_ADDRESS : LIVE_ADDRESS,
+                dev.shadowpatch.virt.VmAddress.Source.DHCP_LEASE);
     }
 
     @Override

@@ -138,9 +138,9 @@ public final class SimulatedHypervisor implements Hypervisor {
     }
 
     @Override
-    public String waitForAddress(String vm, Duration timeout) {
+    public dev.shadowpatch.virt.VmAddress waitForAddress(String vm, Duration timeout, String configuredAddress) {
         reachable();
-        return addressOf(vm);
+        return new dev.shadowpatch.virt.VmAddress(addressOf(vm), dev.shadowpatch.virt.VmAddress.Source.DHCP_LEASE);
     }
 
     @Override

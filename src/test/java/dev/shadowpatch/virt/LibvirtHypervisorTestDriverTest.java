@@ -88,10 +88,13 @@ class LibvirtHypervisorTestDriverTest {
     }
 
     @Test
-    void diskNotQcow2IsRefused() {
-        assertThatThrownBy(() -> hv.createShadow("rawvm", "r1"))
+    void aBlockDeviceDiskIsRefusedAtTheStartAndAtTheSnapshotWithItsReason() {
+        assertThat(hv.checkPatchable("blockvm")).containsExactly("disk vda of VM blockvm is the host block device /dev/vg0/blockvm: "
+                + "a shadow needs an external snapshot overlay on a qcow2 or raw file disk");
+        assertThatThrownBy(() -> hv.createShadow("blockvm", "r1"))
                 .isInstanceOf(HypervisorException.class)
-                .hasMessageContaining("disk vda of VM rawvm on " + props.getUri() + " is raw (/var/lib/libvirt/images/rawvm.img)");
+                .hasMessageContaining("disk vda of VM blockvm is the host block device /dev/vg0/blockvm")
+                .hasMessageContaining("(on " + props.getUri() + ")");
         assertNoRecords();
     }
 

@@ -43,8 +43,8 @@ class ImageMergerTest {
      */
     final DiskExposer directoriesAsImages = new DiskExposer() {
         @Override
-        public MountedImage expose(Path image, Access access) {
-            exposed.add(image.getFileName() + ":" + access);
+        public MountedImage expose(Path image, String format, Access access) {
+            exposed.add(image.getFileName() + ":" + access + ("qcow2".equals(format) ? "" : ":" + format));
             return new MountedImage() {
                 public Path root() { return image; }
                 public void close() { released.add(image.getFileName().toString()); }
@@ -52,13 +52,13 @@ class ImageMergerTest {
         }
 
         @Override
-        public GuestLayout readLayout(Map<String, Path> images, Access access) {
+        public GuestLayout readLayout(Map<String, Path> images, Map<String, String> formats, Access access) {
             throw new AssertionError("the merger never reads a layout");
         }
 
         @Override
-        public MountedDisk exposeFileSystems(Path image, Access access, GuestLayout layout, String diskTarget) {
-            exposed.add(image.getFileName() + ":" + access);
+        public MountedDisk exposeFileSystems(Path image, String format, Access access, GuestLayout layout, String diskTarget) {
+            exposed.add(image.getFileName() + ":" + access + ("qcow2".equals(format) ? "" : ":" + format));
             Map<String, Path> roots = new TreeMap<>();
             for (GuestLayout.FileSystem fs : layout.on(diskTarget)) {
                 roots.put(fs.mountPoint(), image.resolve(fs.key()));
@@ -265,6 +265,18 @@ class ImageMergerTest {
         ShadowMerger.MergeResult again = merger.merge(merging, layout, decided.planJson(), null);
         assertThat(read(o, "boot/vmlinuz-6.1.0-30-amd64")).as("/boot was not merged again").isEqualTo("changed after the merge");
         assertThat(again.ruleCounts()).isEqualTo(result.ruleCounts());
+    }
+
+    @Test
+    void aRawBaseIsExposedAsRawAndEveryOverlayAsQcow2() {
+        ImageMerger merger = new ImageMerger(directoriesAsImages, "");
+        ShadowClone onRaw = new ShadowClone("run", "web-01", "web-01-shadow", "vda", base, live, shadow, null, "raw");
+        merger.plan(onRaw, null);
+        assertThat(exposed).containsExactlyInAnyOrder("base:READ_ONLY:raw", "shadow:READ_ONLY", "live:SNAPSHOT_OF_RUNNING");
+        exposed.clear();
+        overlay = copy(live, "overlay");
+        merger.merge(onRaw.withMergeOverlay(overlay), null, merger.plan(onRaw, null).planJson(), null);
+        assertThat(exposed).contains("base:READ_ONLY:raw", "overlay:READ_WRITE").doesNotContain("base:READ_ONLY");
     }
 
     /** Live and shadow start as copies of the base, as both overlays start from the snapshot. */

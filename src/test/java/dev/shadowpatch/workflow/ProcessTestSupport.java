@@ -4,6 +4,7 @@ import dev.shadowpatch.guest.CommandResult;
 import dev.shadowpatch.guest.GuestShell;
 import dev.shadowpatch.guest.GuestTarget;
 import dev.shadowpatch.virt.Hypervisor;
+import dev.shadowpatch.virt.VmAddress;
 import dev.shadowpatch.virt.ShadowClone;
 import org.camunda.bpm.engine.ManagementService;
 import org.camunda.bpm.engine.ProcessEngine;
@@ -78,8 +79,8 @@ abstract class ProcessTestSupport {
     void stubHappyCapabilities() {
         BpmnAwareTests.init(engine);
         when(hypervisor.createShadow(eq(LIVE), any())).thenReturn(clone);
-        when(hypervisor.waitForAddress(eq(SHADOW), any())).thenReturn(SHADOW_IP);
-        when(hypervisor.waitForAddress(eq(LIVE), any())).thenReturn(LIVE_IP);
+        when(hypervisor.waitForAddress(eq(SHADOW), any(), any())).thenReturn(new VmAddress(SHADOW_IP, VmAddress.Source.DHCP_LEASE));
+        when(hypervisor.waitForAddress(eq(LIVE), any(), any())).thenReturn(new VmAddress(LIVE_IP, VmAddress.Source.GUEST_AGENT));
         when(hypervisor.createMergeOverlay(any())).thenReturn(merging);
         when(hypervisor.shutdown(any(), any())).thenReturn(dev.shadowpatch.virt.PowerOff.CLEAN);
         when(hypervisor.isRunning(SHADOW)).thenReturn(true);
@@ -130,7 +131,17 @@ abstract class ProcessTestSupport {
     }
 
     ProcessInstance startRun(Instant windowStart, Instant windowEnd) {
-        Map<String, Object> vars = new HashMap<>();
+        return startRun(windowStart, windowEnd, Map.of());
+    }
+
+    /** A run whose window is open now, with more start variables. */
+    ProcessInstance startRun(Map<String, Object> more) {
+        Instant now = ClockUtil.getCurrentTime().toInstant();
+        return startRun(now.minusSeconds(60), now.plus(Duration.ofHours(2)), more);
+    }
+
+    ProcessInstance startRun(Instant windowStart, Instant windowEnd, Map<String, Object> more) {
+        Map<String, Object> vars = new HashMap<>(more);
         vars.put(ProcessVariables.LIVE_VM, LIVE);
         vars.put(ProcessVariables.PATCH_COMMAND, PATCH);
         vars.put(ProcessVariables.TEST_COMMAND, TEST);

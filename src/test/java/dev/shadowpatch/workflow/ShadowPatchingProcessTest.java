@@ -67,6 +67,31 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         assertThat(historic(pi, ProcessVariables.SHADOW_SHUTDOWN)).isEqualTo("clean");
         assertThat(historic(pi, ProcessVariables.SHADOW_SHUTDOWN_NOTE)).isEqualTo("");
         assertThat(historic(pi, ProcessVariables.LIVE_SHUTDOWN)).isEqualTo("clean");
+        assertThat(historic(pi, ProcessVariables.SHADOW_ADDRESS_SOURCE)).isEqualTo("dhcp-lease");
+        assertThat(historic(pi, ProcessVariables.LIVE_ADDRESS_SOURCE)).isEqualTo("guest-agent");
+    }
+
+    @Test
+    void aConfiguredLiveAddressIsHandedToTheAddressLookAndItsSourceIsRecorded() {
+        String configured = "web-01.lan.example";
+        when(hypervisor.waitForAddress(eq(LIVE), any(), eq(configured)))
+                .thenReturn(new dev.shadowpatch.virt.VmAddress(LIVE_IP, dev.shadowpatch.virt.VmAddress.Source.CONFIGURED));
+        ProcessInstance pi = startRun(Map.of(ProcessVariables.CONFIGURED_LIVE_ADDRESS, configured));
+        runUntilWaiting(pi);
+        approve(pi);
+        fireTimer(pi, "windowStarts");
+        runUntilWaiting(pi);
+        assertThat(pi).isEnded().hasPassed("patched");
+        verify(hypervisor).waitForAddress(eq(SHADOW), any(), eq(null)); // the live VM's address is never the shadow's
+        assertThat(historic(pi, ProcessVariables.LIVE_ADDRESS_SOURCE)).isEqualTo("configured");
+        assertThat(historic(pi, ProcessVariables.LIVE_ADDRESS)).isEqualTo(LIVE_IP);
+    }
+
+    @Test
+    void aConfiguredLiveAddressThatIsNoAddressRefusesTheStart() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> startRun(Map.of(ProcessVariables.CONFIGURED_LIVE_ADDRESS, "10.0.0.300")))
+                .hasMessageContaining("'configuredLiveAddress': '10.0.0.300' is not an IPv4 address");
+        assertThat(runtime.createProcessInstanceQuery().count()).isZero();
     }
 
     private static boolean has(String command, String part) {
@@ -227,8 +252,9 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
 
     @Test
     void aShadowWithoutAnAddressYetIsLookedForAgainByATimer() {
-        when(hypervisor.waitForAddress(eq(SHADOW), any()))
-                .thenThrow(new dev.shadowpatch.virt.HypervisorException("no lease yet")).thenReturn(SHADOW_IP);
+        when(hypervisor.waitForAddress(eq(SHADOW), any(), any()))
+                .thenThrow(new dev.shadowpatch.virt.HypervisorException("no lease yet"))
+                .thenReturn(new dev.shadowpatch.virt.VmAddress(SHADOW_IP, dev.shadowpatch.virt.VmAddress.Source.DHCP_LEASE));
         ProcessInstance pi = startRun();
         runUntilWaiting(pi);
         assertThat(pi).isWaitingAt("shadowBooting");
@@ -242,7 +268,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
     void aLiveVmThatDoesNotAnswerWithinTheBootTimeoutIsRolledBack() {
         ProcessInstance pi = runToApproval();
         approve(pi);
-        when(hypervisor.waitForAddress(eq(LIVE), any())).thenThrow(new dev.shadowpatch.virt.HypervisorException("no lease"));
+        when(hypervisor.waitForAddress(eq(LIVE), any(), any())).thenThrow(new dev.shadowpatch.virt.HypervisorException("no lease"));
         fireTimer(pi, "windowStarts");
         runUntilWaiting(pi);
         assertThat(pi).isWaitingAt("liveBooting");

@@ -3,6 +3,7 @@ package dev.shadowpatch.workflow.delegate;
 import dev.shadowpatch.virt.Hypervisor;
 import dev.shadowpatch.virt.HypervisorException;
 import dev.shadowpatch.virt.Hypervisors;
+import dev.shadowpatch.virt.VmAddress;
 import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.workflow.RunState;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
@@ -38,11 +39,13 @@ public class AwaitShadowAddressDelegate implements JavaDelegate {
         look(execution, hypervisors.forHost(RunState.hostOf(execution)), settings);
     }
 
-    /** Sets {@code shadowAddress} and {@code shadowUp} when the shadow has a lease; fails past the timeout. */
+    /** Sets {@code shadowAddress} and {@code shadowUp} when the shadow has an address (agent or lease); fails past the timeout. */
     static void look(DelegateExecution execution, Hypervisor hypervisor, RunSettings settings) {
         String shadowVm = RunState.clone(execution).shadowVm();
         try {
-            execution.setVariable(SHADOW_ADDRESS, hypervisor.waitForAddress(shadowVm, ONE_LOOK));
+            VmAddress address = hypervisor.waitForAddress(shadowVm, ONE_LOOK, null); // the live VM's configured address is not the shadow's
+            execution.setVariable(SHADOW_ADDRESS, address.address());
+            execution.setVariable(SHADOW_ADDRESS_SOURCE, address.source().word);
             execution.setVariable(SHADOW_UP, true);
         } catch (HypervisorException notYet) {
             Instant started = ((Date) execution.getVariable(SHADOW_STARTED_AT)).toInstant();
@@ -59,5 +62,6 @@ public class AwaitShadowAddressDelegate implements JavaDelegate {
         execution.setVariable(SHADOW_STARTED_AT, ClockUtil.getCurrentTime());
         execution.setVariable(SHADOW_UP, false);
         execution.removeVariable(SHADOW_ADDRESS);
+        execution.removeVariable(SHADOW_ADDRESS_SOURCE);
     }
 }

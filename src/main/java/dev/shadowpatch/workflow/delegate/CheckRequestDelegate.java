@@ -1,5 +1,6 @@
 package dev.shadowpatch.workflow.delegate;
 
+import dev.shadowpatch.virt.AddressChoice;
 import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.workflow.PatchBundle;
 import dev.shadowpatch.workflow.ProcessKeys;
@@ -27,9 +28,10 @@ import static dev.shadowpatch.workflow.ProcessVariables.*;
 
 /**
  * The run's first step, in the start's own transaction: every start variable is checked before
- * anything is touched (the VM exists on its host, runs and has a qcow2 disk whose file systems its
- * /etc/fstab names and the merge can read: {@link LayoutCheck}; the bundle exists; the
- * window parses and can hold a merge; the named window and the host exist; no other run holds the
+ * anything is touched (the VM exists on its host, runs and has a file disk in a format its
+ * snapshot can carry, whose file systems its /etc/fstab names and the merge can read: {@link LayoutCheck};
+ * the bundle exists; the window parses and can hold a merge; the named window and the host exist;
+ * a configured live address is an IP address or host name; no other run holds the
  * VM). Any problem fails the start with all of them named, so no instance, snapshot or shadow is
  * left. (A campaign's run is refused by a BPMN error instead: it ends as {@link RunOutcome#REFUSED}
  * with the problems in {@code requestRefusal}, and the campaign goes on.) The request as accepted is
@@ -106,6 +108,10 @@ public class CheckRequestDelegate implements JavaDelegate {
             } catch (IllegalArgumentException e) {
                 problems.add(e.getMessage());
             }
+        }
+        String configured = text(execution, CONFIGURED_LIVE_ADDRESS);
+        if (configured != null) {
+            AddressChoice.problemWith(configured).ifPresent(p -> problems.add("'" + CONFIGURED_LIVE_ADDRESS + "': " + p));
         }
         if (liveVm != null) {
             checkVm(problems, host, liveVm, execution.getProcessInstanceId(), execution);

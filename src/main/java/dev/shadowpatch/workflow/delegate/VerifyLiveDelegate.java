@@ -5,6 +5,7 @@ import dev.shadowpatch.guest.GuestException;
 import dev.shadowpatch.guest.GuestJobs;
 import dev.shadowpatch.virt.HypervisorException;
 import dev.shadowpatch.virt.Hypervisors;
+import dev.shadowpatch.virt.VmAddress;
 import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.workflow.RunState;
@@ -21,7 +22,8 @@ import static dev.shadowpatch.workflow.ProcessVariables.*;
 
 /**
  * One look at the restarted live VM, repeated by the process's poll timer: once it has an address
- * and answers SSH, the verify command starts there (detached, like the patch); once that passes, the
+ * (guest agent, DHCP lease or the run's {@code configuredLiveAddress}; which one is kept in
+ * {@code liveAddressSource}) and answers SSH, the verify command starts there (detached, like the patch); once that passes, the
  * downtime ends. A VM that does not answer within {@code boot-timeout} of its start, or whose
  * verification fails or times out, is rolled back. No look holds the job lock for long.
  */
@@ -56,8 +58,12 @@ public class VerifyLiveDelegate extends InWindowStep {
                         + " s of its start (shadowpatch.run.boot-timeout)");
             }
             try {
-                String address = hypervisors.forHost(RunState.hostOf(execution)).waitForAddress(liveVm, ONE_LOOK);
+                Object configured = execution.getVariable(CONFIGURED_LIVE_ADDRESS);
+                VmAddress found = hypervisors.forHost(RunState.hostOf(execution))
+                        .waitForAddress(liveVm, ONE_LOOK, configured == null ? null : configured.toString());
+                String address = found.address();
                 execution.setVariable(LIVE_ADDRESS, address);
+                execution.setVariable(LIVE_ADDRESS_SOURCE, found.source().word);
                 Date down = (Date) execution.getVariable(LIVE_DOWN_AT);
                 String jobId = execution.getProcessInstanceId() + "-verify-" + (down == null ? 0 : down.getTime());
                 result = step.start(execution, address, jobId, command, settings.testTimeout(), VERIFY_OUTPUT);

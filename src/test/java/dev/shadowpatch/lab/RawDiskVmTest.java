@@ -1,0 +1,189 @@
+package dev.shadowpatch.lab;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shadowpatch.disk.DiskExposer.Access;
+import dev.shadowpatch.disk.DiskProperties;
+import dev.shadowpatch.disk.MountedImage;
+import dev.shadowpatch.disk.QemuStorageDaemonExposer;
+import dev.shadowpatch.guest.GuestTarget;
+import dev.shadowpatch.guest.JschGuestShell;
+import dev.shadowpatch.virt.DomainXml;
+import dev.shadowpatch.virt.HostCommand;
+import dev.shadowpatch.virt.LibvirtHypervisor;
+import dev.shadowpatch.virt.LibvirtProperties;
+import dev.shadowpatch.virt.ShadowClone;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A VM whose disk is a raw file (issue 14, point 6): the lab image converted with {@code qemu-img
+ * convert -O raw}. Snapshot (live delta qcow2 on the raw base), shadow on the same raw base, the base
+ * read with the raw driver, merge overlay, switch, rollback, cleanup; steps in order on one VM.
+ */
+@Tag("vm")
+@Timeout(value = 25, unit = java.util.concurrent.TimeUnit.MINUTES)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class RawDiskVmTest {
+    static final String VM = "sp-raw-disk";
+    static final String RUN = "raw1";
+    static final Duration BOOT = Duration.ofMinutes(5);
+    static final Duration CMD = Duration.ofSeconds(60);
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    LabVm lab;
+    LibvirtProperties lp;
+    LibvirtHypervisor hv;
+    JschGuestShell shell;
+    QemuStorageDaemonExposer disks;
+    Path raw;
+    ShadowClone clone;
+
+    @BeforeAll
+    void labVmOnARawDisk() throws Exception {
+        lab = LabVm.fresh(VM);
+        lp = LabVm.libvirtProperties();
+        hv = new LibvirtHypervisor(lp);
+        shell = new JschGuestShell(lab.guestProperties());
+        DiskProperties dp = new DiskProperties();
+        dp.setWorkDir(Files.createTempDirectory("sp-raw-disk"));
+        disks = new QemuStorageDaemonExposer(dp);
+
+        shell.check(lab.target(), "echo before-snapshot > /root/sp-marker && sync", CMD);
+        hv.shutdown(VM, Duration.ofSeconds(90));
+        Path qcow2 = Path.of(hv.diskSource(VM, "vda", true));
+        raw = qcow2.resolveSibling(VM + ".raw");
+        HostCommand.run(Duration.ofMinutes(10), "qemu-img", "convert", "-f", "qcow2", "-O", "raw", qcow2.toString(), raw.toString())
+                .orThrow("convert the lab disk to raw");
+        String xml = LabVm.virsh(hv.uri(), "dumpxml", "--inactive", VM)
+                .replace("type='qcow2'", "type='raw'").replace(qcow2.toString(), raw.toString());
+        Path def = Files.createTempFile(VM, ".xml");
+        Files.writeString(def, xml);
+        LabVm.virsh(hv.uri(), "define", def.toString());
+        Files.delete(def);
+        Files.delete(qcow2);
+        hv.start(VM);
+        LabVm.awaitSsh(shell, live(), BOOT);
+    }
+
+    @AfterAll
+    void removeEverything() throws Exception {
+        try {
+            LabVm.removeAll(VM, hv, clone, disks);
+        } finally {
+            if (raw != null) {
+                Files.deleteIfExists(raw);
+            }
+        }
+    }
+
+    @Test
+    @Order(1)
+    void aRawFileDiskIsPatchable() {
+        DomainXml.Disk disk = DomainXml.patchDisk(LabVm.virsh(hv.uri(), "dumpxml", VM), null);
+        assertThat(disk.format()).isEqualTo("raw");
+        assertThat(disk.source()).isEqualTo(raw.toString());
+        assertThat(hv.checkPatchable(VM)).isEmpty();
+    }
+
+    @Test
+    @Order(2)
+    void theSnapshotPutsQcow2OverlaysWithBackingFormatRawOnTheRawBase() throws Exception {
+        clone = hv.createShadow(VM, RUN);
+        assertThat(clone.baseImage()).isEqualTo(raw);
+        assertThat(clone.baseFormat()).isEqualTo("raw");
+        for (Path overlay : new Path[] {clone.liveDelta(), clone.shadowDelta()}) {
+            JsonNode info = info(overlay);
+            assertThat(info.path("format").asText()).as(overlay.toString()).isEqualTo("qcow2");
+            assertThat(info.path("backing-filename").asText()).isEqualTo(raw.toString());
+            assertThat(info.path("backing-filename-format").asText()).as("backing format of " + overlay).isEqualTo("raw");
+        }
+        assertThat(hv.diskSource(VM, "vda", false)).isEqualTo(clone.liveDelta().toString());
+        assertThat(ShadowClone.fromJson(clone.toJson())).as("the format travels with the run").isEqualTo(clone);
+        shell.check(live(), "echo after-snapshot > /root/sp-live-only && sync", CMD);
+    }
+
+    @Test
+    @Order(3)
+    void theShadowBootsOnTheRawBaseAndIsPatched() {
+        String ip = hv.waitForAddress(clone.shadowVm(), BOOT);
+        GuestTarget shadow = GuestTarget.direct(ip, "root").withHostKeyAlias(VM);
+        LabVm.awaitSsh(shell, shadow, BOOT);
+        assertThat(shell.check(shadow, "cat /root/sp-marker", CMD).stdout().strip()).isEqualTo("before-snapshot");
+        assertThat(shell.run(shadow, "test -e /root/sp-live-only", CMD).succeeded()).as("the shadow never sees the live delta").isFalse();
+        shell.check(shadow, "echo patched > /root/sp-patched && sync", CMD);
+        hv.shutdown(clone.shadowVm(), Duration.ofSeconds(90));
+    }
+
+    @Test
+    @Order(4)
+    void theRawBaseIsReadWithTheRawDriverAndTheShadowDeltaOnTopOfIt() throws Exception {
+        try (MountedImage base = disks.expose(clone.baseImage(), clone.baseFormat(), Access.READ_ONLY);
+             MountedImage shadow = disks.expose(clone.shadowDelta(), Access.READ_ONLY)) {
+            assertThat(Files.readString(base.root().resolve("root/sp-marker")).strip()).isEqualTo("before-snapshot");
+            assertThat(base.root().resolve("root/sp-patched")).doesNotExist();
+            assertThat(Files.readString(shadow.root().resolve("root/sp-patched")).strip()).isEqualTo("patched");
+        }
+        assertThat(Files.exists(clone.baseImage())).isTrue();
+    }
+
+    @Test
+    @Order(5)
+    void mergeOverlaySwitchAndRollbackOnTheRawChain() throws Exception {
+        hv.shutdown(VM, Duration.ofSeconds(90));
+        clone = hv.createMergeOverlay(clone);
+        try (MountedImage merge = disks.expose(clone.mergeOverlay(), Access.READ_WRITE)) {
+            Files.writeString(merge.root().resolve("root/sp-merged"), "merged\n");
+        }
+        hv.switchToMergeOverlay(clone);
+        hv.start(VM);
+        LabVm.awaitSsh(shell, live(), BOOT);
+        assertThat(shell.check(live(), "cat /root/sp-merged /root/sp-live-only", CMD).stdout()).contains("merged", "after-snapshot");
+
+        hv.rollback(clone);
+        clone = clone.withMergeOverlay(null);
+        assertThat(hv.diskSource(VM, "vda", true)).isEqualTo(clone.liveDelta().toString());
+        hv.start(VM);
+        LabVm.awaitSsh(shell, live(), BOOT);
+        assertThat(shell.run(live(), "test -e /root/sp-merged", CMD).succeeded()).as("rolled back: the merge is gone").isFalse();
+        assertThat(shell.check(live(), "cat /root/sp-live-only", CMD).stdout().strip()).isEqualTo("after-snapshot");
+    }
+
+    @Test
+    @Order(6)
+    void cleanupLeavesTheVmOnAStandaloneQcow2AndRemovesTheRawBase() throws Exception {
+        hv.cleanup(clone);
+        String top = hv.diskSource(VM, "vda", false);
+        assertThat(top).isEqualTo(clone.liveDelta().toString());
+        JsonNode info = info(Path.of(top));
+        assertThat(info.path("format").asText()).isEqualTo("qcow2");
+        assertThat(info.has("backing-filename")).as("flattened: no backing file").isFalse();
+        assertThat(DomainXml.patchDisk(LabVm.virsh(hv.uri(), "dumpxml", "--inactive", VM), null).format()).isEqualTo("qcow2");
+        assertThat(raw).as("the raw base is removed once nothing uses it").doesNotExist();
+        assertThat(LabVm.virsh(hv.uri(), "list", "--all", "--name")).doesNotContain(clone.shadowVm());
+        assertThat(shell.check(live(), "cat /root/sp-marker /root/sp-live-only", CMD).stdout()).contains("before-snapshot", "after-snapshot");
+        assertThat(hv.checkPatchable(VM)).as("patchable again, now as qcow2").isEmpty();
+    }
+
+    private GuestTarget live() {
+        return GuestTarget.direct(hv.waitForAddress(VM, BOOT), "root").withHostKeyAlias(VM);
+    }
+
+    private static JsonNode info(Path image) throws Exception {
+        return JSON.readTree(HostCommand.run(Duration.ofSeconds(30), "qemu-img", "info", "-U", "-f", "qcow2", "--output=json",
+                image.toString()).orThrow("qemu-img info " + image).stdout());
+    }
+}
