@@ -50,4 +50,10 @@ public interface DiskExposer {
      * each is still where the layout says (same volume, same file system UUID). Close to unmount all.
      */
     MountedDisk exposeFileSystems(Path image, String format, Access access, GuestLayout layout, String diskTarget);
+
+    /**
+     * What a qcow2 delta (the shadow's) holds outside every file system of the layout on this disk,
+     * one line per place ({@link UnmergedWrites}); empty when the merge carries over all it wrote.
+     */
+    java.util.List<String> unmergedWrites(Path delta, GuestLayout layout, String diskTarget);
 }

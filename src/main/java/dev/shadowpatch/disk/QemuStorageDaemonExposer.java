@@ -136,6 +136,33 @@ public class QemuStorageDaemonExposer implements DiskExposer {
         }
     }
 
+    @Override
+    public List<String> unmergedWrites(Path delta, GuestLayout layout, String diskTarget) {
+        Path image = delta.toAbsolutePath().normalize();
+        String map = run("map the clusters of " + image, props.getQemuImg(), "map", "-U", "-f", "qcow2", "--output=json", image.toString()).stdout();
+        List<long[]> written = new ArrayList<>();
+        long cluster;
+        try {
+            for (JsonNode n : JSON.readTree(map)) {
+                if (n.path("depth").asInt(1) == 0 && n.path("present").asBoolean()) {
+                    written.add(new long[] {n.path("start").asLong(), n.path("length").asLong()});
+                }
+            }
+            cluster = JSON.readTree(run("read the cluster size of " + image, props.getQemuImg(), "info", "-U", "-f", "qcow2",
+                    "--output=json", image.toString()).stdout()).path("cluster-size").asLong(65536);
+        } catch (IOException ex) {
+            throw new DiskException("unreadable qemu-img output for " + image + ": " + ex.getMessage(), ex);
+        }
+        if (written.isEmpty()) {
+            return List.of();
+        }
+        try (Exposure e = open(image, "qcow2", Access.READ_ONLY)) {
+            java.util.Set<GuestLayout.Volume> merged = new java.util.HashSet<>();
+            layout.on(diskTarget).forEach(fs -> merged.add(fs.volume()));
+            return UnmergedWrites.find(written, probe(e, diskTarget), merged, cluster);
+        }
+    }
+
     /** Starts the export of an image: its disk as a raw file in a fresh work directory. */
     private Exposure open(Path imagePath, String format, Access access) {
         Path image = imagePath.toAbsolutePath().normalize();

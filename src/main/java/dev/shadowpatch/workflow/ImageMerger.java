@@ -85,6 +85,11 @@ public class ImageMerger implements ShadowMerger {
     }
 
     @Override
+    public List<String> unmergedWrites(ShadowClone clone, GuestLayout layout) {
+        return layout == null ? List.of() : disks.unmergedWrites(clone.shadowDelta(), layout, clone.diskTarget());
+    }
+
+    @Override
     public PlanResult resolve(byte[] planJson, Map<String, String> resolutions, String fallback) {
         FileSystemPlans plans = FileSystemPlans.fromJson(new String(planJson, StandardCharsets.UTF_8));
         Map<String, String> byPath = new HashMap<>();

@@ -36,6 +36,8 @@ public final class ProcessVariables {
     /** The live VM's file systems from its /etc/fstab (a JSON file), and one readable line per entry. */
     public static final String GUEST_LAYOUT = "guestLayout";
     public static final String GUEST_LAYOUT_SUMMARY = "guestLayoutSummary";
+    /** What the shadow wrote outside every merged file system (null: nothing), shown to the approver. */
+    public static final String UNMERGED_WRITES = "unmergedWrites";
 
     // Shadow
     public static final String SHADOW_CLONE = "shadowClone";

@@ -21,6 +21,15 @@ public interface ShadowMerger {
     PlanResult plan(ShadowClone clone, GuestLayout layout);
 
     /**
+     * What the shadow wrote outside every file system of the layout (a boot loader's install, a
+     * set-aside EFI partition, LVM metadata), one line per place; empty when the merge carries over
+     * all of it, and for runs without a layout.
+     */
+    default List<String> unmergedWrites(ShadowClone clone, GuestLayout layout) {
+        return List.of();
+    }
+
+    /**
      * Applies the operator's decisions to the plan's {@code ask} conflicts.
      *
      * @param resolutions path -> keep-live | take-shadow | hybrid

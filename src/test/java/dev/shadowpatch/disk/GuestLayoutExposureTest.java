@@ -57,6 +57,10 @@ class GuestLayoutExposureTest {
         long pvStart = 67584L * 512, pvSize = 200 * MIB - pvStart;
         long data = GuestImages.volumeGroup(raw, pvStart, pvSize, "splab-vg", new long[][] {rootExtents[0], {20, 4}}, "root", "swap_1");
         GuestImages.place(images.fileSystem("root", "ext4", 64, ROOT_UUID, null, root), raw, data + rootExtents[0][0] * 4 * MIB);
+        Path swap = tmp.resolve("swap.fs");
+        GuestImages.run("truncate", "-s", "16M", swap.toString());
+        GuestImages.run("mkswap", "-q", swap.toString());
+        GuestImages.place(swap, raw, data + 20 * 4 * MIB);
         return images.qcow2(raw);
     }
 
@@ -98,6 +102,27 @@ class GuestLayoutExposureTest {
             assertThat(Files.readString(m.root("/boot").resolve("vmlinuz-6.1.0-30-amd64"))).isEqualTo("new kernel\n");
         }
         assertNothingLeft(disk);
+    }
+
+    /**
+     * A shadow whose patch ran grub-install wrote the boot sector: that is named; its writes into
+     * /boot and the root (merged) and into swap (paged out) are not.
+     */
+    @Test
+    void whatAShadowWroteOutsideEveryMergedFileSystemIsNamed() throws Exception {
+        Path disk = installerLvmDisk(INSTALLER_FSTAB, new long[][] {{0, 16}});
+        GuestLayout layout = exposer.readLayout(java.util.Map.of("vda", disk), java.util.Map.of(), Access.READ_ONLY);
+        Path delta = tmp.resolve("shadow.qcow2");
+        GuestImages.run("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", disk.toString(), delta.toString());
+        assertThat(exposer.unmergedWrites(delta, layout, "vda")).as("a fresh delta").isEmpty();
+
+        long swapAt = 67584L * 512 + 1024 * 1024 + 20 * 4 * MIB; // PV data start (1 MiB) + swap_1's first extent
+        GuestImages.run("qemu-io", "-f", "qcow2", "-c", "write 0 446", "-c", "write " + (2048 * 512 + 4096) + " 8k",
+                "-c", "write " + (swapAt + 8192) + " 64k", delta.toString());
+
+        assertThat(exposer.unmergedWrites(delta, layout, "vda"))
+                .containsExactly("64 KiB written in the boot sector and the gap before the first partition (a boot loader's install, e.g. grub-install)");
+        assertNothingLeft(delta);
     }
 
     @Test

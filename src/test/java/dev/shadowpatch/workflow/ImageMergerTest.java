@@ -35,6 +35,7 @@ class ImageMergerTest {
     final List<String> exposed = new ArrayList<>();
     final List<String> released = new ArrayList<>();
     ShadowClone clone;
+    List<String> unmergedInShadow = List.of();
 
     /**
      * Test double: an image is a directory (a layout's file system: its subdirectory named by the
@@ -49,6 +50,11 @@ class ImageMergerTest {
                 public Path root() { return image; }
                 public void close() { released.add(image.getFileName().toString()); }
             };
+        }
+
+        @Override
+        public List<String> unmergedWrites(Path delta, GuestLayout layout, String diskTarget) {
+            return unmergedInShadow;
         }
 
         @Override

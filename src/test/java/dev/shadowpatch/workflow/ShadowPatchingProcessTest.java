@@ -177,9 +177,19 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
     void theApprovalFormShowsTheShadowsShutdownNote() throws Exception {
         String form = new String(getClass().getResourceAsStream("/processes/approve-patch.html").readAllBytes(),
                 java.nio.charset.StandardCharsets.UTF_8);
-        for (String shown : List.of(ProcessVariables.SHADOW_SHUTDOWN_NOTE, ProcessVariables.GUEST_LAYOUT_SUMMARY, ProcessVariables.SHADOW_CUT_OFF)) {
+        for (String shown : List.of(ProcessVariables.SHADOW_SHUTDOWN_NOTE, ProcessVariables.GUEST_LAYOUT_SUMMARY, ProcessVariables.SHADOW_CUT_OFF,
+                ProcessVariables.UNMERGED_WRITES)) {
             assertThat(form).contains("'" + shown + "'").contains("{{" + shown + "}}");
         }
+    }
+
+    @Test
+    void whatTheShadowWroteOutsideEveryMergedFileSystemHeadsThePlanSummary() {
+        when(merger.unmergedWrites(any(), any())).thenReturn(List.of("64 KiB written in the boot sector"));
+        ProcessInstance pi = runToApproval();
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.UNMERGED_WRITES)).contains("64 KiB written in the boot sector");
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.MERGE_PLAN_SUMMARY))
+                .startsWith("WARNING: the shadow wrote outside every file system");
     }
 
     @Test

@@ -1,7 +1,11 @@
 package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.workflow.RunSettings;
+import dev.shadowpatch.disk.GuestLayout;
+import dev.shadowpatch.virt.ShadowClone;
+import dev.shadowpatch.workflow.ProcessVariables;
 import dev.shadowpatch.workflow.RunState;
+import java.util.List;
 import dev.shadowpatch.workflow.ShadowMerger;
 import dev.shadowpatch.workflow.ShadowMerger.PlanResult;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
@@ -24,7 +28,14 @@ public class ComputeMergePlanDelegate implements JavaDelegate {
 
     @Override
     public void execute(DelegateExecution execution) {
-        PlanResult plan = merger.plan(RunState.clone(execution), RunState.layout(execution));
+        ShadowClone clone = RunState.clone(execution);
+        GuestLayout layout = RunState.layout(execution);
+        // before the plan's summary, which names it first
+        List<String> unmerged = merger.unmergedWrites(clone, layout);
+        execution.setVariable(ProcessVariables.UNMERGED_WRITES, unmerged.isEmpty() ? null
+                : "the shadow wrote outside every file system the merge carries over, so that part of the patch would not"
+                  + " reach the live VM (approve only if it does not matter; else reject): " + String.join("; ", unmerged));
+        PlanResult plan = merger.plan(clone, layout);
         PlanVariables.write(execution, plan, settings);
     }
 }

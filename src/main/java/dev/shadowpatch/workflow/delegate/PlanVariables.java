@@ -1,6 +1,7 @@
 package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.workflow.RunSettings;
+import dev.shadowpatch.workflow.ProcessVariables;
 import dev.shadowpatch.workflow.RunState;
 import dev.shadowpatch.workflow.ShadowMerger.PlanResult;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
@@ -16,7 +17,8 @@ final class PlanVariables {
         execution.setVariable(CONFLICT_COUNT, plan.unresolvedPaths().size());
         long predicted = settings.predictDowntime(plan.bytesToCopy(), plan.operations()).toSeconds();
         execution.setVariable(PREDICTED_DOWNTIME_SECONDS, predicted);
-        execution.setVariable(MERGE_PLAN_SUMMARY, shadowWarning(execution) + RunState.tail(summary(plan, predicted)));
+        execution.setVariable(MERGE_PLAN_SUMMARY, shadowWarning(execution) + unmergedWarning(execution)
+                + RunState.tail(summary(plan, predicted)));
     }
 
     /** A shadow that did not shut down cleanly heads the summary (outside its tail: a long plan never hides it). */
@@ -24,6 +26,12 @@ final class PlanVariables {
         Object note = execution.getVariable(SHADOW_SHUTDOWN_NOTE);
         return note == null || note.toString().isBlank() ? ""
                 : "WARNING (shadow shutdown: " + execution.getVariable(SHADOW_SHUTDOWN) + "): " + note + "\n\n";
+    }
+
+    /** What the shadow wrote that no merge carries over heads the summary too. */
+    static String unmergedWarning(DelegateExecution execution) {
+        Object note = execution.getVariable(ProcessVariables.UNMERGED_WRITES);
+        return note == null || note.toString().isBlank() ? "" : "WARNING: " + note + "\n\n";
     }
 
     static String summary(PlanResult plan, long predictedSeconds) {
