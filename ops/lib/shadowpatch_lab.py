@@ -38,8 +38,11 @@ def wait_for(what, predicate, timeout, interval=3):
 class LabVm:
     """A lab VM from ops/lab-vm, reached with the orchestrator's key and its pinned host key."""
 
-    def __init__(self, name, services, recreate=True):
+    def __init__(self, name, services, recreate=True, layout=None):
         env = dict(os.environ, LAB_VM_SERVICES=",".join(services))
+        if layout:
+            env["LAB_VM_LAYOUT"] = layout
+        self.layout = layout or os.environ.get("LAB_VM_LAYOUT", "")
         cmd = [str(ROOT / "ops" / "lab-vm"), "--name", name] + (["--recreate"] if recreate else [])
         res = subprocess.run(cmd, env=env, text=True, stdout=subprocess.PIPE, timeout=1800)  # progress on stderr
         if res.returncode != 0:
@@ -59,12 +62,14 @@ class LabVm:
 
 def build_bundle(vm, out_dir, work_dir):
     """The pending bookworm-security/-updates upgrades of the VM's packages, built on the host
-    (ops/patch-bundle). The lab VM boots a kernel the host provides, so its kernel is held.
-    Returns {package: new version}."""
+    (ops/patch-bundle), the kernel included; only a VM whose kernel the host provides (the direct
+    layout: libvirt boots a kernel file) has its kernel held. Returns {package: new version}."""
     status = Path(work_dir) / f"{vm.name}-dpkg-status"
     status.write_text(vm.ssh("cat /var/lib/dpkg/status").stdout)
     sh(["rm", "-rf", str(out_dir)])
-    sh([str(ROOT / "ops" / "patch-bundle"), "--status", str(status), "--out", str(out_dir), "--exclude", "^linux-image"])
+    direct_kernel = "<kernel>" in sh(["virsh", "-q", "-c", "qemu:///system", "dumpxml", vm.name]).stdout
+    sh([str(ROOT / "ops" / "patch-bundle"), "--status", str(status), "--out", str(out_dir)]
+       + (["--exclude", "^linux-image"] if direct_kernel else []))
     return dict(line.split("=", 1) for line in (Path(out_dir) / "upgrades.txt").read_text().split())
 
 

@@ -74,7 +74,7 @@ class CampaignVmTest {
         removeLabVms();
         live1 = LabVm.fresh(VM1);
         live2 = LabVm.fresh(VM2);
-        HostCommand.run(Duration.ofMinutes(10), LabVm.script().toString(), "--name", OFF, "--recreate", "--no-start")
+        HostCommand.run(Duration.ofMinutes(10), LabVm.script().toString(), "--name", OFF, "--recreate", "--no-start", "--layout", "direct")
                 .orThrow("ops/lab-vm --name " + OFF + " --no-start");
         shell = new JschGuestShell(live1.guestProperties());
 

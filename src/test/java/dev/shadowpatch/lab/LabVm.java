@@ -30,10 +30,14 @@ public record LabVm(String name, String address, Path sshKey, Path knownHosts) {
         return p;
     }
 
-    /** A fresh VM (recreated from the cached image), booted, answering SSH; {@code options} such as --uefi --tpm. */
+    /**
+     * A fresh VM (recreated from the cached image), booted, answering SSH; {@code options} such as
+     * {@code --layout lvm} or {@code --uefi --tpm}. Without a layout the direct-kernel one: these
+     * tests look at one root file system ({@code DiskExposer.expose}); layouts have their own tests.
+     */
     public static LabVm fresh(String name, String... options) {
         List<String> argv = new ArrayList<>(List.of(script().toString(), "--name", name, "--recreate"));
-        argv.addAll(List.of(options));
+        argv.addAll(withLayout(options));
         HostCommand.Result r = HostCommand.run(Duration.ofMinutes(30), argv);
         if (!r.ok()) {
             throw new IllegalStateException("ops/lab-vm --name " + name + " failed (exit " + r.exitCode() + "):\n" + r.stderr());
@@ -41,6 +45,15 @@ public record LabVm(String name, String address, Path sshKey, Path knownHosts) {
         Map<String, String> kv = new HashMap<>();
         r.stdout().lines().filter(l -> l.contains("=")).forEach(l -> kv.put(l.substring(0, l.indexOf('=')), l.substring(l.indexOf('=') + 1)));
         return new LabVm(kv.get("name"), kv.get("address"), Path.of(kv.get("ssh_key")), Path.of(kv.get("known_hosts")));
+    }
+
+    /** The options with {@code --layout direct} added unless they name a layout ({@code --uefi} is one). */
+    public static List<String> withLayout(String... options) {
+        List<String> all = new ArrayList<>(List.of(options));
+        if (!all.contains("--layout") && !all.contains("--uefi")) {
+            all.addAll(List.of("--layout", "direct"));
+        }
+        return all;
     }
 
     public static void delete(String name) {
