@@ -225,6 +225,41 @@ public class ImageMerger implements ShadowMerger {
         return journal;
     }
 
+    @Override
+    public void forget(ShadowClone clone) {
+        if (clone.mergeOverlay() == null) {
+            return;
+        }
+        Path overlay = clone.mergeOverlay().toAbsolutePath().normalize();
+        String name = overlay.getFileName().toString();
+        try (var siblings = Files.list(overlay.getParent())) {
+            for (Path p : siblings.toList()) {
+                String n = p.getFileName().toString();
+                if (n.startsWith(name + ".merged-") && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    Files.delete(p);
+                } else if (n.startsWith(name + ".merge-journal") && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    deleteDirectory(p);
+                }
+            }
+        } catch (IOException e) {
+            log.warn("what the merge kept beside {} could not all be removed: {}", overlay, e.getMessage());
+        }
+    }
+
+    /** A journal directory of ours: its files, then itself; links are removed, never followed. */
+    private static void deleteDirectory(Path dir) throws IOException {
+        try (var entries = Files.list(dir)) {
+            for (Path p : entries.toList()) {
+                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    deleteDirectory(p);
+                } else {
+                    Files.delete(p);
+                }
+            }
+        }
+        Files.delete(dir);
+    }
+
     private static String overlayIdentity(ShadowClone clone) throws IOException {
         Path overlay = clone.mergeOverlay().toAbsolutePath().normalize();
         BasicFileAttributes a = Files.readAttributes(overlay, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);

@@ -47,6 +47,13 @@ public interface ShadowMerger {
      */
     MergeResult merge(ShadowClone clone, GuestLayout layout, byte[] approvedPlanJson, Instant deadline);
 
+    /**
+     * The run is over: what the merge kept beside the merge overlay to resume or skip work on a
+     * retry (journals, per-file-system done markers) goes. Idempotent.
+     */
+    default void forget(ShadowClone clone) {
+    }
+
     /** The paths of the plan's conflicts that still need an operator's decision. */
     default List<String> openConflicts(byte[] planJson) {
         try {

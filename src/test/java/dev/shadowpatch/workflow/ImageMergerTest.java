@@ -271,6 +271,13 @@ class ImageMergerTest {
         ShadowMerger.MergeResult again = merger.merge(merging, layout, decided.planJson(), null);
         assertThat(read(o, "boot/vmlinuz-6.1.0-30-amd64")).as("/boot was not merged again").isEqualTo("changed after the merge");
         assertThat(again.ruleCounts()).isEqualTo(result.ruleCounts());
+
+        // the run's end takes the markers and journals away, nothing else beside the overlay
+        assertThat(dir.resolve("vm-overlay.merged-boot")).exists();
+        merger.forget(merging);
+        try (var left = Files.list(dir)) {
+            assertThat(left.map(p -> p.getFileName().toString())).filteredOn(n -> n.startsWith("vm-overlay")).containsExactly("vm-overlay");
+        }
     }
 
     @Test

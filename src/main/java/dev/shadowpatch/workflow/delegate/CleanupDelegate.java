@@ -6,6 +6,7 @@ import dev.shadowpatch.workflow.JobLockKeeper;
 import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunOutcome;
 import dev.shadowpatch.workflow.RunState;
+import dev.shadowpatch.workflow.ShadowMerger;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.delegate.JavaDelegate;
 import org.springframework.stereotype.Component;
@@ -22,11 +23,13 @@ public class CleanupDelegate implements JavaDelegate {
     private final Hypervisors hypervisors;
     private final RunLedger ledger;
     private final JobLockKeeper lockKeeper;
+    private final ShadowMerger merger;
 
-    public CleanupDelegate(Hypervisors hypervisors, RunLedger ledger, JobLockKeeper lockKeeper) {
+    public CleanupDelegate(Hypervisors hypervisors, RunLedger ledger, JobLockKeeper lockKeeper, ShadowMerger merger) {
         this.hypervisors = hypervisors;
         this.ledger = ledger;
         this.lockKeeper = lockKeeper;
+        this.merger = merger;
     }
 
     @Override
@@ -36,6 +39,7 @@ public class CleanupDelegate implements JavaDelegate {
             try (JobLockKeeper.Held lock = lockKeeper.keep()) { // blockpull of a large base can outlast the lock
                 hypervisor.cleanup(RunState.clone(execution));
             }
+            merger.forget(RunState.clone(execution));
         }
         ledger.release(execution.getProcessInstanceId()); // the VM is free for its next run
         RunOutcome outcome = RunOutcome.valueOf(String.valueOf(execution.getVariableLocal("cleanupOutcome")));
