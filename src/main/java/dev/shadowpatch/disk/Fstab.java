@@ -36,7 +36,7 @@ public record Fstab(List<Entry> entries) {
             String[] f = line.split("\\s+");
             if (f.length < 3 || f.length > 6) {
                 throw new IllegalArgumentException("/etc/fstab line " + (i + 1) + " has " + f.length
-                        + " fields (fstab(5) wants 4 to 6): " + abbreviate(line));
+                        + " fields (an entry has 3 to 6: spec, mount point, type, options, dump, pass): " + abbreviate(line));
             }
             String options = f.length > 3 ? f[3] : "defaults";
             entries.add(new Entry(i + 1, unescape(f[0]), unescape(f[1]), f[2], List.of(options.split(","))));
@@ -47,19 +47,20 @@ public record Fstab(List<Entry> entries) {
         return new Fstab(List.copyOf(entries));
     }
 
-    /** fstab(5): spaces and tabs in the first two fields are written as \040 and \011. */
+    /** fstab(5): spaces and tabs in the first two fields are written as \040 and \011 (any byte as \NNN; UTF-8 decoded). */
     static String unescape(String s) {
-        StringBuilder out = new StringBuilder();
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
-                out.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                out.write(Integer.parseInt(s.substring(i + 1, i + 4), 8) & 0xff);
                 i += 3;
             } else {
-                out.append(c);
+                byte[] b = String.valueOf(c).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                out.write(b, 0, b.length);
             }
         }
-        return out.toString();
+        return out.toString(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     private static String abbreviate(String s) {

@@ -43,10 +43,33 @@ public record GuestLayout(List<FileSystem> fileSystems, List<SetAside> setAside)
      * @param uuid       the file system's UUID found on the disk (checked again at every exposure), or null
      */
     public record FileSystem(String mountPoint, String type, String spec, Volume volume, String uuid) {
-        /** The directory name used for it on the host: {@code root}, {@code boot}, {@code boot-efi}. */
+        /** The directory name used for it on the host ({@link GuestLayout#keyOf}). */
         public String key() {
-            return mountPoint.equals("/") ? "root" : mountPoint.substring(1).replace('/', '-');
+            return keyOf(mountPoint);
         }
+    }
+
+    /**
+     * A name for a mount point that no other mount point shares (the guest chooses them, so
+     * {@code /root} must not become the root's): {@code /} is {@code -}, {@code /boot/efi} is
+     * {@code -boot-efi}, {@code /boot-efi} is {@code -boot--efi}; a character other than a letter,
+     * digit, '.' or '_' is written {@code _xHH_} per UTF-8 byte ('_' too).
+     */
+    public static String keyOf(String mountPoint) {
+        StringBuilder k = new StringBuilder();
+        for (byte b : mountPoint.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            char c = (char) (b & 0xff);
+            if (c == '/') {
+                k.append('-');
+            } else if (c == '-') {
+                k.append("--");
+            } else if (c < 0x80 && (Character.isLetterOrDigit(c) || c == '.')) {
+                k.append(c);
+            } else {
+                k.append(String.format("_x%02x_", b & 0xff));
+            }
+        }
+        return k.toString();
     }
 
     public record SetAside(String mountPoint, String spec, String type, String reason) {}
@@ -104,7 +127,7 @@ public record GuestLayout(List<FileSystem> fileSystems, List<SetAside> setAside)
         return mountPoint.equals("/") ? "/" + relative : mountPoint + "/" + relative;
     }
 
-    static boolean within(String path, String mountPoint) {
+    public static boolean within(String path, String mountPoint) {
         return mountPoint.equals("/") || path.equals(mountPoint) || path.startsWith(mountPoint + "/");
     }
 

@@ -69,8 +69,12 @@ public final class LayoutResolver {
         for (Fstab.Entry e : fstab.entries()) {
             String where = "/etc/fstab line " + e.line() + " (" + e.spec() + " on " + e.mountPoint() + ")";
             String type = e.type().toLowerCase(Locale.ROOT);
-            if (type.equals("swap") || e.mountPoint().equals("none") && !type.equals("bind")) {
+            if (type.equals("swap")) {
                 aside.add(new SetAside(e.mountPoint(), e.spec(), type, "swap space: no files to merge"));
+                continue;
+            }
+            if (e.mountPoint().equals("none") && !e.hasOption("bind") && !type.equals("bind")) {
+                aside.add(new SetAside(e.mountPoint(), e.spec(), type, "no mount point: not mounted as a file system"));
                 continue;
             }
             String mp = normalize(e.mountPoint());
@@ -94,7 +98,14 @@ public final class LayoutResolver {
                 aside.add(new SetAside(mp, e.spec(), type, "noauto: not mounted at boot, so no patch wrote to it"));
                 continue;
             }
-            Optional<VolumeFacts> v = find(e.spec(), found);
+            List<VolumeFacts> matches = find(e.spec(), found);
+            if (matches.size() > 1) {
+                refused.add(where + ": " + matches.size() + " volumes match it (" + String.join(", ",
+                        matches.stream().map(m -> m.volume().describe()).toList()) + "), a copy of a file system:"
+                        + " which one the guest mounts is not known (give the copy a new UUID or label)");
+                continue;
+            }
+            Optional<VolumeFacts> v = matches.stream().findFirst();
             if (v.isEmpty()) {
                 if (e.hasOption("nofail")) {
                     aside.add(new SetAside(mp, e.spec(), type, "nofail and not on the VM's disks: not mounted at the snapshot's boot"));
@@ -155,8 +166,8 @@ public final class LayoutResolver {
         return new GuestLayout(merged, aside);
     }
 
-    /** The volume an fstab spec names, by UUID, label, partition UUID or label, LVM name or device name. */
-    static Optional<VolumeFacts> find(String spec, List<VolumeFacts> found) {
+    /** The volumes an fstab spec names, by UUID, label, partition UUID or label, LVM name or device name. */
+    static List<VolumeFacts> find(String spec, List<VolumeFacts> found) {
         String s = spec.strip();
         Matcher m;
         if ((m = BY_LINK.matcher(s)).matches()) {
@@ -170,26 +181,26 @@ public final class LayoutResolver {
                 case "LABEL" -> value.equals(f.label());
                 case "PARTUUID" -> value.equalsIgnoreCase(f.partUuid());
                 default -> value.equals(f.partLabel());
-            }).findFirst();
+            }).toList();
         }
         if ((m = MAPPER.matcher(s)).matches()) {
             String lv = demangle(m.group(1));
-            return lv == null ? Optional.empty() : byLogicalVolume(lv, found);
+            return lv == null ? List.of() : byLogicalVolume(lv, found);
         }
         if ((m = DEVICE_NAME.matcher(s)).matches()) {
             String disk = m.group(1);
             int part = m.group(2).isEmpty() ? 0 : Integer.parseInt(m.group(2));
             return found.stream().filter(f -> f.volume().logicalVolume() == null && f.volume().disk().equals(disk)
-                    && f.volume().partition() == part).findFirst();
+                    && f.volume().partition() == part).toList();
         }
         if ((m = VG_LV.matcher(s)).matches() && !m.group(1).equals("disk")) {
             return byLogicalVolume(m.group(1) + "/" + m.group(2), found);
         }
-        return Optional.empty();
+        return List.of();
     }
 
-    private static Optional<VolumeFacts> byLogicalVolume(String vgLv, List<VolumeFacts> found) {
-        return found.stream().filter(f -> vgLv.equals(f.volume().logicalVolume())).findFirst();
+    private static List<VolumeFacts> byLogicalVolume(String vgLv, List<VolumeFacts> found) {
+        return found.stream().filter(f -> vgLv.equals(f.volume().logicalVolume())).toList();
     }
 
     /** device-mapper names: {@code vg-lv} with each '-' inside a name doubled ({@code splab--vg-root}). */

@@ -71,28 +71,44 @@ public class QemuStorageDaemonExposer implements DiskExposer {
                     // the installer's root volume first, then the largest: the first holding /etc/fstab wins
                     .sorted(Comparator.comparing((VolumeFacts f) -> !"root".equals(lvName(f))).thenComparing(f -> -f.size()))
                     .toList();
+            // the first candidate whose fstab resolves with itself as the root wins; a backup copy of
+            // a root (its fstab naming the real one) or one that does not mount is passed over, and said
             int n = 0;
+            List<String> passedOver = new ArrayList<>();
+            LayoutResolver.LayoutRefusedException firstRefusal = null;
             for (VolumeFacts candidate : candidates) {
                 Exposure e = where.get(candidate);
                 Path dir = e.dir.resolve("probe-" + n++);
-                mountVolume(e, candidate, dir, "ro");
-                Optional<String> fstab = readGuestFile(dir, "etc", "fstab");
-                unmount(e, dir);
-                if (fstab.isPresent()) {
-                    GuestLayout layout;
-                    try {
-                        layout = LayoutResolver.resolve(Fstab.parse(fstab.get()), found, candidate, hostFileSystems());
-                    } catch (IllegalArgumentException bad) {
-                        throw new LayoutResolver.LayoutRefusedException(List.of(bad.getMessage()));
-                    }
+                Optional<String> fstab;
+                try {
+                    mountVolume(e, candidate, dir, "ro");
+                    fstab = readGuestFile(dir, "etc", "fstab");
+                    unmount(e, dir);
+                } catch (DiskException ex) {
+                    passedOver.add(candidate.volume().describe() + ": " + ex.getMessage());
+                    continue;
+                }
+                if (fstab.isEmpty()) {
+                    continue;
+                }
+                try {
+                    GuestLayout layout = LayoutResolver.resolve(Fstab.parse(fstab.get()), found, candidate, hostFileSystems());
                     log.info("layout of {}: {}", disks, layout.describe());
                     return layout;
+                } catch (LayoutResolver.LayoutRefusedException refused) {
+                    firstRefusal = firstRefusal == null ? refused : firstRefusal;
+                } catch (IllegalArgumentException bad) {
+                    firstRefusal = firstRefusal == null ? new LayoutResolver.LayoutRefusedException(List.of(bad.getMessage())) : firstRefusal;
                 }
             }
+            if (firstRefusal != null) {
+                throw firstRefusal;
+            }
             throw new LayoutResolver.LayoutRefusedException(List.of("no Linux file system on the VM's disks " + disks.keySet()
-                    + " holds /etc/fstab; found: " + (found.isEmpty() ? "nothing" : found.stream()
+                    + " holds a regular /etc/fstab of at most 1 MiB (a link is not followed); found: " + (found.isEmpty() ? "nothing" : found.stream()
                     .map(f -> f.volume().describe() + " " + (f.type() == null ? "(unknown)" : f.type())
-                            + (f.problem() == null ? "" : " (" + f.problem() + ")")).toList())));
+                            + (f.problem() == null ? "" : " (" + f.problem() + ")")).toList())
+                    + (passedOver.isEmpty() ? "" : "; not mountable: " + passedOver)));
         } finally {
             List<String> errors = new ArrayList<>();
             for (Exposure e : opened) {
@@ -362,7 +378,11 @@ public class QemuStorageDaemonExposer implements DiskExposer {
             String json = run("read the LVM logical volumes of " + e.image, "lvs", "--devices", loop, "--readonly", "--config", config,
                     "--reportformat", "json", "--units", "b", "--nosuffix",
                     "-o", "vg_name,lv_name,segtype,stripes,seg_start,seg_size,seg_pe_ranges,vg_extent_size,lv_size").stdout();
-            long dataStart = pv.offset() + Long.parseLong(peStart.lines().findFirst().orElse("0").strip());
+            if (peStart.isBlank()) {
+                throw new DiskException("LVM does not see the physical volume " + pv.volume().describe() + " of " + e.image
+                        + " (pvs printed nothing for " + loop + "; a host filter in lvm.conf?)");
+            }
+            long dataStart = pv.offset() + Long.parseLong(peStart.lines().findFirst().orElseThrow().strip());
             java.util.Map<String, List<JsonNode>> segments = new java.util.LinkedHashMap<>();
             for (JsonNode report : JSON.readTree(json).path("report")) {
                 for (JsonNode seg : report.path("lv")) {
@@ -372,12 +392,13 @@ public class QemuStorageDaemonExposer implements DiskExposer {
             List<VolumeFacts> out = new ArrayList<>();
             for (var lv : segments.entrySet()) {
                 GuestLayout.Volume volume = new GuestLayout.Volume(pv.volume().disk(), pv.volume().partition(), lv.getKey());
-                long[] range = contiguous(lv.getValue(), dataStart);
+                long[] range = contiguous(lv.getValue(), dataStart, loop);
                 JsonNode first = lv.getValue().get(0);
                 if (range == null) {
                     out.add(new VolumeFacts(volume, -1, first.path("lv_size").asLong(), null, null, null, null, null,
                             "logical volume " + lv.getKey() + " is not one contiguous linear run of extents (" + lv.getValue().size()
-                                    + " segment(s), type " + first.path("segtype").asText() + "); exposing it needs the device-mapper, which is not used"));
+                                    + " segment(s), type " + first.path("segtype").asText() + ", on " + first.path("seg_pe_ranges").asText()
+                                    + " and beyond): only a contiguous linear volume on one physical volume is exposed (no device-mapper is used)"));
                 } else {
                     out.add(facts(e, volume, range[0], range[1], null, null));
                 }
@@ -394,8 +415,12 @@ public class QemuStorageDaemonExposer implements DiskExposer {
         }
     }
 
-    /** {offset, size} in the disk of a logical volume whose linear segments follow each other on its one PV, else null. */
-    static long[] contiguous(List<JsonNode> segments, long dataStart) {
+    /**
+     * {offset, size} in the disk of a logical volume whose linear segments follow each other on this
+     * one PV ({@code pvDevice}), else null: a segment on another PV (a VG over several) is never
+     * mapped onto this one's bytes.
+     */
+    static long[] contiguous(List<JsonNode> segments, long dataStart, String pvDevice) {
         long offset = -1, size = 0, nextPe = -1;
         for (JsonNode seg : segments) {
             if (!"linear".equals(seg.path("segtype").asText())) {
@@ -403,6 +428,9 @@ public class QemuStorageDaemonExposer implements DiskExposer {
             }
             String ranges = seg.path("seg_pe_ranges").asText().strip();
             if (ranges.contains(" ")) {
+                return null;
+            }
+            if (!ranges.startsWith(pvDevice + ":")) {
                 return null;
             }
             String[] pe = ranges.substring(ranges.lastIndexOf(':') + 1).split("-");
@@ -422,12 +450,24 @@ public class QemuStorageDaemonExposer implements DiskExposer {
 
     /** The file system types this host's kernel can mount (/proc/filesystems). */
     static Set<String> hostFileSystems() {
+        java.util.Set<String> types = new java.util.HashSet<>();
         try {
-            return Files.readAllLines(Path.of("/proc/filesystems")).stream().map(l -> l.replaceFirst("^nodev", "").strip())
-                    .collect(java.util.stream.Collectors.toUnmodifiableSet());
+            Files.readAllLines(Path.of("/proc/filesystems")).forEach(l -> types.add(l.replaceFirst("^nodev", "").strip()));
         } catch (IOException ex) {
-            return Set.of("ext4");
+            types.add("ext4");
         }
+        // a type not registered yet is there when its module is: mount loads it on demand
+        Path modules = Path.of("/lib/modules", System.getProperty("os.version", ""));
+        for (String index : new String[] {"modules.dep", "modules.builtin"}) {
+            try {
+                if (Files.readString(modules.resolve(index)).contains("fs/fat/vfat.ko")) {
+                    types.add("vfat");
+                }
+            } catch (IOException | RuntimeException absent) {
+                // no module index for this kernel: /proc/filesystems is all there is
+            }
+        }
+        return Set.copyOf(types);
     }
 
     private static String lvName(VolumeFacts f) {
@@ -444,7 +484,9 @@ public class QemuStorageDaemonExposer implements DiskExposer {
         String loop = run("attach a loop device to " + v.volume().describe() + " of " + e.image, "losetup", "--find", "--show",
                 "--offset", Long.toString(v.offset()), "--sizelimit", Long.toString(v.size()), e.exportFile.toString()).stdout().strip();
         e.loops.add(loop);
-        String opts = mode + ",nosuid,nodev,noexec" + (v.type().equals("vfat") ? ",uid=0,gid=0,fmask=0077,dmask=0077" : "");
+        // base, shadow and live views of one file system carry one UUID: xfs refuses the second mount without nouuid
+        String opts = mode + ",nosuid,nodev,noexec" + (v.type().equals("vfat") ? ",uid=0,gid=0,fmask=0077,dmask=0077" : "")
+                + (v.type().equals("xfs") ? ",nouuid" : "");
         try {
             Files.createDirectories(dir);
         } catch (IOException ex) {
@@ -472,7 +514,7 @@ public class QemuStorageDaemonExposer implements DiskExposer {
                     return Optional.empty();
                 }
             }
-            return Optional.of(Files.readString(p, StandardCharsets.UTF_8));
+            return Optional.of(new String(Files.readAllBytes(p), StandardCharsets.UTF_8)); // malformed bytes replaced, never fatal
         } catch (IOException ex) {
             return Optional.empty();
         }

@@ -102,7 +102,12 @@ public final class FileSystemPlans {
     public FileSystemPlans withResolution(String guestPath, Decision decision) {
         String mp = mountPointOf(guestPath);
         LinkedHashMap<String, MergePlan> next = new LinkedHashMap<>(plans);
-        next.put(mp, plans.get(mp).withResolution(relative(guestPath), decision));
+        try {
+            next.put(mp, plans.get(mp).withResolution(relative(guestPath), decision));
+        } catch (IllegalArgumentException e) { // its message names the path within the file system: name the guest's
+            String rel = relative(guestPath);
+            throw new IllegalArgumentException(mp.equals("/") ? e.getMessage() : e.getMessage().replace("/" + rel, guestPath), e);
+        }
         return new FileSystemPlans(next);
     }
 

@@ -10,6 +10,7 @@ import dev.shadowpatch.disk.MountedDisk;
 import dev.shadowpatch.disk.MountedImage;
 import dev.shadowpatch.merge.ChangeLog;
 import dev.shadowpatch.merge.Decision;
+import dev.shadowpatch.merge.RelPath;
 import dev.shadowpatch.merge.Journal;
 import dev.shadowpatch.merge.MergeConflictException;
 import dev.shadowpatch.merge.MergeEngine;
@@ -73,8 +74,10 @@ public class ImageMerger implements ShadowMerger {
                 if (v.layout == null) {
                     plans.put(mp, engine.planWithGuestLog(v.trees(mp)));
                 } else {
-                    String mountRel = GuestLayout.relative(mp, "/");
-                    List<String> nested = v.mountPoints().stream().filter(o -> !o.equals(mp)).map(o -> GuestLayout.relative(o, "/")).toList();
+                    // the log's paths on this file system; those on file systems mounted inside it are theirs
+                    String mountRel = encodedRel(mp);
+                    List<String> nested = v.mountPoints().stream().filter(o -> !o.equals(mp) && GuestLayout.within(o, mp))
+                            .map(ImageMerger::encodedRel).toList();
                     plans.put(mp, engine.planWithLog(v.trees(mp), guestLog.map(l -> l.within(mountRel, nested))));
                 }
             }
@@ -194,13 +197,17 @@ public class ImageMerger implements ShadowMerger {
             if (!now.unresolvedConflicts().isEmpty()) {
                 throw new ConflictsUnresolvedException(now.unresolvedConflicts().stream().map(c -> GuestLayout.absolute(mp, c.path())).toList());
             }
-            report = engine.execute(now, trees, journal, deadline);
+            try {
+                report = engine.execute(now, trees, journal, deadline);
+            } catch (MergeConflictException e) {
+                throw new ConflictsUnresolvedException(e.conflicts().stream().map(c -> GuestLayout.absolute(mp, c.path())).toList());
+            }
         }
         if (!report.complete()) {
             throw new IllegalStateException("The merge of " + mp + " left " + report.left().size() + " operation(s) undone: "
                     + report.left().entrySet().stream().limit(10).map(e -> GuestLayout.absolute(mp, e.getKey()) + ": " + e.getValue()).toList());
         }
-        Files.writeString(doneMarker, identity + "\n" + report.toJson() + "\n", StandardCharsets.UTF_8);
+        writeAtomically(doneMarker, identity + "\n" + report.toJson() + "\n");
         log.info("merged {} operations ({} bytes) of {} into {}: {}", now.size(), report.bytesCopied(), mp,
                 clone.mergeOverlay(), report.stageTimes());
         return report.toJson();
@@ -223,6 +230,17 @@ public class ImageMerger implements ShadowMerger {
             journal.discard();
         }
         return journal;
+    }
+
+    /** Written whole or not at all (temporary name, fsync, rename): a crash never leaves half a marker. */
+    private static void writeAtomically(Path file, String text) throws IOException {
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
+            ch.force(true);
+        }
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
     @Override
@@ -271,8 +289,21 @@ public class ImageMerger implements ShadowMerger {
         return o.resolveSibling(o.getFileName() + suffix);
     }
 
+    /** The root file system keeps the names of runs before layouts; every other one its unique key. */
     private static String key(String mountPoint) {
-        return mountPoint.equals("/") ? "root" : mountPoint.substring(1).replace('/', '-');
+        return mountPoint.equals("/") ? "root" : GuestLayout.keyOf(mountPoint);
+    }
+
+    /** A mount point as the engine's paths are written (RelPath-encoded components, relative to the guest's root). */
+    private static String encodedRel(String mountPoint) {
+        if (mountPoint.equals("/")) {
+            return "";
+        }
+        StringBuilder rel = new StringBuilder();
+        for (String c : mountPoint.substring(1).split("/")) {
+            rel.append(rel.length() == 0 ? "" : "/").append(RelPath.encodeComponent(c.getBytes(StandardCharsets.UTF_8)));
+        }
+        return rel.toString();
     }
 
     /** The guest's change log, from the shadow file system that holds its path (none: a full scan). */
@@ -288,7 +319,7 @@ public class ImageMerger implements ShadowMerger {
     }
 
     private MergePolicy policyFor(String mountPoint) {
-        return mountPoint.equals("/") ? policy : policy.mountedAt(GuestLayout.relative(mountPoint, "/"));
+        return mountPoint.equals("/") ? policy : policy.mountedAt(encodedRel(mountPoint));
     }
 
     /** Base and shadow read-only, and the live side as asked, each with every file system of the patched disk mounted. */

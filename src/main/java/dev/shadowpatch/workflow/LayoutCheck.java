@@ -45,9 +45,16 @@ public class LayoutCheck {
             files.put(target, Path.of(d.source()));
             formats.put(target, d.format() == null ? "qcow2" : d.format());
         });
-        if (files.isEmpty() || !Files.isRegularFile(files.values().iterator().next())) {
-            log.info("file system layout of {} not read: its disks are not files on this host ({})", vm, files);
+        if (files.isEmpty()) {
+            log.info("file system layout of {} not read: its hypervisor names no file disks", vm);
             return new Outcome(null, List.of());
+        }
+        List<String> elsewhere = files.entrySet().stream().filter(f -> !Files.isRegularFile(f.getValue()))
+                .map(f -> "disk " + f.getKey() + " (" + f.getValue() + ")").toList();
+        if (!elsewhere.isEmpty()) {
+            // merged only by reading the disks here: a VM whose disks this node cannot read would be merged in part, or not at all
+            return new Outcome(null, List.of("the disks of VM " + vm + " are not files on this node: " + String.join(", ", elsewhere)
+                    + " (the merge reads a VM's disks on the node that runs it: run the app where the images are, or share them)"));
         }
         String patched = files.keySet().iterator().next();
         GuestLayout layout;

@@ -21,7 +21,9 @@ class LayoutResolverTest {
             facts(new Volume("vda", 2, "my-vg/data-lv"), "xfs", "dddd-data", "data", null, null),
             facts(new Volume("vda", 3, null), "vfat", "ABCD-1234", "EFI", "7b494fb4-03", "EFI System"),
             facts(new Volume("vda", 4, null), "ntfs", "eeee", null, null, null),
-            facts(new Volume("vda", 2, "vg0/pieces"), null, null, null, null, null).withProblem("in pieces"));
+            facts(new Volume("vda", 2, "vg0/pieces"), null, null, null, null, null).withProblem("in pieces"),
+            facts(new Volume("vdb", 0, null), "ext4", "ffff-twin1", "twin", null, null),
+            facts(new Volume("vdc", 0, null), "ext4", "ffff-twin2", "twin", null, null));
 
     private static VolumeFacts facts(Volume v, String type, String uuid, String label, String partUuid, String partLabel) {
         return new VolumeFacts(v, 0, 1 << 20, type, uuid, label, partUuid, partLabel, null);
@@ -57,6 +59,8 @@ class LayoutResolverTest {
             UUID=ffff-gone                    | /backup     | ext4  | refused no such file system
             UUID=bbbb-boot                    | /../etc     | ext4  | refused not an absolute path
             UUID=bbbb-boot                    | boot        | ext4  | refused not an absolute path
+            LABEL=twin                        | /srv        | ext4  | refused 2 volumes match it
+            UUID=bbbb-boot                    | none        | ext4,noauto | aside no mount point
             """)
     void eachEntryKind(String spec, String mountPoint, String type, String outcome) {
         String typeOnly = type.contains(",") ? type.substring(0, type.indexOf(',')) : type;
@@ -111,8 +115,17 @@ class LayoutResolverTest {
     }
 
     @Test
+    void everyMountPointHasAHostNameNoOtherShares() {
+        List<String> mountPoints = List.of("/", "/root", "/-", "/boot/efi", "/boot-efi", "/boot--efi", "/srv/a b", "/srv/a_b", "/srv/é");
+        assertThat(mountPoints.stream().map(GuestLayout::keyOf).distinct()).hasSameSizeAs(mountPoints);
+        assertThat(GuestLayout.keyOf("/boot/efi")).isEqualTo("-boot-efi");
+        assertThat(GuestLayout.keyOf("/srv/a b")).isEqualTo("-srv-a_x20_b");
+    }
+
+    @Test
     void fstabSyntax() {
         Fstab f = Fstab.parse("# c\n\n  LABEL=My\\040Disk /mnt/my\\040disk ext4 defaults,nofail\n/dev/vda1 /x ext4\n");
+        assertThat(Fstab.unescape("/srv/caf\\303\\251")).as("octal escapes are bytes of UTF-8").isEqualTo("/srv/café");
         assertThat(f.entries()).extracting(e -> e.line() + ":" + e.spec() + ":" + e.mountPoint() + ":" + String.join(",", e.options()))
                 .containsExactly("3:LABEL=My Disk:/mnt/my disk:defaults,nofail", "4:/dev/vda1:/x:defaults");
         assertThatThrownBy(() -> Fstab.parse("/dev/vda1 /\n")).hasMessageContaining("line 1 has 2 fields");

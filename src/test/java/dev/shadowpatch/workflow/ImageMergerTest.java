@@ -38,8 +38,8 @@ class ImageMergerTest {
     List<String> unmergedInShadow = List.of();
 
     /**
-     * Test double: an image is a directory (a layout's file system: its subdirectory named by the
-     * file system's key: root, boot, var); records what was exposed how and what
+     * Test double: an image is a directory (a layout's file system: its subdirectory root, boot,
+     * var); records what was exposed how and what
      * was released.
      */
     final DiskExposer directoriesAsImages = new DiskExposer() {
@@ -67,7 +67,7 @@ class ImageMergerTest {
             exposed.add(image.getFileName() + ":" + access + ("qcow2".equals(format) ? "" : ":" + format));
             Map<String, Path> roots = new TreeMap<>();
             for (GuestLayout.FileSystem fs : layout.on(diskTarget)) {
-                roots.put(fs.mountPoint(), image.resolve(fs.key()));
+                roots.put(fs.mountPoint(), image.resolve(fs.mountPoint().equals("/") ? "root" : fs.mountPoint().substring(1).replace('/', '-')));
             }
             return new MountedDisk() {
                 public Path root() { return roots.get("/"); }
@@ -234,7 +234,8 @@ class ImageMergerTest {
         write(s, "var/cache/apt/pkgcache.bin", "cache");
         // the guest's change log lies on /var (lib/sp-change-capture/...) and names paths on every file system
         write(s, "var/lib/sp-change-capture/changes.log", "/boot/vmlinuz-6.1.0-30-amd64\n/boot/grub/grub.cfg\n"
-                + "/lib/modules/6.1.0-30-amd64/modules.dep\n/usr/lib/app/lib.so\n/var/lib/dpkg/status\n");
+                + "/lib\n/lib/modules\n/lib/modules/6.1.0-30-amd64\n/lib/modules/6.1.0-30-amd64/modules.dep\n/usr/lib/app/lib.so\n"
+                + "/var/lib/dpkg/status\n/var/cache\n");
         // the live VM edits grub.cfg by hand after the snapshot: a conflict on /boot, by its guest path
         write(l, "boot/grub/grub.cfg", "menuentry 6.1.0-28 # tuned\n");
         write(l, "var/lib/app/state", "live data");
@@ -249,6 +250,12 @@ class ImageMergerTest {
         assertThat(json).contains("\"mountPoint\":\"/boot\"").doesNotContain("pkgcache.bin");
         assertThatThrownBy(() -> merger.resolve(plan.planJson(), Map.of("/grub/grub.cfg", "take-shadow"), null))
                 .as("a path relative to /boot is not a guest path").hasMessageContaining("/grub/grub.cfg");
+        // the guest's change log, split by file system: each names its own paths, none missed by the scan
+        FileSystemPlans parts = FileSystemPlans.fromJson(json);
+        assertThat(parts.byMountPoint().get("/boot").detect().logPaths()).isEqualTo(2);
+        assertThat(parts.byMountPoint().get("/").detect().logPaths()).isEqualTo(5);
+        assertThat(parts.byMountPoint().get("/var").detect().logPaths()).isEqualTo(2);
+        assertThat(parts.byMountPoint().values()).allSatisfy(p -> assertThat(p.detect().logMissed()).isEmpty());
         ShadowMerger.PlanResult decided = merger.resolve(plan.planJson(), Map.of("/boot/grub/grub.cfg", "take-shadow"), null);
         assertThat(decided.unresolvedPaths()).isEmpty();
 
@@ -273,7 +280,7 @@ class ImageMergerTest {
         assertThat(again.ruleCounts()).isEqualTo(result.ruleCounts());
 
         // the run's end takes the markers and journals away, nothing else beside the overlay
-        assertThat(dir.resolve("vm-overlay.merged-boot")).exists();
+        assertThat(dir.resolve("vm-overlay.merged--boot")).exists();
         merger.forget(merging);
         try (var left = Files.list(dir)) {
             assertThat(left.map(p -> p.getFileName().toString())).filteredOn(n -> n.startsWith("vm-overlay")).containsExactly("vm-overlay");
