@@ -271,32 +271,27 @@ public class QemuStorageDaemonExposer implements DiskExposer {
         }
     }
 
+    /** The image's root file system (the configured partition, else the largest Linux one) on {@code e.mountPoint}. */
     private void attachAndMount(Exposure e) {
-        long[] part = rootPartition(e);
-        // writable even for a read-only view: the journal replays into the throwaway overlay
-        List<String> losetup = new ArrayList<>(List.of("losetup", "--find", "--show"));
-        if (part != null) {
-            losetup.addAll(List.of("--offset", Long.toString(part[0]), "--sizelimit", Long.toString(part[1])));
+        List<VolumeFacts> volumes = probe(e, "disk", false);
+        boolean partitioned = volumes.get(0).volume().partition() > 0;
+        VolumeFacts root;
+        if (props.getPartition() > 0) {
+            root = volumes.stream().filter(v -> v.volume().partition() == props.getPartition()).findFirst()
+                    .orElseThrow(() -> new DiskException("image " + e.image + " has no partition " + props.getPartition()));
+        } else {
+            root = volumes.stream().filter(v -> v.type() != null && LINUX_FS.contains(v.type())).max(Comparator.comparingLong(VolumeFacts::size))
+                    .orElse(volumes.get(0));
         }
-        losetup.add(e.exportFile.toString());
-        String loop = run("attach a loop device to " + e.image, losetup.toArray(String[]::new)).stdout().strip();
-        e.loops.add(loop);
-        String fsType = HostCommand.run(props.getCommandTimeout(), "blkid", "-p", "-o", "value", "-s", "TYPE", loop)
-                .stdout().strip();
-        if (!LINUX_FS.contains(fsType)) {
-            throw new DiskException("image " + e.image + (part == null ? "" : " partition at offset " + part[0])
-                    + " holds no Linux file system (blkid says '" + fsType + "')");
+        if (root.type() == null || !LINUX_FS.contains(root.type())) {
+            throw new DiskException(partitioned && props.getPartition() == 0
+                    ? "image " + e.image + " has a partition table but no Linux file system"
+                    : "image " + e.image + (partitioned ? " partition at offset " + root.offset() : "")
+                      + " holds no Linux file system (blkid says '" + (root.type() == null ? "" : root.type()) + "')");
         }
         // "ro" on a writable device: ext4, xfs and btrfs replay their journal (into the overlay) and
         // then serve the recovered file system read-only; never noload/norecovery
-        String opts = (e.access == Access.READ_WRITE ? "rw" : "ro") + ",nosuid,nodev,noexec";
-        try {
-            Files.createDirectories(e.mountPoint);
-        } catch (IOException ex) {
-            throw new DiskException("cannot create mount point " + e.mountPoint + ": " + ex, ex);
-        }
-        e.mounts.add(e.mountPoint);
-        run("mount " + fsType + " of " + e.image, "mount", "-t", fsType, "-o", opts, loop, e.mountPoint.toString());
+        mountVolume(e, root, e.mountPoint, e.access == Access.READ_WRITE ? "rw" : "ro");
     }
 
     // ------------------------------------------------------------------ file systems of a layout
@@ -306,6 +301,11 @@ public class QemuStorageDaemonExposer implements DiskExposer {
      * logical volumes of every LVM physical volume among them, each with what blkid finds there.
      */
     private List<VolumeFacts> probe(Exposure e, String disk) {
+        return probe(e, disk, true);
+    }
+
+    /** @param logicalVolumes whether to read the logical volumes of LVM physical volumes too */
+    private List<VolumeFacts> probe(Exposure e, String disk, boolean logicalVolumes) {
         List<VolumeFacts> out = new ArrayList<>();
         long diskSize;
         try {
@@ -338,7 +338,7 @@ public class QemuStorageDaemonExposer implements DiskExposer {
         }
         List<VolumeFacts> lvs = new ArrayList<>();
         for (VolumeFacts pv : out) {
-            if ("LVM2_member".equals(pv.type())) {
+            if (logicalVolumes && "LVM2_member".equals(pv.type())) {
                 lvs.addAll(logicalVolumes(e, pv));
             }
         }
@@ -520,42 +520,6 @@ public class QemuStorageDaemonExposer implements DiskExposer {
         }
     }
 
-
-    /** {offset, size} in bytes of the root partition, or null for an unpartitioned image. */
-    private long[] rootPartition(Exposure e) {
-        HostCommand.Result r = HostCommand.run(props.getCommandTimeout(), "sfdisk", "-J", e.exportFile.toString());
-        if (!r.ok() || r.stdout().isBlank()) {
-            return null; // no partition table: the file system starts at byte 0
-        }
-        try {
-            JsonNode table = JSON.readTree(r.stdout()).path("partitiontable");
-            long sector = table.path("sectorsize").asLong(512);
-            List<long[]> parts = new ArrayList<>();
-            int n = 0;
-            for (JsonNode p : table.path("partitions")) {
-                n++;
-                long[] range = {p.path("start").asLong() * sector, p.path("size").asLong() * sector, n};
-                if (props.getPartition() > 0) {
-                    if (n == props.getPartition()) {
-                        return range;
-                    }
-                    continue;
-                }
-                String type = HostCommand.run(props.getCommandTimeout(), "blkid", "-p", "-o", "value", "-s", "TYPE",
-                        "-O", Long.toString(range[0]), e.exportFile.toString()).stdout().strip();
-                if (LINUX_FS.contains(type)) {
-                    parts.add(range);
-                }
-            }
-            if (props.getPartition() > 0) {
-                throw new DiskException("image " + e.image + " has no partition " + props.getPartition());
-            }
-            return parts.stream().max(Comparator.comparingLong(p -> p[1]))
-                    .orElseThrow(() -> new DiskException("image " + e.image + " has a partition table but no Linux file system"));
-        } catch (IOException ex) {
-            throw new DiskException("cannot read the partition table of " + e.image + ": " + ex.getMessage(), ex);
-        }
-    }
 
     private long virtualSize(Path image, String format) {
         String out = run("read the size of " + image, props.getQemuImg(), "info", "-U", "-f", format, "--output=json",
