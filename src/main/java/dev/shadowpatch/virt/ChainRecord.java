@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.EnumSet;
 import java.util.List;
@@ -51,11 +50,6 @@ public class ChainRecord {
 
     public String liveVm() {
         return chain.liveVm();
-    }
-
-    /** The merge overlay, or none: what {@link Hypervisor#createMergeOverlay} and a rollback change. */
-    public void mergeOverlay(Path overlay) {
-        chain = chain.withMergeOverlay(overlay);
     }
 
     private static final ObjectMapper JSON = new ObjectMapper().registerModule(new JavaTimeModule())

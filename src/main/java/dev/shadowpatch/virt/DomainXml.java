@@ -61,19 +61,23 @@ public final class DomainXml {
     }
 
     /**
-     * The domain's disks ({@code device='disk'}) whose images are files, by libvirt target, the one
-     * a shadow is made of ({@link #patchDisk}) first.
+     * The disks a run snapshots, by libvirt target, the one the VM boots from ({@link #patchDisk})
+     * first: every {@code device='disk'} the VM writes and owns (not read-only, not shareable).
+     * Each gets its own live delta, shadow delta and, when the merge writes it, merge overlay; one
+     * that is not a qcow2 or raw file refuses the run ({@link PatchableDisk}), because a shadow
+     * without it could not be tested and a merge could not include it.
      */
-    public static java.util.LinkedHashMap<String, Disk> fileDisks(String xml) {
+    public static java.util.LinkedHashMap<String, Disk> snapshotDisks(String xml) {
         java.util.LinkedHashMap<String, Disk> out = new java.util.LinkedHashMap<>();
-        Disk patch = patchDisk(xml, null);
-        List<Disk> all = new ArrayList<>(disks(xml));
-        all.remove(patch);
-        all.add(0, patch);
-        for (Disk d : all) {
-            if ("disk".equals(d.device()) && "file".equals(d.type()) && d.target() != null && d.source() != null) {
-                out.put(d.target(), d);
+        Disk boot = patchDisk(xml, null);
+        out.put(boot.target(), boot);
+        for (Element d : children(devices(parse(xml)), "disk")) {
+            Element target = child(d, "target");
+            if (target == null || out.containsKey(target.getAttribute("dev")) || !"disk".equals(attrOr(d, "device", "disk"))
+                    || child(d, "readonly") != null || child(d, "shareable") != null) {
+                continue;
             }
+            disk(xml, target.getAttribute("dev")).ifPresent(disk -> out.put(disk.target(), disk));
         }
         return out;
     }
@@ -130,9 +134,13 @@ public final class DomainXml {
      * libvirt would otherwise trust the stale chain and QEMU would silently skip a layer.
      */
     public static String withDiskSource(String xml, String target, Path image) {
+        return withDiskSources(xml, java.util.Map.of(target, image));
+    }
+
+    /** {@link #withDiskSource} for several disks in one definition (switched together or not at all). */
+    public static String withDiskSources(String xml, java.util.Map<String, Path> images) {
         Document doc = parse(xml);
-        Element disk = diskElement(doc, target);
-        setDiskSource(doc, disk, image);
+        images.forEach((target, image) -> setDiskSource(doc, diskElement(doc, target), image));
         return serialize(doc);
     }
 
@@ -142,13 +150,13 @@ public final class DomainXml {
      * with write access, so it must never touch the live VM's data). {@link #shadowDefinition} drops
      * them all; a read-only disk of its own (an installation ISO) stays. Empty for a VM with none.
      */
-    public static List<String> sharedDevices(String liveXml, String diskTarget) {
+    public static List<String> sharedDevices(String liveXml, java.util.Collection<String> snapshotTargets) {
         List<String> found = new ArrayList<>();
         Element devices = devices(parse(liveXml));
         for (Element d : children(devices, "disk")) {
             Element target = child(d, "target");
             String dev = target == null ? "?" : target.getAttribute("dev");
-            if (dev.equals(diskTarget)) {
+            if (snapshotTargets.contains(dev)) {
                 continue;
             }
             if (child(d, "shareable") != null) {
@@ -156,7 +164,7 @@ public final class DomainXml {
             } else if ("lun".equals(attrOr(d, "device", "disk"))) {
                 found.add("disk " + dev + " passes a host LUN through");
             } else if (!isOwnReadOnly(d)) {
-                found.add("disk " + dev + " is another writable disk of the live VM");
+                found.add("disk " + dev + " is a writable disk of the live VM the run does not snapshot");
             }
         }
         for (Element i : children(devices, "interface")) {
@@ -195,11 +203,11 @@ public final class DomainXml {
 
     /**
      * The shadow's definition: the live VM's XML with a new name, no UUID, no MAC addresses (libvirt
-     * makes new ones), every NIC on the isolated network as a plain virtual NIC, the patched disk on
-     * the shadow delta, every device of {@link #sharedDevices} removed (a shadow must never write the
+     * makes new ones), every NIC on the isolated network as a plain virtual NIC, every snapshotted
+     * disk on its shadow delta ({@code shadowDeltas}, by target), every device of {@link #sharedDevices} removed (a shadow must never write the
      * live VM's disks or reach what it shares), per-VM paths renamed.
      */
-    public static String shadowDefinition(String liveXml, String shadowName, String diskTarget, Path shadowDelta,
+    public static String shadowDefinition(String liveXml, String shadowName, java.util.Map<String, Path> shadowDeltas,
                                           String isolatedNetwork, Path shadowNvram) {
         Document doc = parse(liveXml);
         Element dom = doc.getDocumentElement();
@@ -230,8 +238,8 @@ public final class DomainXml {
         for (Element d : children(devices, "disk")) {
             Element target = child(d, "target");
             String dev = target == null ? "" : target.getAttribute("dev");
-            if (dev.equals(diskTarget)) {
-                setDiskSource(doc, d, shadowDelta);
+            if (shadowDeltas.containsKey(dev)) {
+                setDiskSource(doc, d, shadowDeltas.get(dev));
             } else if (!isOwnReadOnly(d)) {
                 devices.removeChild(d);
             }

@@ -14,9 +14,9 @@ import java.util.List;
 public interface Hypervisor {
 
     /**
-     * External disk-only snapshot of the running live VM (the current image becomes the read-only
-     * base, the live VM keeps running on the live delta), then a shadow VM on a new overlay of the
-     * same base, on an isolated network, started. The base may be a raw file: the overlays are
+     * External disk-only snapshot of every disk of the running live VM ({@link #snapshotDisks}, in
+     * one atomic snapshot: each current image becomes a read-only base, the live VM keeps running on
+     * the live deltas), then a shadow VM on a new overlay of each base, on an isolated network, started. The base may be a raw file: the overlays are
      * qcow2 with backing format raw ({@link ShadowClone#baseFormat}), and the flatten at
      * {@link #cleanup} leaves the live VM on a standalone qcow2 image.
      *
@@ -76,11 +76,11 @@ public interface Hypervisor {
     }
 
     /**
-     * The VM's file-backed disks (image path and declared format) by libvirt target, the disk a
-     * shadow is made of first; reads only. Empty when this hypervisor cannot say (the run then reads
-     * no file system layout).
+     * The disks a run of this VM snapshots, patches in its shadow and merges (image path and declared
+     * format, by libvirt target), the one it boots from first: {@link DomainXml#snapshotDisks}. Reads
+     * only. Empty when this hypervisor cannot say (the run then reads no file system layout).
      */
-    default java.util.Map<String, DomainXml.Disk> fileDisks(String vm) {
+    default java.util.Map<String, DomainXml.Disk> snapshotDisks(String vm) {
         return java.util.Map.of();
     }
 
@@ -93,16 +93,23 @@ public interface Hypervisor {
         return List.of();
     }
 
-    /** A fresh overlay on top of the live delta for the merge to write into (the live VM is shut off). */
-    ShadowClone createMergeOverlay(ShadowClone clone);
+    /**
+     * A fresh overlay on top of the live delta of each disk in {@code diskTargets} (the disks the
+     * merge writes) for the merge to write into (the live VM is shut off). Every other disk gets none
+     * and keeps its live delta; a disk that had one from an earlier attempt loses it.
+     */
+    ShadowClone createMergeOverlay(ShadowClone clone, java.util.Set<String> diskTargets);
 
-    /** Point the (shut off) live VM's disk at the merge overlay, so its next boot sees the merged tree. */
+    /**
+     * Point the (shut off) live VM's disks that have a merge overlay at it, all in one definition,
+     * so its next boot sees the merged trees.
+     */
     void switchToMergeOverlay(ShadowClone clone);
 
-    /** The live VM goes back to its previous disk (the live delta); the merge overlay is dropped. */
+    /** The live VM goes back to its previous disks (the live deltas); the merge overlays are dropped. */
     void rollback(ShadowClone clone);
 
-    /** Removes the shadow VM and its delta, and flattens the live chain once nothing else uses the base. */
+    /** Removes the shadow VM and its deltas, and flattens each live disk's chain once nothing else uses its base. */
     void cleanup(ShadowClone clone);
 
 }

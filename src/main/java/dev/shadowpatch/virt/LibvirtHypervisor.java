@@ -9,7 +9,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.libvirt.Connect;
@@ -90,8 +92,10 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             r = snapshot(liveVm, runId, r);
         }
         try {
-            if (!r.has(Step.SHADOW_DELTA_CREATED) || !Files.exists(r.chain.shadowDelta())) {
-                createOverlay(r.chain.baseImage(), r.chain.baseFormat(), r.chain.shadowDelta());
+            if (!r.has(Step.SHADOW_DELTA_CREATED) || r.chain.disks().stream().anyMatch(d -> !Files.exists(d.shadowDelta()))) {
+                for (ShadowClone.Disk disk : r.chain.disks()) {
+                    createOverlay(disk.baseImage(), disk.baseFormat(), disk.shadowDelta());
+                }
                 mark(r, Step.SHADOW_DELTA_CREATED);
             }
             ensureIsolatedNetwork();
@@ -101,7 +105,7 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             }
             start(r.chain.shadowVm());
             mark(r, Step.SHADOW_STARTED);
-            log.info("shadow {} of {} runs on {} (base {}, live delta {})", r.chain.shadowVm(), liveVm, r.chain.shadowDelta(), r.chain.baseImage(), r.chain.liveDelta());
+            log.info("shadow {} of {} runs on {}", r.chain.shadowVm(), liveVm, describe(r.chain));
             return r.toClone();
         } catch (RuntimeException e) {
             // Nothing half-made: the shadow side goes; the snapshot stays recorded (cleanup() flattens it).
@@ -111,7 +115,7 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
                 e.addSuppressed(undo);
             }
             throw new HypervisorException("shadow of VM " + liveVm + " (run " + runId + ") on " + uri() + " failed: "
-                    + e.getMessage() + "; the live VM keeps running on " + r.chain.liveDelta()
+                    + e.getMessage() + "; the live VM keeps running on its live deltas " + describe(r.chain)
                     + " (retry createShadow, or cleanup to flatten)", e);
         }
     }
@@ -120,11 +124,9 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
         return withDomain(liveVm, d -> {
             DomainState state = d.getInfo().state;
             String xml = d.getXMLDesc(0);
-            Path imageDir = props.getImageDir();
-            String liveDelta = imageDir.resolve(liveVm + "-" + runId + "-live.qcow2").toString();
-            DomainXml.Disk disk = DomainXml.patchDisk(xml, existing == null ? null : existing.chain.diskTarget());
-            if (existing != null && liveDelta.equals(disk.source())) {
-                // The snapshot happened but the orchestrator died before recording it.
+            if (existing != null && existing.chain != null
+                    && existing.chain.liveDelta().toString().equals(DomainXml.disk(xml, existing.chain.diskTarget()).map(DomainXml.Disk::source).orElse(null))) {
+                // The snapshot happened (atomically, every disk) but the orchestrator died before recording it.
                 mark(existing, Step.SNAPSHOT_TAKEN);
                 return existing;
             }
@@ -132,16 +134,26 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
                 throw new HypervisorException("VM " + liveVm + " on " + uri() + " is not running (state "
                         + state.name().replace("VIR_DOMAIN_", "").toLowerCase() + "): a shadow is taken of a running VM");
             }
-            Optional<String> notPatchable = PatchableDisk.whyNot(liveVm, disk).or(() -> notARegularFile(liveVm, disk));
-            if (notPatchable.isPresent()) {
-                throw new HypervisorException(notPatchable.get() + " (on " + uri() + ")");
+            List<String> notPatchable = notPatchable(liveVm, xml);
+            if (!notPatchable.isEmpty()) {
+                throw new HypervisorException(String.join("; ", notPatchable) + " (on " + uri() + ")");
             }
             String shadowVm = liveVm + "-shadow-" + runId;
+            Path imageDir = props.getImageDir();
+            List<ShadowClone.Disk> layers = new ArrayList<>();
+            for (DomainXml.Disk disk : DomainXml.snapshotDisks(xml).values()) {
+                // the boot disk keeps the names of runs before every disk was taken
+                String suffix = layers.isEmpty() ? "" : "-" + disk.target();
+                layers.add(new ShadowClone.Disk(disk.target(), Path.of(disk.source()),
+                        imageDir.resolve(liveVm + "-" + runId + suffix + "-live.qcow2"),
+                        imageDir.resolve(shadowVm + suffix + ".qcow2"), null, disk.format()));
+            }
             ChainRecord r = existing != null ? existing : new ChainRecord();
-            r.chain = new ShadowClone(runId, liveVm, shadowVm, disk.target(), Path.of(disk.source()), Path.of(liveDelta),
-                    imageDir.resolve(shadowVm + ".qcow2"), null, disk.format());
+            r.chain = new ShadowClone(runId, liveVm, shadowVm, layers);
             ioRun(() -> Files.createDirectories(imageDir), "create image directory " + imageDir);
-            ioRun(() -> Files.deleteIfExists(Path.of(liveDelta)), "remove leftover " + liveDelta);
+            for (ShadowClone.Disk disk : layers) {
+                ioRun(() -> Files.deleteIfExists(disk.liveDelta()), "remove leftover " + disk.liveDelta());
+            }
             store.save(r); // intended paths recorded before anything changes
 
             String snapXml = snapshotXml(xml, r);
@@ -163,10 +175,25 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             r.quiesced = quiesce;
             r.snapshotAt = Instant.now();
             mark(r, Step.SNAPSHOT_TAKEN);
-            log.info("snapshot of {} in {} ms ({}): base {}, live delta {}", liveVm, (System.nanoTime() - t0) / 1_000_000,
-                    quiesce ? "quiesced" : "crash-consistent", r.chain.baseImage(), r.chain.liveDelta());
+            log.info("snapshot of {} in {} ms ({}): {}", liveVm, (System.nanoTime() - t0) / 1_000_000,
+                    quiesce ? "quiesced" : "crash-consistent", describe(r.chain));
             return r;
         }, "snapshot");
+    }
+
+    /** Why a run cannot snapshot the VM's disks ({@link DomainXml#snapshotDisks}): one sentence per disk. */
+    private static List<String> notPatchable(String vm, String xml) {
+        List<String> problems = new ArrayList<>();
+        for (DomainXml.Disk disk : DomainXml.snapshotDisks(xml).values()) {
+            PatchableDisk.whyNot(vm, disk).or(() -> notARegularFile(vm, disk)).ifPresent(problems::add);
+        }
+        return problems;
+    }
+
+    /** Each disk's layers, for the log: {@code vda: base -> live delta}. */
+    private static String describe(ShadowClone chain) {
+        return chain.disks().stream().map(x -> x.target() + ": base " + x.baseImage() + ", live delta " + x.liveDelta()
+                + ", shadow delta " + x.shadowDelta()).collect(java.util.stream.Collectors.joining("; "));
     }
 
     private static String snapshotXml(String domainXml, ChainRecord r) {
@@ -176,9 +203,10 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             if (d.target() == null) {
                 continue;
             }
-            if (d.target().equals(r.chain.diskTarget())) {
+            Optional<ShadowClone.Disk> layers = r.chain.disk(d.target());
+            if (layers.isPresent()) {
                 s.append("<disk name='").append(d.target()).append("' snapshot='external'><driver type='qcow2'/>")
-                        .append("<source file='").append(xmlAttr(r.chain.liveDelta().toString())).append("'/></disk>");
+                        .append("<source file='").append(xmlAttr(layers.get().liveDelta().toString())).append("'/></disk>");
             } else if ("disk".equals(d.device())) {
                 s.append("<disk name='").append(d.target()).append("' snapshot='no'/>");
             }
@@ -207,13 +235,14 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             ioRun(() -> Files.copy(Path.of(liveNvram.get()), target, StandardCopyOption.REPLACE_EXISTING), "copy UEFI vars");
             r.shadowNvram = nvram.toString();
         }
-        r.droppedDevices = DomainXml.sharedDevices(liveXml, r.chain.diskTarget());
+        r.droppedDevices = DomainXml.sharedDevices(liveXml, r.chain.targets());
         if (!r.droppedDevices.isEmpty()) {
             log.warn("shadow {} of {} gets none of what the live VM shares: {}", r.chain.shadowVm(), r.chain.liveVm(),
                     String.join("; ", r.droppedDevices));
         }
-        String xml = DomainXml.shadowDefinition(liveXml, r.chain.shadowVm(), r.chain.diskTarget(), r.chain.shadowDelta(),
-                props.getShadowNetwork(), nvram);
+        Map<String, Path> shadowDeltas = new LinkedHashMap<>();
+        r.chain.disks().forEach(x -> shadowDeltas.put(x.target(), x.shadowDelta()));
+        String xml = DomainXml.shadowDefinition(liveXml, r.chain.shadowVm(), shadowDeltas, props.getShadowNetwork(), nvram);
         undefineIfExists(r.chain.shadowVm());
         Domain d = call(() -> conn.get().domainDefineXML(xml), "define shadow VM " + r.chain.shadowVm());
         free(d);
@@ -414,8 +443,7 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             problems.add("VM " + vm + " on " + uri() + " is not running (state " + stateWord(s) + "): a shadow is taken of a running VM");
         }
         try {
-            DomainXml.Disk disk = DomainXml.patchDisk(withDomain(vm, d -> d.getXMLDesc(0), "read definition"), null);
-            PatchableDisk.whyNot(vm, disk).or(() -> notARegularFile(vm, disk)).ifPresent(problems::add);
+            problems.addAll(notPatchable(vm, withDomain(vm, d -> d.getXMLDesc(0), "read definition")));
         } catch (RuntimeException e) {
             problems.add("VM " + vm + ": " + e.getMessage());
         }
@@ -425,12 +453,12 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     @Override
     public List<String> sharedDevices(String vm) {
         String xml = withDomain(vm, d -> d.getXMLDesc(XML_INACTIVE), "read definition");
-        return DomainXml.sharedDevices(xml, DomainXml.patchDisk(xml, null).target());
+        return DomainXml.sharedDevices(xml, DomainXml.snapshotDisks(xml).keySet());
     }
 
     @Override
-    public java.util.Map<String, DomainXml.Disk> fileDisks(String vm) {
-        return DomainXml.fileDisks(withDomain(vm, d -> d.getXMLDesc(0), "read definition"));
+    public java.util.Map<String, DomainXml.Disk> snapshotDisks(String vm) {
+        return DomainXml.snapshotDisks(withDomain(vm, d -> d.getXMLDesc(0), "read definition"));
     }
 
     /**
@@ -490,70 +518,121 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     // ================================================================== merge overlay, switch, rollback
 
     /**
-     * Always a fresh, empty overlay, also on a retry: whatever a failed or killed attempt half wrote
-     * into the previous one is dropped with it, so the merge starts from the live delta each time.
+     * Always fresh, empty overlays, also on a retry: whatever a failed or killed attempt half wrote
+     * into the previous ones is dropped with them, so the merge starts from the live deltas each time.
      */
     @Override
-    public ShadowClone createMergeOverlay(ShadowClone clone) {
+    public ShadowClone createMergeOverlay(ShadowClone clone, Set<String> diskTargets) {
         ChainRecord r = required(clone);
         requireShutOff(r.chain.liveVm(), "the merge overlay is created");
-        String current = diskSource(r.chain.liveVm(), r.chain.diskTarget(), true);
-        if (!current.equals(r.chain.liveDelta().toString())) {
-            throw new HypervisorException("VM " + r.chain.liveVm() + " disk " + r.chain.diskTarget() + " points at " + current
-                    + ", not at the live delta " + r.chain.liveDelta() + " of run " + r.chain.runId()
-                    + (Path.of(current).equals(r.chain.mergeOverlay()) ? " (it was already switched to the merge overlay: roll back first)" : ""));
+        for (String target : diskTargets) {
+            if (r.chain.disk(target).isEmpty()) {
+                throw new HypervisorException("run " + r.chain.runId() + " did not snapshot disk " + target + " of VM " + r.chain.liveVm()
+                        + " (its disks: " + r.chain.targets() + ")");
+            }
         }
-        Path overlay = props.getImageDir().resolve(r.chain.liveVm() + "-" + r.chain.runId() + "-merge.qcow2");
-        createOverlay(r.chain.liveDelta(), "qcow2", overlay); // removes a leftover of an earlier attempt first
-        r.mergeOverlay(overlay);
+        String xml = withDomain(r.chain.liveVm(), d -> d.getXMLDesc(XML_INACTIVE), "read definition");
+        for (ShadowClone.Disk disk : r.chain.disks()) {
+            String current = DomainXml.disk(xml, disk.target()).map(DomainXml.Disk::source).orElse(null);
+            if (!disk.liveDelta().toString().equals(current)) {
+                throw new HypervisorException("VM " + r.chain.liveVm() + " disk " + disk.target() + " points at " + current
+                        + ", not at the live delta " + disk.liveDelta() + " of run " + r.chain.runId()
+                        + (disk.mergeOverlay() != null && disk.mergeOverlay().toString().equals(current)
+                        ? " (it was already switched to the merge overlay: roll back first)" : ""));
+            }
+        }
+        Map<String, Path> overlays = new LinkedHashMap<>();
+        for (ShadowClone.Disk disk : r.chain.disks()) {
+            Path overlay = mergeOverlayPath(r.chain, disk);
+            if (diskTargets.contains(disk.target())) {
+                createOverlay(disk.liveDelta(), "qcow2", overlay); // removes a leftover of an earlier attempt first
+            } else {
+                ioRun(() -> Files.deleteIfExists(overlay), "remove leftover " + overlay);
+            }
+            overlays.put(disk.target(), diskTargets.contains(disk.target()) ? overlay : null);
+        }
+        r.chain = r.chain.withMergeOverlays(overlays);
         r.done.remove(Step.ROLLED_BACK);
         r.done.remove(Step.SWITCHED_TO_MERGE_OVERLAY);
         mark(r, Step.MERGE_OVERLAY_CREATED);
         return r.toClone();
     }
 
+    /** The boot disk's overlay keeps the name of runs before every disk was taken. */
+    private Path mergeOverlayPath(ShadowClone chain, ShadowClone.Disk disk) {
+        String suffix = disk.target().equals(chain.diskTarget()) ? "" : "-" + disk.target();
+        return props.getImageDir().resolve(chain.liveVm() + "-" + chain.runId() + suffix + "-merge.qcow2");
+    }
+
     /**
      * Idempotent: a retry after the VM was already switched (and perhaps started) finds it on the
-     * merge overlay and does nothing, instead of refusing because the VM runs.
+     * merge overlays and does nothing, instead of refusing because the VM runs. Every disk is
+     * switched in one definition: the VM never boots with some disks merged and others not.
      */
     @Override
     public void switchToMergeOverlay(ShadowClone clone) {
         ChainRecord r = required(clone);
-        if (!r.has(Step.MERGE_OVERLAY_CREATED) || r.chain.mergeOverlay() == null) {
+        List<ShadowClone.Disk> merged = r.chain.mergedDisks();
+        if (!r.has(Step.MERGE_OVERLAY_CREATED) || merged.isEmpty()) {
             throw new HypervisorException("run " + r.chain.runId() + " has no merge overlay to switch VM " + r.chain.liveVm() + " to");
         }
         boolean running = isRunning(r.chain.liveVm());
-        if (r.chain.mergeOverlay().toString().equals(diskSource(r.chain.liveVm(), r.chain.diskTarget(), !running))) {
+        String xml = withDomain(r.chain.liveVm(), d -> d.getXMLDesc(running ? 0 : XML_INACTIVE), "read definition");
+        Map<String, Path> switchTo = new LinkedHashMap<>();
+        for (ShadowClone.Disk disk : merged) {
+            if (!disk.mergeOverlay().toString().equals(DomainXml.disk(xml, disk.target()).map(DomainXml.Disk::source).orElse(null))) {
+                switchTo.put(disk.target(), disk.mergeOverlay());
+            }
+        }
+        if (switchTo.isEmpty()) {
             mark(r, Step.SWITCHED_TO_MERGE_OVERLAY);
             return;
         }
-        requireShutOff(r.chain.liveVm(), "its disk is switched");
-        redefineDisk(r.chain.liveVm(), r.chain.diskTarget(), r.chain.mergeOverlay());
+        requireShutOff(r.chain.liveVm(), "its disks are switched");
+        redefineDisks(r.chain.liveVm(), switchTo);
         mark(r, Step.SWITCHED_TO_MERGE_OVERLAY);
-        log.info("VM {} disk {} now on merge overlay {}", r.chain.liveVm(), r.chain.diskTarget(), r.chain.mergeOverlay());
+        log.info("VM {} now on merge overlays {}", r.chain.liveVm(), switchTo);
     }
 
     @Override
     public void rollback(ShadowClone clone) {
         ChainRecord r = required(clone);
-        Path overlay = r.chain.mergeOverlay();
+        String liveVm = r.chain.liveVm();
+        // every overlay this run may have made, also one a killed createMergeOverlay made before recording it
+        Map<String, Path> overlays = new LinkedHashMap<>();
+        for (ShadowClone.Disk disk : r.chain.disks()) {
+            overlays.put(disk.target(), disk.mergeOverlay() != null ? disk.mergeOverlay() : mergeOverlayPath(r.chain, disk));
+        }
         // active, not just running: a VM QEMU paused (e.g. on a full disk) still holds the overlay open
-        if (overlay != null && state(r.chain.liveVm()) != DomainState.VIR_DOMAIN_SHUTOFF
-                && overlay.toString().equals(diskSource(r.chain.liveVm(), r.chain.diskTarget(), false))) {
-            log.warn("VM {} is up on the merge overlay being rolled back: shutting it down", r.chain.liveVm());
-            shutdown(r.chain.liveVm(), props.getShutdownGrace());
+        if (state(liveVm) != DomainState.VIR_DOMAIN_SHUTOFF) {
+            String running = withDomain(liveVm, d -> d.getXMLDesc(0), "read running definition");
+            boolean onOverlay = overlays.entrySet().stream().anyMatch(o ->
+                    o.getValue().toString().equals(DomainXml.disk(running, o.getKey()).map(DomainXml.Disk::source).orElse(null)));
+            if (onOverlay) {
+                log.warn("VM {} is up on the merge overlay being rolled back: shutting it down", liveVm);
+                shutdown(liveVm, props.getShutdownGrace());
+            }
         }
-        if (state(r.chain.liveVm()) == DomainState.VIR_DOMAIN_SHUTOFF && !r.chain.liveDelta().toString().equals(diskSource(r.chain.liveVm(), r.chain.diskTarget(), true))) {
-            redefineDisk(r.chain.liveVm(), r.chain.diskTarget(), r.chain.liveDelta());
+        if (state(liveVm) == DomainState.VIR_DOMAIN_SHUTOFF) {
+            String xml = withDomain(liveVm, d -> d.getXMLDesc(XML_INACTIVE), "read definition");
+            Map<String, Path> back = new LinkedHashMap<>();
+            for (ShadowClone.Disk disk : r.chain.disks()) {
+                if (!disk.liveDelta().toString().equals(DomainXml.disk(xml, disk.target()).map(DomainXml.Disk::source).orElse(null))) {
+                    back.put(disk.target(), disk.liveDelta());
+                }
+            }
+            if (!back.isEmpty()) {
+                redefineDisks(liveVm, back);
+            }
         }
-        if (overlay != null) {
+        for (Path overlay : overlays.values()) {
             ioRun(() -> Files.deleteIfExists(overlay), "remove merge overlay " + overlay);
         }
-        r.mergeOverlay(null);
+        r.chain = r.chain.withoutMergeOverlays();
         r.done.remove(Step.MERGE_OVERLAY_CREATED);
         r.done.remove(Step.SWITCHED_TO_MERGE_OVERLAY);
         mark(r, Step.ROLLED_BACK);
-        log.info("VM {} rolled back to {}", r.chain.liveVm(), r.chain.liveDelta());
+        log.info("VM {} rolled back to its live deltas {}", liveVm, r.chain.disks().stream().map(ShadowClone.Disk::liveDelta).toList());
     }
 
     // ================================================================== cleanup
@@ -574,10 +653,12 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
 
     private void removeShadow(ChainRecord r) {
         undefineIfExists(r.chain.shadowVm());
-        for (Path f : new Path[] {r.chain.shadowDelta(), r.shadowNvram == null ? null : Path.of(r.shadowNvram)}) {
-            if (f != null) {
-                ioRun(() -> Files.deleteIfExists(f), "remove " + f);
-            }
+        List<Path> files = new ArrayList<>(r.chain.disks().stream().map(ShadowClone.Disk::shadowDelta).toList());
+        if (r.shadowNvram != null) {
+            files.add(Path.of(r.shadowNvram));
+        }
+        for (Path f : files) {
+            ioRun(() -> Files.deleteIfExists(f), "remove " + f);
         }
         r.done.remove(Step.SHADOW_DELTA_CREATED);
         r.done.remove(Step.SHADOW_DEFINED);
@@ -586,36 +667,48 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     }
 
     /**
-     * Makes the live VM's top image standalone: {@code virsh blockpull} while it runs, {@code qemu-img
-     * rebase -b ""} when it is shut off (never a commit into the shared base). Then the base and the
-     * live delta go when nothing else references them.
+     * Makes each live disk's top image standalone: {@code virsh blockpull} while the VM runs,
+     * {@code qemu-img rebase -b ""} when it is shut off (never a commit into the shared base). Then
+     * each base and live delta goes when nothing else references it. A disk already flattened (a
+     * retry after a failure on the next one) is found standalone and only redefined.
      */
     private void flattenLiveChain(ChainRecord r) {
         if (!exists(r.chain.liveVm())) {
             throw new HypervisorException("live VM " + r.chain.liveVm() + " of run " + r.chain.runId() + " no longer exists on " + uri());
         }
         for (ChainRecord other : store.all()) {
-            if (!other.chain.runId().equals(r.chain.runId()) && !other.has(Step.CLEANED) && r.chain.baseImage().equals(other.chain.baseImage())) {
-                log.warn("base {} is still used by run {}: not flattening {} now", r.chain.baseImage(), other.chain.runId(), r.chain.liveVm());
-                return;
+            if (other.chain.runId().equals(r.chain.runId()) || other.has(Step.CLEANED)) {
+                continue;
+            }
+            for (ShadowClone.Disk disk : r.chain.disks()) {
+                if (other.chain.disks().stream().anyMatch(o -> o.baseImage().equals(disk.baseImage()))) {
+                    log.warn("base {} is still used by run {}: not flattening {} now", disk.baseImage(), other.chain.runId(), r.chain.liveVm());
+                    return;
+                }
             }
         }
         boolean running = isRunning(r.chain.liveVm());
-        String top = diskSource(r.chain.liveVm(), r.chain.diskTarget(), !running);
-        long t0 = System.nanoTime();
-        if (running) {
-            HostCommand.run(props.getCommandTimeout(), "virsh", "-q", "-c", uri(), "blockpull", r.chain.liveVm(), r.chain.diskTarget(), "--wait")
-                    .orThrow("flatten disk " + r.chain.diskTarget() + " of VM " + r.chain.liveVm());
-        } else {
-            HostCommand.run(props.getCommandTimeout(), "qemu-img", "rebase", "-f", "qcow2", "-b", "", top)
-                    .orThrow("flatten " + top + " of VM " + r.chain.liveVm());
+        List<Path> tops = new ArrayList<>();
+        for (ShadowClone.Disk disk : r.chain.disks()) {
+            String top = diskSource(r.chain.liveVm(), disk.target(), !running);
+            long t0 = System.nanoTime();
+            if (running) {
+                HostCommand.run(props.getCommandTimeout(), "virsh", "-q", "-c", uri(), "blockpull", r.chain.liveVm(), disk.target(), "--wait")
+                        .orThrow("flatten disk " + disk.target() + " of VM " + r.chain.liveVm());
+            } else {
+                HostCommand.run(props.getCommandTimeout(), "qemu-img", "rebase", "-f", "qcow2", "-b", "", top)
+                        .orThrow("flatten " + top + " of VM " + r.chain.liveVm());
+            }
+            redefineDisk(r.chain.liveVm(), disk.target(), Path.of(top)); // drop the stale <backingStore> from the definition
+            log.info("flattened {} of {} in {} ms", top, r.chain.liveVm(), (System.nanoTime() - t0) / 1_000_000);
+            tops.add(Path.of(top));
         }
-        redefineDisk(r.chain.liveVm(), r.chain.diskTarget(), Path.of(top)); // drop the stale <backingStore> from the definition
-        log.info("flattened {} of {} in {} ms", top, r.chain.liveVm(), (System.nanoTime() - t0) / 1_000_000);
         Set<String> referenced = referencedImages();
-        for (Path f : new Path[] {r.chain.liveDelta(), r.chain.baseImage()}) {
-            if (f != null && !f.toString().equals(top) && !referenced.contains(f.toString())) {
-                ioRun(() -> Files.deleteIfExists(f), "remove " + f);
+        for (ShadowClone.Disk disk : r.chain.disks()) {
+            for (Path f : new Path[] {disk.liveDelta(), disk.baseImage()}) {
+                if (f != null && !tops.contains(f) && !referenced.contains(f.toString())) {
+                    ioRun(() -> Files.deleteIfExists(f), "remove " + f);
+                }
             }
         }
         mark(r, Step.LIVE_CHAIN_FLATTENED);
@@ -668,9 +761,14 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     }
 
     private void redefineDisk(String vm, String target, Path image) {
+        redefineDisks(vm, Map.of(target, image));
+    }
+
+    /** Several disks in one definition: libvirt takes all of them or none. */
+    private void redefineDisks(String vm, Map<String, Path> images) {
         String xml = withDomain(vm, d -> d.getXMLDesc(XML_INACTIVE), "read definition");
-        String updated = DomainXml.withDiskSource(xml, target, image);
-        free(call(() -> conn.get().domainDefineXML(updated), "redefine VM " + vm + " with disk " + image));
+        String updated = DomainXml.withDiskSources(xml, images);
+        free(call(() -> conn.get().domainDefineXML(updated), "redefine VM " + vm + " with disks " + images));
     }
 
     private void undefineIfExists(String vm) {

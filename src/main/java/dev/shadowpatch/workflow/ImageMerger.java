@@ -41,13 +41,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
- * The merge on real guest disks: exposes base and shadow delta read-only and the live side (a
- * snapshot of the running live delta before the window, the merge overlay in it) on the host, runs
- * the merge engine once per file system of the VM's {@link GuestLayout} (each its own tree, with
- * its part of the guest's change log and the policy matched on guest paths), and always takes the
- * mounts away again. A run without a layout (started before layouts were read) merges the one root
+ * The merge on real guest disks: exposes each disk's base and shadow delta read-only and its live
+ * side (a snapshot of the running live delta before the window, the merge overlay in it) on the
+ * host, runs the merge engine once per file system of the VM's {@link GuestLayout} (each its own
+ * tree, on whichever disk it lies, with its part of the guest's change log and the policy matched on
+ * guest paths), and always takes the mounts away again. A run without a layout (started before layouts were read) merges the one root
  * file system as before.
  */
 @Component
@@ -66,7 +67,7 @@ public class ImageMerger implements ShadowMerger {
 
     @Override
     public PlanResult plan(ShadowClone clone, GuestLayout layout) {
-        try (Views v = views(clone, layout, Access.SNAPSHOT_OF_RUNNING, clone.liveDelta())) {
+        try (Views v = views(clone, layout, Access.SNAPSHOT_OF_RUNNING, ShadowClone.Disk::liveDelta)) {
             Optional<ChangeLog> guestLog = guestLog(v);
             Map<String, MergePlan> plans = new LinkedHashMap<>();
             for (String mp : v.mountPoints()) {
@@ -89,7 +90,34 @@ public class ImageMerger implements ShadowMerger {
 
     @Override
     public List<String> unmergedWrites(ShadowClone clone, GuestLayout layout) {
-        return layout == null ? List.of() : disks.unmergedWrites(clone.shadowDelta(), layout, clone.diskTarget());
+        if (layout == null) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        for (ShadowClone.Disk d : clone.disks()) {
+            out.addAll(disks.unmergedWrites(d.shadowDelta(), layout, d.target()));
+        }
+        return out;
+    }
+
+    /**
+     * The disks whose file systems the approved plan writes (each part with an operation): only they
+     * get a merge overlay; every other disk keeps its live delta. Without a layout: the one disk.
+     */
+    @Override
+    public Set<String> disksWritten(ShadowClone clone, GuestLayout layout, byte[] approvedPlanJson) {
+        if (layout == null) {
+            return Set.of(clone.diskTarget());
+        }
+        FileSystemPlans approved = FileSystemPlans.fromJson(new String(approvedPlanJson, StandardCharsets.UTF_8));
+        Set<String> out = new java.util.LinkedHashSet<>();
+        for (GuestLayout.FileSystem fs : layout.fileSystems()) {
+            MergePlan plan = approved.byMountPoint().get(fs.mountPoint());
+            if (plan != null && plan.size() > 0) {
+                out.add(fs.volume().disk());
+            }
+        }
+        return out;
     }
 
     @Override
@@ -130,11 +158,20 @@ public class ImageMerger implements ShadowMerger {
 
     @Override
     public MergeResult merge(ShadowClone clone, GuestLayout layout, byte[] approvedPlanJson, Instant deadline) {
-        if (clone.mergeOverlay() == null) {
+        if (clone.mergedDisks().isEmpty()) {
             throw new IllegalStateException("No merge overlay for " + clone.liveVm() + ": the merge writes only into one");
         }
         FileSystemPlans approved = FileSystemPlans.fromJson(new String(approvedPlanJson, StandardCharsets.UTF_8));
-        try (Views v = views(clone, layout, Access.READ_WRITE, clone.mergeOverlay())) {
+        if (layout != null) {
+            for (GuestLayout.FileSystem fs : layout.fileSystems()) {
+                MergePlan plan = approved.byMountPoint().get(fs.mountPoint());
+                if (plan != null && plan.size() > 0 && clone.disk(fs.volume().disk()).map(ShadowClone.Disk::mergeOverlay).isEmpty()) {
+                    throw new IllegalStateException("The approved plan writes " + fs.mountPoint() + " of " + clone.liveVm()
+                            + " but its disk " + fs.volume().disk() + " has no merge overlay: the overlays were made for another plan");
+                }
+            }
+        }
+        try (Views v = views(clone, layout, Access.READ_WRITE, ShadowClone.Disk::mergeOverlay)) {
             ObjectNode combined = JSON.createObjectNode();
             ArrayNode reports = combined.putArray("fileSystems");
             Map<String, Long> rules = new LinkedHashMap<>();
@@ -146,7 +183,7 @@ public class ImageMerger implements ShadowMerger {
                     throw new IllegalStateException("The approved plan has no part for " + mp + " of " + clone.liveVm()
                             + ": it was made for another layout; plan again");
                 }
-                var report = JSON.readTree(mergeOne(clone, mp, plan, v.trees(mp), deadline));
+                var report = JSON.readTree(mergeOne(clone, v.diskOf(mp), mp, plan, v.trees(mp), deadline));
                 reports.addObject().put("mountPoint", mp).set("report", report);
                 report.path("ruleCounts").fields().forEachRemaining(e -> rules.merge(e.getKey(), e.getValue().asLong(), Long::sum));
                 bytes += report.path("bytesCopied").asLong();
@@ -159,7 +196,8 @@ public class ImageMerger implements ShadowMerger {
         } catch (MergeConflictException e) {
             throw new ConflictsUnresolvedException(e.conflicts().stream().map(c -> "/" + c.path()).toList());
         } catch (IOException e) {
-            throw new UncheckedIOException("Merging into " + clone.mergeOverlay() + " failed: " + e.getMessage(), e);
+            throw new UncheckedIOException("Merging into " + clone.mergedDisks().stream().map(ShadowClone.Disk::mergeOverlay).toList()
+                    + " failed: " + e.getMessage(), e);
         }
     }
 
@@ -169,27 +207,28 @@ public class ImageMerger implements ShadowMerger {
      * merged into this very overlay (a retry after a failure in a later one) is not merged again:
      * its report is read back.
      */
-    private String mergeOne(ShadowClone clone, String mp, MergePlan approved, MergeTrees trees, Instant deadline) throws IOException {
-        String identity = overlayIdentity(clone);
-        Path doneMarker = sibling(clone.mergeOverlay(), ".merged-" + key(mp));
+    private String mergeOne(ShadowClone clone, ShadowClone.Disk disk, String mp, MergePlan approved, MergeTrees trees,
+                            Instant deadline) throws IOException {
+        String identity = overlayIdentity(disk);
+        Path doneMarker = sibling(disk.mergeOverlay(), ".merged-" + key(mp));
         if (Files.isRegularFile(doneMarker, LinkOption.NOFOLLOW_LINKS)) {
             String marker = Files.readString(doneMarker, StandardCharsets.UTF_8); // the overlay's identity, then the report
             int nl = marker.indexOf('\n');
             if (nl > 0 && marker.substring(0, nl).equals(identity)) {
-                log.info("{} of {} was merged into {} already: not merged again", mp, clone.liveVm(), clone.mergeOverlay());
+                log.info("{} of {} was merged into {} already: not merged again", mp, clone.liveVm(), disk.mergeOverlay());
                 return marker.substring(nl + 1).strip();
             }
             Files.delete(doneMarker); // of an earlier overlay of the same name
         }
         MergeEngine engine = new MergeEngine(policyFor(mp));
-        Journal journal = journal(clone, mp, identity);
+        Journal journal = journal(disk, mp, identity);
         Optional<Journal.Interrupted> interrupted = journal.interrupted();
         MergePlan now;
         MergeReport report;
         if (interrupted.isPresent()) {
             // an earlier attempt on this very overlay was killed: finish its plan, do not plan over its partial work
             now = interrupted.get().plan();
-            log.warn("resuming the interrupted merge of {} into {}: {} of {} operations done", mp, clone.mergeOverlay(),
+            log.warn("resuming the interrupted merge of {} into {}: {} of {} operations done", mp, disk.mergeOverlay(),
                     interrupted.get().done().size(), now.size());
             report = engine.resume(interrupted.get(), trees, journal, deadline);
         } else {
@@ -209,20 +248,20 @@ public class ImageMerger implements ShadowMerger {
         }
         writeAtomically(doneMarker, identity + "\n" + report.toJson() + "\n");
         log.info("merged {} operations ({} bytes) of {} into {}: {}", now.size(), report.bytesCopied(), mp,
-                clone.mergeOverlay(), report.stageTimes());
+                disk.mergeOverlay(), report.stageTimes());
         return report.toJson();
     }
 
     /**
-     * The journal of merges of one file system into this clone's merge overlay, beside it on the
+     * The journal of merges of one file system into its disk's merge overlay, beside it on the
      * host (the root file system's keeps its earlier name). It names the overlay by path, inode and
      * birth time: a journal left by a merge into an earlier overlay of the same name is discarded,
      * never resumed into a fresh one.
      */
-    private static Journal journal(ShadowClone clone, String mp, String identity) throws IOException {
-        Path dir = sibling(clone.mergeOverlay(), ".merge-journal" + (mp.equals("/") ? "" : "-" + key(mp)));
-        Journal journal = Journal.at(dir, clone.baseImage().toAbsolutePath().normalize() + (mp.equals("/") ? "" : " " + mp),
-                identity, clone.shadowDelta().toAbsolutePath().normalize().toString());
+    private static Journal journal(ShadowClone.Disk disk, String mp, String identity) throws IOException {
+        Path dir = sibling(disk.mergeOverlay(), ".merge-journal" + (mp.equals("/") ? "" : "-" + key(mp)));
+        Journal journal = Journal.at(dir, disk.baseImage().toAbsolutePath().normalize() + (mp.equals("/") ? "" : " " + mp),
+                identity, disk.shadowDelta().toAbsolutePath().normalize().toString());
         try {
             journal.interrupted();
         } catch (IOException stale) {
@@ -245,10 +284,12 @@ public class ImageMerger implements ShadowMerger {
 
     @Override
     public void forget(ShadowClone clone) {
-        if (clone.mergeOverlay() == null) {
-            return;
+        for (ShadowClone.Disk disk : clone.mergedDisks()) {
+            forget(disk.mergeOverlay().toAbsolutePath().normalize());
         }
-        Path overlay = clone.mergeOverlay().toAbsolutePath().normalize();
+    }
+
+    private static void forget(Path overlay) {
         String name = overlay.getFileName().toString();
         try (var siblings = Files.list(overlay.getParent())) {
             for (Path p : siblings.toList()) {
@@ -278,8 +319,8 @@ public class ImageMerger implements ShadowMerger {
         Files.delete(dir);
     }
 
-    private static String overlayIdentity(ShadowClone clone) throws IOException {
-        Path overlay = clone.mergeOverlay().toAbsolutePath().normalize();
+    private static String overlayIdentity(ShadowClone.Disk disk) throws IOException {
+        Path overlay = disk.mergeOverlay().toAbsolutePath().normalize();
         BasicFileAttributes a = Files.readAttributes(overlay, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         return overlay + " " + a.fileKey() + " born " + a.creationTime();
     }
@@ -315,34 +356,55 @@ public class ImageMerger implements ShadowMerger {
         if (!v.mountPoints().contains(mp)) {
             return Optional.empty();
         }
-        return MergeEngine.readGuestLog(((MountedDisk) v.shadow).root(mp), GuestLayout.relative(GUEST_LOG, mp));
+        return MergeEngine.readGuestLog(v.trees(mp).shadow(), GuestLayout.relative(GUEST_LOG, mp));
     }
 
     private MergePolicy policyFor(String mountPoint) {
         return mountPoint.equals("/") ? policy : policy.mountedAt(encodedRel(mountPoint));
     }
 
-    /** Base and shadow read-only, and the live side as asked, each with every file system of the patched disk mounted. */
-    private Views views(ShadowClone clone, GuestLayout layout, Access liveAccess, Path liveImage) {
+    /**
+     * Base and shadow read-only, and the live side as asked ({@code liveImage} of each disk; a disk
+     * without one, one the merge does not write, is not exposed), each with every file system of
+     * its disk mounted.
+     */
+    private Views views(ShadowClone clone, GuestLayout layout, Access liveAccess, Function<ShadowClone.Disk, Path> liveImage) {
         List<MountedImage> opened = new ArrayList<>();
+        Map<String, MergeTrees> trees = new LinkedHashMap<>();
+        Map<String, ShadowClone.Disk> diskOf = new HashMap<>();
         try {
-            // the base in the format the VM's disk had (raw or qcow2); every overlay is qcow2
-            MountedImage base = expose(clone, layout, clone.baseImage(), clone.baseFormat(), Access.READ_ONLY, opened);
-            MountedImage shadow = expose(clone, layout, clone.shadowDelta(), "qcow2", Access.READ_ONLY, opened);
-            MountedImage live = expose(clone, layout, liveImage, "qcow2", liveAccess, opened);
-            return new Views(layout, base, live, shadow, opened);
+            if (layout == null) {
+                ShadowClone.Disk d = clone.bootDisk();
+                // the base in the format the VM's disk had (raw or qcow2); every overlay is qcow2
+                MountedImage base = open(disks.expose(d.baseImage(), d.baseFormat(), Access.READ_ONLY), opened);
+                MountedImage shadow = open(disks.expose(d.shadowDelta(), "qcow2", Access.READ_ONLY), opened);
+                MountedImage live = open(disks.expose(liveImage.apply(d), "qcow2", liveAccess), opened);
+                trees.put("/", new MergeTrees(base.root(), live.root(), shadow.root()));
+                diskOf.put("/", d);
+            } else {
+                for (ShadowClone.Disk d : clone.disks()) {
+                    if (layout.on(d.target()).isEmpty() || liveImage.apply(d) == null) {
+                        continue;
+                    }
+                    MountedDisk base = open(disks.exposeFileSystems(d.baseImage(), d.baseFormat(), Access.READ_ONLY, layout, d.target()), opened);
+                    MountedDisk shadow = open(disks.exposeFileSystems(d.shadowDelta(), "qcow2", Access.READ_ONLY, layout, d.target()), opened);
+                    MountedDisk live = open(disks.exposeFileSystems(liveImage.apply(d), "qcow2", liveAccess, layout, d.target()), opened);
+                    for (String mp : base.mountPoints()) {
+                        trees.put(mp, new MergeTrees(base.root(mp), live.root(mp), shadow.root(mp)));
+                        diskOf.put(mp, d);
+                    }
+                }
+            }
+            return new Views(layout, trees, diskOf, opened);
         } catch (RuntimeException e) {
             closeAll(opened, e);
             throw e;
         }
     }
 
-    private MountedImage expose(ShadowClone clone, GuestLayout layout, Path image, String format, Access access,
-                                List<MountedImage> opened) {
-        MountedImage m = layout == null ? disks.expose(image, format, access)
-                : disks.exposeFileSystems(image, format, access, layout, clone.diskTarget());
-        opened.add(m);
-        return m;
+    private static <M extends MountedImage> M open(M mounted, List<MountedImage> opened) {
+        opened.add(mounted);
+        return mounted;
     }
 
     private static void closeAll(List<MountedImage> opened, Throwable failure) {
@@ -359,18 +421,19 @@ public class ImageMerger implements ShadowMerger {
         }
     }
 
-    /** The three exposed sides of a merge; closing takes every mount away, the last opened first. */
-    private record Views(GuestLayout layout, MountedImage base, MountedImage live, MountedImage shadow,
+    /** The three exposed sides of a merge, by guest mount point; closing takes every mount away, the last opened first. */
+    private record Views(GuestLayout layout, Map<String, MergeTrees> byMountPoint, Map<String, ShadowClone.Disk> disks,
                          List<MountedImage> opened) implements AutoCloseable {
         List<String> mountPoints() {
-            return layout == null ? List.of("/") : new ArrayList<>(((MountedDisk) base).mountPoints().stream().sorted().toList());
+            return byMountPoint.keySet().stream().sorted().toList();
         }
 
         MergeTrees trees(String mp) {
-            if (layout == null) {
-                return new MergeTrees(base.root(), live.root(), shadow.root());
-            }
-            return new MergeTrees(((MountedDisk) base).root(mp), ((MountedDisk) live).root(mp), ((MountedDisk) shadow).root(mp));
+            return byMountPoint.get(mp);
+        }
+
+        ShadowClone.Disk diskOf(String mp) {
+            return disks.get(mp);
         }
 
         @Override

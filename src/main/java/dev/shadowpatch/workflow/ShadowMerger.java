@@ -30,6 +30,14 @@ public interface ShadowMerger {
     }
 
     /**
+     * The disks the approved plan writes (those holding a file system with an operation): the
+     * window makes a merge overlay for each of them only; every other disk keeps its live delta.
+     */
+    default java.util.Set<String> disksWritten(ShadowClone clone, GuestLayout layout, byte[] approvedPlanJson) {
+        return clone.targets();
+    }
+
+    /**
      * Applies the operator's decisions to the plan's {@code ask} conflicts.
      *
      * @param resolutions path -> keep-live | take-shadow | hybrid

@@ -144,7 +144,7 @@ class RawDiskVmTest {
     @Order(5)
     void mergeOverlaySwitchAndRollbackOnTheRawChain() throws Exception {
         hv.shutdown(VM, Duration.ofSeconds(90));
-        clone = hv.createMergeOverlay(clone);
+        clone = hv.createMergeOverlay(clone, clone.targets());
         try (MountedImage merge = disks.expose(clone.mergeOverlay(), Access.READ_WRITE)) {
             Files.writeString(merge.root().resolve("root/sp-merged"), "merged\n");
         }

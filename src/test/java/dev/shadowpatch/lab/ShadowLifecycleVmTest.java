@@ -295,7 +295,7 @@ class ShadowLifecycleVmTest {
     @Order(8)
     void rollbackRestoresTheExactPreviousDisk() throws Exception {
         liveDeltaHash = sha256(clone.liveDelta());
-        clone = hv.createMergeOverlay(clone);
+        clone = hv.createMergeOverlay(clone, clone.targets());
         Path overlay = clone.mergeOverlay();
         assertThat(overlay).exists();
         try (MountedImage merge = disks.expose(overlay, Access.READ_WRITE)) {
@@ -316,11 +316,11 @@ class ShadowLifecycleVmTest {
     @Test
     @Order(9)
     void mergeOverlayTakesTheChangeAndTheLiveVmBootsOnIt() throws Exception {
-        clone = hv.createMergeOverlay(clone);
+        clone = hv.createMergeOverlay(clone, clone.targets());
         try (MountedImage merge = disks.expose(clone.mergeOverlay(), Access.READ_WRITE)) {
             Files.writeString(merge.root().resolve("etc/sp-killed-merge"), "an attempt killed halfway\n");
         }
-        clone = hv.createMergeOverlay(clone); // the retry of a killed merge attempt
+        clone = hv.createMergeOverlay(clone, clone.targets()); // the retry of a killed merge attempt
         assertThat(clone.mergeOverlay()).exists();
         try (MountedImage sh = disks.expose(clone.shadowDelta(), Access.READ_ONLY);
              MountedImage merge = timedExpose(clone.mergeOverlay(), Access.READ_WRITE, "mount merge overlay rw (ms)")) {

@@ -67,7 +67,7 @@ public class RecordingHypervisor implements Hypervisor {
     }
 
     @Override
-    public ShadowClone createMergeOverlay(ShadowClone clone) {
+    public ShadowClone createMergeOverlay(ShadowClone clone, java.util.Set<String> diskTargets) {
         log.record(node, "hypervisor.createMergeOverlay", clone.liveVm());
         return clone.withMergeOverlay(clone.liveDelta().resolveSibling("merge.qcow2"));
     }

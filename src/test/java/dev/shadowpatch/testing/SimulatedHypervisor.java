@@ -166,7 +166,7 @@ public final class SimulatedHypervisor implements Hypervisor {
     }
 
     @Override
-    public ShadowClone createMergeOverlay(ShadowClone clone) {
+    public ShadowClone createMergeOverlay(ShadowClone clone, java.util.Set<String> diskTargets) {
         return clone.withMergeOverlay(clone.liveDelta().resolveSibling("merge.qcow2"));
     }
 

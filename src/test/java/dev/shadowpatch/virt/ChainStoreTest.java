@@ -73,8 +73,8 @@ class ChainStoreTest {
 
     /**
      * One shape of the disk chain: the record stores the {@link ShadowClone}'s fields at its top level
-     * with plain path strings, as records and run variables of earlier versions have them, so a run
-     * begun before an upgrade is still retried or rolled back.
+     * with plain path strings, and reads the one-disk fields of records and run variables of earlier
+     * versions, so a run begun before an upgrade is still retried or rolled back.
      */
     @Test
     void theRecordAndTheRunVariableShareTheDiskChainsShapeAndReadEarlierRecords() {
@@ -93,7 +93,27 @@ class ChainStoreTest {
         assertThat(chain.toJson()).contains("\"liveDelta\":\"/img/web1-r3-live.qcow2\"").doesNotContain("file:");
         assertThat(ChainRecord.fromJson(r.toJson()).toClone()).isEqualTo(chain);
         assertThat(r.toJson()).contains("\"mergeOverlay\" : \"/img/web1-r3-merge.qcow2\"").doesNotContain("\"chain\"");
-        r.mergeOverlay(null);
+        r.chain = r.chain.withoutMergeOverlays();
         assertThat(ChainRecord.fromJson(r.toJson()).toClone().mergeOverlay()).isNull();
+    }
+
+    /** Every disk with its own layers; a disk the merge does not write has no overlay, and keeps it so through JSON. */
+    @Test
+    void aChainOfSeveralDisksKeepsEachDisksLayers() {
+        ShadowClone two = new ShadowClone("r4", "db1", "db1-shadow-r4", java.util.List.of(
+                new ShadowClone.Disk("vda", Path.of("/img/db1.qcow2"), Path.of("/img/db1-r4-live.qcow2"),
+                        Path.of("/img/db1-shadow-r4.qcow2"), null, "qcow2"),
+                new ShadowClone.Disk("vdb", Path.of("/img/db1-data.img"), Path.of("/img/db1-r4-vdb-live.qcow2"),
+                        Path.of("/img/db1-shadow-r4-vdb.qcow2"), null, "raw")));
+        ShadowClone merging = two.withMergeOverlays(java.util.Map.of("vdb", Path.of("/img/db1-r4-vdb-merge.qcow2")));
+        assertThat(merging.mergedDisks()).extracting(ShadowClone.Disk::target).containsExactly("vdb");
+        assertThat(merging.mergeOverlay()).as("the boot disk is not merged into").isNull();
+        assertThat(merging.disk("vdb").orElseThrow().format(ShadowClone.Layer.BASE)).isEqualTo("raw");
+        ChainRecord r = new ChainRecord(merging);
+        assertThat(ChainRecord.fromJson(r.toJson()).toClone()).isEqualTo(merging);
+        assertThat(ShadowClone.fromJson(merging.toJson())).isEqualTo(merging);
+        assertThat(merging.toJson()).doesNotContain("diskTarget").doesNotContain("bootDisk");
+        assertThat(merging.withoutMergeOverlays()).isEqualTo(two);
+        assertThatThrownBy(() -> new ShadowClone("r5", "db1", "s", java.util.List.of())).hasMessageContaining("without disks");
     }
 }

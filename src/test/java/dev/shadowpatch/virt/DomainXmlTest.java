@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class DomainXmlTest {
@@ -74,6 +76,24 @@ class DomainXmlTest {
     }
 
     @Test
+    void everyWritableDiskOfItsOwnIsSnapshottedTheBootDiskFirst() {
+        String xml = LIVE.replace("<target dev='vda'", "<target dev='vdz'");
+        assertThat(DomainXml.snapshotDisks(LIVE).keySet()).containsExactly("vda", "vdb");
+        assertThat(DomainXml.snapshotDisks(xml).keySet()).as("the first disk boots, whatever its name").containsExactly("vdz", "vdb");
+        assertThat(DomainXml.snapshotDisks(LIVE.replace("<source file='/img/web1-data.qcow2'/>",
+                "<source file='/img/web1-data.qcow2'/><readonly/>")).keySet()).as("a read-only disk is not written: not snapshotted")
+                .containsExactly("vda");
+    }
+
+    @Test
+    void switchingSeveralDisksIsOneDefinition() {
+        String xml = DomainXml.withDiskSources(LIVE, Map.of("vda", Path.of("/img/m-vda.qcow2"), "vdb", Path.of("/img/m-vdb.qcow2")));
+        assertThat(DomainXml.disk(xml, "vda").orElseThrow().source()).isEqualTo("/img/m-vda.qcow2");
+        assertThat(DomainXml.disk(xml, "vdb").orElseThrow().source()).isEqualTo("/img/m-vdb.qcow2");
+        assertThatThrownBy(() -> DomainXml.withDiskSources(LIVE, Map.of("vdq", Path.of("/x")))).hasMessageContaining("no disk vdq");
+    }
+
+    @Test
     void switchingADiskDropsTheStaleBackingStore() {
         String xml = DomainXml.withDiskSource(LIVE, "vda", Path.of("/img/web1-r1-merge.qcow2"));
         assertThat(DomainXml.disk(xml, "vda").orElseThrow().source()).isEqualTo("/img/web1-r1-merge.qcow2");
@@ -83,14 +103,16 @@ class DomainXmlTest {
 
     @Test
     void shadowDefinitionHasANewIdentityOnTheIsolatedNetwork() {
-        String xml = DomainXml.shadowDefinition(LIVE, "web1-shadow-r1", "vda", Path.of("/img/web1-shadow-r1.qcow2"),
-                "shadowpatch-isolated", Path.of("/img/web1-shadow-r1_VARS.fd"));
+        String xml = DomainXml.shadowDefinition(LIVE, "web1-shadow-r1", Map.of("vda", Path.of("/img/web1-shadow-r1.qcow2"),
+                        "vdb", Path.of("/img/web1-shadow-r1-vdb.qcow2")), "shadowpatch-isolated", Path.of("/img/web1-shadow-r1_VARS.fd"));
         assertThat(DomainXml.name(xml)).isEqualTo("web1-shadow-r1");
         assertThat(xml).doesNotContain("<uuid>").doesNotContain("52:54:00:12:34:56").doesNotContain("backingStore");
         assertThat(DomainXml.macAddresses(xml)).isEmpty();
         assertThat(xml).contains("network=\"shadowpatch-isolated\"").doesNotContain("br-prod").doesNotContain("vnet0");
         assertThat(DomainXml.disk(xml, "vda").orElseThrow().source()).isEqualTo("/img/web1-shadow-r1.qcow2");
-        assertThat(DomainXml.disk(xml, "vdb")).as("a writable disk of the live VM is never shared").isEmpty();
+        assertThat(DomainXml.disk(xml, "vdb").orElseThrow().source()).as("every disk on its own shadow delta, never the live one")
+                .isEqualTo("/img/web1-shadow-r1-vdb.qcow2");
+        assertThat(xml).doesNotContain("web1-data.qcow2").doesNotContain("web1-r1-live.qcow2");
         assertThat(DomainXml.disk(xml, "sda")).as("read-only media stay").isPresent();
         assertThat(DomainXml.nvram(xml)).contains("/img/web1-shadow-r1_VARS.fd");
         assertThat(DomainXml.hasEmulatedTpm(xml)).isTrue();
@@ -107,11 +129,11 @@ class DomainXmlTest {
                 .replace("<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>", "")
                 .replace("<nvram>/var/lib/libvirt/qemu/nvram/web1_VARS.fd</nvram>", "");
         assertThat(DomainXml.nvram(live)).isEmpty();
-        String xml = DomainXml.shadowDefinition(live, "web1-shadow-r1", "vda", Path.of("/img/web1-shadow-r1.qcow2"),
+        String xml = DomainXml.shadowDefinition(live, "web1-shadow-r1", Map.of("vda", Path.of("/img/web1-shadow-r1.qcow2")),
                 "shadowpatch-isolated", Path.of("/img/web1-shadow-r1_VARS.fd"));
         assertThat(DomainXml.nvram(xml)).contains("/img/web1-shadow-r1_VARS.fd");
         assertThat(xml).contains("firmware=\"efi\"");
-        String noStore = DomainXml.shadowDefinition(live, "web1-shadow-r1", "vda", Path.of("/img/web1-shadow-r1.qcow2"),
+        String noStore = DomainXml.shadowDefinition(live, "web1-shadow-r1", Map.of("vda", Path.of("/img/web1-shadow-r1.qcow2")),
                 "shadowpatch-isolated", null);
         assertThat(DomainXml.nvram(noStore)).isEmpty();
     }
@@ -163,8 +185,9 @@ class DomainXmlTest {
                 <redirdev bus='usb' type='spicevmc'/>
                 <graphics type='vnc' port='5901' autoport='no'/>""");
 
-        assertThat(DomainXml.sharedDevices(shared, "vda")).containsExactly(
-                "disk vdb is another writable disk of the live VM",
+        assertThat(DomainXml.snapshotDisks(shared).keySet()).as("its own writable disks, not the shareable one")
+                .containsExactly("vda", "vdb");
+        assertThat(DomainXml.sharedDevices(shared, DomainXml.snapshotDisks(shared).keySet())).containsExactly(
                 "disk vdc is shareable (another VM may use it)",
                 "disk sdb passes a host LUN through",
                 "NIC 52:54:00:aa:bb:cc is a host device passed through (it becomes an isolated virtio NIC)",
@@ -173,14 +196,16 @@ class DomainXmlTest {
                 "a host device passed through",
                 "memory shared with the host or other VMs",
                 "a USB device redirected from outside");
-        assertThat(DomainXml.sharedDevices(LIVE, "vda")).as("its ISO is its own, read-only: it stays")
-                .containsExactly("disk vdb is another writable disk of the live VM");
+        assertThat(DomainXml.sharedDevices(LIVE, List.of("vda", "vdb"))).as("its ISO is its own, read-only: it stays").isEmpty();
+        assertThat(DomainXml.sharedDevices(LIVE, List.of("vda"))).as("a writable disk left out of the snapshot is named")
+                .containsExactly("disk vdb is a writable disk of the live VM the run does not snapshot");
 
-        String shadow = DomainXml.shadowDefinition(shared, "web1-shadow", "vda", Path.of("/img/shadow.qcow2"), "sp-isolated", null);
-        assertThat(DomainXml.disks(shadow)).extracting(DomainXml.Disk::target).containsExactly("vda", "sda");
+        String shadow = DomainXml.shadowDefinition(shared, "web1-shadow", Map.of("vda", Path.of("/img/shadow.qcow2"),
+                "vdb", Path.of("/img/shadow-vdb.qcow2")), "sp-isolated", null);
+        assertThat(DomainXml.disks(shadow)).extracting(DomainXml.Disk::target).containsExactly("vda", "vdb", "sda");
         assertThat(shadow).doesNotContain("<filesystem", "<hostdev", "<shmem", "<redirdev", "cluster-shared", "/dev/sdz",
                 "/srv/shared-data", "vfio", "bus='0x04'", "managed=");
         assertThat(shadow).contains("<source network=\"sp-isolated\"/>");
-        assertThat(DomainXml.sharedDevices(shadow, "vda")).as("the shadow shares nothing").isEmpty();
+        assertThat(DomainXml.sharedDevices(shadow, List.of("vda", "vdb"))).as("the shadow shares nothing").isEmpty();
     }
 }

@@ -130,12 +130,12 @@ class LibvirtHypervisorTestDriverTest {
     void mergeStepsNeedARecordAndAShutOffVm() {
         ShadowClone unknown = new ShadowClone("r9", "live", "live-shadow-r9", "vda", Path.of("/b"), Path.of("/l"),
                 Path.of("/s"), null);
-        assertThatThrownBy(() -> hv.createMergeOverlay(unknown)).hasMessageContaining("no chain record for run r9");
+        assertThatThrownBy(() -> hv.createMergeOverlay(unknown, java.util.Set.of("vda"))).hasMessageContaining("no chain record for run r9");
         ChainRecord r = new ChainRecord(new ShadowClone("r9", "live", "live-shadow-r9", "vda", Path.of("/b"),
                 Path.of("/var/lib/libvirt/images/live.qcow2"), Path.of("/s"), null));
         r.done.add(ChainRecord.Step.SNAPSHOT_TAKEN);
         new FileChainStore(props.getStateDir()).save(r);
-        assertThatThrownBy(() -> hv.createMergeOverlay(r.toClone()))
+        assertThatThrownBy(() -> hv.createMergeOverlay(r.toClone(), java.util.Set.of("vda")))
                 .hasMessageContaining("VM live on " + props.getUri() + " must be shut off before the merge overlay is created");
         assertThatThrownBy(() -> hv.switchToMergeOverlay(r.toClone())).hasMessageContaining("has no merge overlay");
     }

@@ -81,7 +81,7 @@ abstract class ProcessTestSupport {
         when(hypervisor.createShadow(eq(LIVE), any())).thenReturn(clone);
         when(hypervisor.waitForAddress(eq(SHADOW), any(), any())).thenReturn(new VmAddress(SHADOW_IP, VmAddress.Source.DHCP_LEASE));
         when(hypervisor.waitForAddress(eq(LIVE), any(), any())).thenReturn(new VmAddress(LIVE_IP, VmAddress.Source.GUEST_AGENT));
-        when(hypervisor.createMergeOverlay(any())).thenReturn(merging);
+        when(hypervisor.createMergeOverlay(any(), any())).thenReturn(merging);
         when(hypervisor.shutdown(any(), any())).thenReturn(dev.shadowpatch.virt.PowerOff.CLEAN);
         when(hypervisor.isRunning(SHADOW)).thenReturn(true);
         when(guest.run(any(), any(), any())).thenAnswer(call -> ok(call.getArgument(1)));

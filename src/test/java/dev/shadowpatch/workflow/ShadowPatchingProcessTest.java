@@ -52,7 +52,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         order.verify(hypervisor).shutdown(eq(SHADOW), any());
         order.verify(merger).plan(eq(clone), any());
         order.verify(hypervisor).shutdown(eq(LIVE), any());
-        order.verify(hypervisor).createMergeOverlay(clone);
+        order.verify(hypervisor).createMergeOverlay(eq(clone), any());
         order.verify(merger).merge(eq(merging), any(), any(), any());
         order.verify(hypervisor).switchToMergeOverlay(merging);
         order.verify(hypervisor).start(LIVE);
@@ -540,7 +540,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         runUntilWaiting(pi);
 
         verify(hypervisor, never()).shutdown(eq(LIVE), any());
-        verify(hypervisor, never()).createMergeOverlay(any());
+        verify(hypervisor, never()).createMergeOverlay(any(), any());
         verify(merger, never()).merge(any(), any(), any(), any());
         assertThat(pi).isWaitingAt("waitForWindow");
     }

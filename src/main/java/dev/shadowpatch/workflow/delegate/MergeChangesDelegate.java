@@ -31,13 +31,15 @@ public class MergeChangesDelegate extends InWindowStep {
     @Override
     protected void run(DelegateExecution execution, RunLedger.WindowEntry entry) {
         Hypervisor hypervisor = hypervisors.forHost(RunState.hostOf(execution));
-        // A fresh overlay on every attempt: a half-written one from a failed try is dropped.
-        ShadowClone clone = hypervisor.createMergeOverlay(RunState.clone(execution));
+        ShadowClone chain = RunState.clone(execution);
+        byte[] approvedPlan = RunState.fileBytes(execution, MERGE_PLAN);
+        // Fresh overlays on every attempt, on the disks the plan writes: a half-written one from a failed try is dropped.
+        ShadowClone clone = hypervisor.createMergeOverlay(chain, merger.disksWritten(chain, RunState.layout(execution), approvedPlan));
         RunState.putClone(execution, clone);
         MergeResult result;
         try {
             // no operation starts past the entry's deadline (window end less the rollback margin)
-            result = merger.merge(clone, RunState.layout(execution), RunState.fileBytes(execution, MERGE_PLAN), entry.deadline());
+            result = merger.merge(clone, RunState.layout(execution), approvedPlan, entry.deadline());
         } catch (ShadowMerger.ConflictsUnresolvedException e) {
             throw rollback(execution, "The live VM changed since the plan was approved: " + e.getMessage());
         }
