@@ -98,6 +98,24 @@ class LibvirtHypervisorTestDriverTest {
         assertNoRecords();
     }
 
+    /**
+     * Every disk of its own is snapshotted, so each must be a qcow2 or raw file: a writable block
+     * device or a vmdk among them refuses the run, each named; a shareable disk is not the VM's own
+     * (not snapshotted, its shadow does not get it) and refuses nothing.
+     */
+    @Test
+    void everyDiskOfItsOwnMustBePatchableAndEachThatIsNotIsNamed() {
+        assertThat(hv.snapshotDisks("datavm").keySet()).containsExactly("vda", "vdb", "vdd");
+        assertThat(hv.checkPatchable("datavm")).containsExactly(
+                "disk vdb of VM datavm is the host block device /dev/vg0/datavm-db: "
+                        + "a shadow needs an external snapshot overlay on a qcow2 or raw file disk",
+                "disk vdd of VM datavm (/var/lib/libvirt/images/datavm-logs.vmdk) is vmdk: a shadow is made of a qcow2 or raw file disk");
+        assertThat(hv.sharedDevices("datavm")).containsExactly("disk vdc is shareable (another VM may use it)");
+        assertThatThrownBy(() -> hv.createShadow("datavm", "r1")).hasMessageContaining("disk vdb of VM datavm")
+                .hasMessageContaining("disk vdd of VM datavm");
+        assertNoRecords();
+    }
+
     @Test
     void badRunIdIsRefused() {
         assertThatThrownBy(() -> hv.createShadow("live", "../../etc")).hasMessageContaining("bad run id");

@@ -287,6 +287,56 @@ class ImageMergerTest {
         }
     }
 
+    /**
+     * A VM with its data on a second disk: the plan reads both disks, each file system from its own
+     * disk's layers; only the disk the plan writes gets an overlay (the data disk keeps its live
+     * delta), and a plan that writes a disk without one is refused before anything is written.
+     */
+    @Test
+    void aSecondDiskIsPlannedFromItsOwnLayersAndOnlyADiskThePlanWritesIsMergedInto() throws IOException {
+        GuestLayout layout = new GuestLayout(List.of(
+                new GuestLayout.FileSystem("/", "ext4", "UUID=r", new GuestLayout.Volume("vda", 1, null), null),
+                new GuestLayout.FileSystem("/srv", "ext4", "UUID=s", new GuestLayout.Volume("vdb", 0, null), null)), List.of());
+        Path b = Files.createDirectories(dir.resolve("a-base")), db = Files.createDirectories(dir.resolve("b-base"));
+        write(b, "root/usr/lib/app/lib.so", "v1");
+        Files.createDirectories(b.resolve("root/srv"));
+        write(db, "srv/pgdata/base.dat", "rows:1");
+        Path l = copy(b, "a-live"), s = copy(b, "a-shadow"), dl = copy(db, "b-live"), ds = copy(db, "b-shadow");
+        write(s, "root/usr/lib/app/lib.so", "v2");       // the patch writes only the root disk
+        write(dl, "srv/pgdata/base.dat", "rows:2");      // the live VM keeps writing its data disk
+        ShadowClone vm = new ShadowClone("run3", "db-02", "db-02-shadow", List.of(
+                new ShadowClone.Disk("vda", b, l, s, null, "qcow2"),
+                new ShadowClone.Disk("vdb", db, dl, ds, null, "raw")));
+        ImageMerger merger = new ImageMerger(directoriesAsImages, "");
+
+        ShadowMerger.PlanResult plan = merger.plan(vm, layout);
+
+        assertThat(exposed).containsExactlyInAnyOrder("a-base:READ_ONLY", "a-shadow:READ_ONLY", "a-live:SNAPSHOT_OF_RUNNING",
+                "b-base:READ_ONLY:raw", "b-shadow:READ_ONLY", "b-live:SNAPSHOT_OF_RUNNING");
+        assertThat(FileSystemPlans.fromJson(new String(plan.planJson(), StandardCharsets.UTF_8)).byMountPoint())
+                .containsOnlyKeys("/", "/srv");
+        assertThat(merger.disksWritten(vm, layout, plan.planJson())).as("the data disk keeps its live delta").containsExactly("vda");
+
+        exposed.clear();
+        Path o = copy(l, "a-overlay");
+        ShadowClone merging = vm.withMergeOverlays(Map.of("vda", o));
+        String report = new String(merger.merge(merging, layout, plan.planJson(), null).reportJson(), StandardCharsets.UTF_8);
+        assertThat(read(o, "root/usr/lib/app/lib.so")).isEqualTo("v2");
+        assertThat(exposed).as("the disk without an overlay is not opened in the window")
+                .containsExactlyInAnyOrder("a-base:READ_ONLY", "a-shadow:READ_ONLY", "a-overlay:READ_WRITE");
+        assertThat(report).contains("\"mountPoint\":\"/\"").doesNotContain("/srv");
+        assertThat(read(dl, "srv/pgdata/base.dat")).isEqualTo("rows:2");
+
+        // the shadow wrote the data disk too: that disk must be merged into, and without its overlay nothing is written
+        write(ds, "srv/pgdata/ext.so", "new");
+        ShadowMerger.PlanResult both = merger.plan(vm, layout);
+        assertThat(merger.disksWritten(vm, layout, both.planJson())).containsExactly("vda", "vdb");
+        Path fresh = copy(l, "a-overlay2");
+        assertThatThrownBy(() -> merger.merge(vm.withMergeOverlays(Map.of("vda", fresh)), layout, both.planJson(), null))
+                .hasMessageContaining("/srv").hasMessageContaining("vdb has no merge overlay");
+        assertThat(read(fresh, "root/usr/lib/app/lib.so")).isEqualTo("v1");
+    }
+
     @Test
     void aRawBaseIsExposedAsRawAndEveryOverlayAsQcow2() {
         ImageMerger merger = new ImageMerger(directoriesAsImages, "");
