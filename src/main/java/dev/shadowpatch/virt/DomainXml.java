@@ -82,6 +82,12 @@ public final class DomainXml {
         return out;
     }
 
+    /** Whether the running definition shows an image under the disk (an overlay not yet flattened). */
+    public static boolean hasBackingStore(String xml, String target) {
+        Element backing = child(diskElement(parse(xml), target), "backingStore");
+        return backing != null && child(backing, "source") != null;
+    }
+
     public static String name(String xml) {
         return text(parse(xml).getDocumentElement(), "name");
     }

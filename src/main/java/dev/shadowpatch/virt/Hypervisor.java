@@ -60,8 +60,8 @@ public interface Hypervisor {
     boolean isRunning(String vm);
 
     /**
-     * Why a patch run of this VM cannot start now (not defined, not running, paused, its disk not a
-     * qcow2 or raw file with its format declared: {@link PatchableDisk}), each problem a sentence
+     * Why a patch run of this VM cannot start now (not defined, not running, paused, one of its
+     * {@link #snapshotDisks} not a qcow2 or raw file with its format declared: {@link PatchableDisk}), each problem a sentence
      * naming the VM; empty when it can. Reads only: asked before a run is created, so a refused
      * request leaves nothing behind.
      */
@@ -85,7 +85,7 @@ public interface Hypervisor {
     }
 
     /**
-     * What the live VM reaches beyond its own disk and NICs (other writable, shareable or LUN disks,
+     * What the live VM reaches beyond its own disks and NICs (shareable or LUN disks,
      * host directories, host devices, shared memory, USB redirection), one line each with the reason:
      * the shadow made of it gets none of them. Reads only.
      */
@@ -95,8 +95,8 @@ public interface Hypervisor {
 
     /**
      * A fresh overlay on top of the live delta of each disk in {@code diskTargets} (the disks the
-     * merge writes) for the merge to write into (the live VM is shut off). Every other disk gets none
-     * and keeps its live delta; a disk that had one from an earlier attempt loses it.
+     * merge writes, at least one) for the merge to write into (the live VM is shut off). Every other
+     * disk gets none and keeps its live delta; a disk that had one from an earlier attempt loses it.
      */
     ShadowClone createMergeOverlay(ShadowClone clone, java.util.Set<String> diskTargets);
 

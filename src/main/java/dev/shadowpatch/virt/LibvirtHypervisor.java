@@ -524,6 +524,9 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     @Override
     public ShadowClone createMergeOverlay(ShadowClone clone, Set<String> diskTargets) {
         ChainRecord r = required(clone);
+        if (diskTargets.isEmpty()) {
+            throw new HypervisorException("run " + r.chain.runId() + ": a merge overlay needs at least one disk to be on");
+        }
         requireShutOff(r.chain.liveVm(), "the merge overlay is created");
         for (String target : diskTargets) {
             if (r.chain.disk(target).isEmpty()) {
@@ -669,8 +672,9 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
     /**
      * Makes each live disk's top image standalone: {@code virsh blockpull} while the VM runs,
      * {@code qemu-img rebase -b ""} when it is shut off (never a commit into the shared base). Then
-     * each base and live delta goes when nothing else references it. A disk already flattened (a
-     * retry after a failure on the next one) is found standalone and only redefined.
+     * each base and live delta goes when nothing else references it. A running disk already
+     * flattened (a retry after a failure on the next one) has no backing store left and is not
+     * pulled again; a rebase of a standalone image changes nothing.
      */
     private void flattenLiveChain(ChainRecord r) {
         if (!exists(r.chain.liveVm())) {
@@ -692,7 +696,9 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
         for (ShadowClone.Disk disk : r.chain.disks()) {
             String top = diskSource(r.chain.liveVm(), disk.target(), !running);
             long t0 = System.nanoTime();
-            if (running) {
+            if (running && !DomainXml.hasBackingStore(withDomain(r.chain.liveVm(), d -> d.getXMLDesc(0), "read definition"), disk.target())) {
+                log.info("{} of {} is standalone already", top, r.chain.liveVm());
+            } else if (running) {
                 HostCommand.run(props.getCommandTimeout(), "virsh", "-q", "-c", uri(), "blockpull", r.chain.liveVm(), disk.target(), "--wait")
                         .orThrow("flatten disk " + disk.target() + " of VM " + r.chain.liveVm());
             } else {

@@ -67,6 +67,16 @@ public class ImageMerger implements ShadowMerger {
 
     @Override
     public PlanResult plan(ShadowClone clone, GuestLayout layout) {
+        if (layout != null) {
+            for (GuestLayout.FileSystem fs : layout.fileSystems()) {
+                if (clone.disk(fs.volume().disk()).isEmpty()) {
+                    // a disk hot-plugged or removed between the run's start and its snapshot
+                    throw new IllegalStateException(fs.mountPoint() + " of " + clone.liveVm() + " lies on disk " + fs.volume().disk()
+                            + ", which the run's snapshot does not have (its disks: " + clone.targets()
+                            + "): the VM's disks changed since the run started; abandon it and start a new run");
+                }
+            }
+        }
         try (Views v = views(clone, layout, Access.SNAPSHOT_OF_RUNNING, ShadowClone.Disk::liveDelta)) {
             Optional<ChangeLog> guestLog = guestLog(v);
             Map<String, MergePlan> plans = new LinkedHashMap<>();
@@ -102,7 +112,8 @@ public class ImageMerger implements ShadowMerger {
 
     /**
      * The disks whose file systems the approved plan writes (each part with an operation): only they
-     * get a merge overlay; every other disk keeps its live delta. Without a layout: the one disk.
+     * get a merge overlay; every other disk keeps its live delta. Without a layout, or when the plan
+     * writes nothing at all: the boot disk, so the window's steps stay the same (an empty merge).
      */
     @Override
     public Set<String> disksWritten(ShadowClone clone, GuestLayout layout, byte[] approvedPlanJson) {
@@ -117,7 +128,7 @@ public class ImageMerger implements ShadowMerger {
                 out.add(fs.volume().disk());
             }
         }
-        return out;
+        return out.isEmpty() ? Set.of(clone.diskTarget()) : out;
     }
 
     @Override

@@ -24,18 +24,21 @@ public final class RunState {
 
     private RunState() {}
 
+    /** A file variable: a chain of many disks outgrows a string variable's 4000 characters. */
     public static void putClone(DelegateExecution execution, ShadowClone clone) {
-        execution.setVariable(SHADOW_CLONE, clone.toJson());
+        execution.setVariable(SHADOW_CLONE, jsonFile("disk-chain.json", clone.toJson().getBytes(StandardCharsets.UTF_8)));
         execution.setVariable(ProcessVariables.SHADOW_VM, clone.shadowVm());
     }
 
     public static ShadowClone clone(DelegateExecution execution) {
-        Object json = execution.getVariable(SHADOW_CLONE);
-        if (json == null) {
+        Object value = execution.getVariable(SHADOW_CLONE);
+        if (value == null) {
             throw new IllegalStateException("This run has no shadow yet (variable '" + SHADOW_CLONE + "' is missing)");
         }
+        // a string in runs started before the chain became a file
+        String json = value instanceof String s ? s : new String(fileBytes(execution, SHADOW_CLONE), StandardCharsets.UTF_8);
         try {
-            return ShadowClone.fromJson(json.toString());
+            return ShadowClone.fromJson(json);
         } catch (RuntimeException e) {
             throw new IllegalStateException("Variable '" + SHADOW_CLONE + "' is not a disk chain: " + e.getMessage(), e);
         }

@@ -69,7 +69,9 @@ public class RecordingHypervisor implements Hypervisor {
     @Override
     public ShadowClone createMergeOverlay(ShadowClone clone, java.util.Set<String> diskTargets) {
         log.record(node, "hypervisor.createMergeOverlay", clone.liveVm());
-        return clone.withMergeOverlay(clone.liveDelta().resolveSibling("merge.qcow2"));
+        java.util.Map<String, java.nio.file.Path> overlays = new java.util.HashMap<>();
+        diskTargets.forEach(t -> overlays.put(t, clone.liveDelta().resolveSibling(t + "-merge.qcow2")));
+        return clone.withMergeOverlays(overlays);
     }
 
     @Override

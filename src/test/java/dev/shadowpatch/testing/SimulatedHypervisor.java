@@ -167,7 +167,9 @@ public final class SimulatedHypervisor implements Hypervisor {
 
     @Override
     public ShadowClone createMergeOverlay(ShadowClone clone, java.util.Set<String> diskTargets) {
-        return clone.withMergeOverlay(clone.liveDelta().resolveSibling("merge.qcow2"));
+        java.util.Map<String, java.nio.file.Path> overlays = new java.util.HashMap<>();
+        diskTargets.forEach(t -> overlays.put(t, clone.liveDelta().resolveSibling(t + "-merge.qcow2")));
+        return clone.withMergeOverlays(overlays);
     }
 
     @Override

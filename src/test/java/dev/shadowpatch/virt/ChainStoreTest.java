@@ -88,6 +88,11 @@ class ChainStoreTest {
         ShadowClone chain = new ShadowClone("r3", "web1", "web1-shadow-r3", "vda", Path.of("/img/web1.qcow2"),
                 Path.of("/img/web1-r3-live.qcow2"), Path.of("/img/web1-shadow-r3.qcow2"), Path.of("/img/web1-r3-merge.qcow2"));
         assertThat(r.toClone()).isEqualTo(chain);
+        String earlierVariable = """
+                {"runId":"r3","liveVm":"web1","shadowVm":"web1-shadow-r3","diskTarget":"vda",
+                 "baseImage":"/img/web1.qcow2","liveDelta":"/img/web1-r3-live.qcow2",
+                 "shadowDelta":"/img/web1-shadow-r3.qcow2","mergeOverlay":"/img/web1-r3-merge.qcow2","baseFormat":"qcow2"}""";
+        assertThat(ShadowClone.fromJson(earlierVariable)).as("the run variable of a run begun before the upgrade").isEqualTo(chain);
         assertThat(r.has(ChainRecord.Step.MERGE_OVERLAY_CREATED)).isTrue();
         assertThat(ShadowClone.fromJson(chain.toJson())).isEqualTo(chain);
         assertThat(chain.toJson()).contains("\"liveDelta\":\"/img/web1-r3-live.qcow2\"").doesNotContain("file:");

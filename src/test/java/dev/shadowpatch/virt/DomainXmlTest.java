@@ -98,6 +98,9 @@ class DomainXmlTest {
         String xml = DomainXml.withDiskSource(LIVE, "vda", Path.of("/img/web1-r1-merge.qcow2"));
         assertThat(DomainXml.disk(xml, "vda").orElseThrow().source()).isEqualTo("/img/web1-r1-merge.qcow2");
         assertThat(xml).doesNotContain("backingStore").doesNotContain("/img/web1.qcow2");
+        assertThat(DomainXml.hasBackingStore(LIVE, "vda")).as("an overlay not yet flattened").isTrue();
+        assertThat(DomainXml.hasBackingStore(xml, "vda")).isFalse();
+        assertThat(DomainXml.hasBackingStore(LIVE, "vdb")).isFalse();
         assertThat(DomainXml.disk(xml, "vdb").orElseThrow().source()).isEqualTo("/img/web1-data.qcow2");
     }
 

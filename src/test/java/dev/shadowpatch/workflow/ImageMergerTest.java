@@ -309,6 +309,14 @@ class ImageMergerTest {
                 new ShadowClone.Disk("vdb", db, dl, ds, null, "raw")));
         ImageMerger merger = new ImageMerger(directoriesAsImages, "");
 
+        ShadowClone unpatched = new ShadowClone("run3", "db-02", "db-02-shadow", List.of(
+                new ShadowClone.Disk("vda", b, l, copy(b, "a-shadow0"), null, "qcow2"),
+                new ShadowClone.Disk("vdb", db, dl, copy(db, "b-shadow0"), null, "raw")));
+        assertThat(merger.disksWritten(unpatched, layout, merger.plan(unpatched, layout).planJson()))
+                .as("a plan that writes nothing still merges (nothing) into the boot disk's overlay").containsExactly("vda");
+        assertThatThrownBy(() -> merger.plan(new ShadowClone("run3", "db-02", "s", List.of(vm.bootDisk())), layout))
+                .as("a disk of the layout that the snapshot lacks").hasMessageContaining("/srv of db-02 lies on disk vdb");
+        exposed.clear();
         ShadowMerger.PlanResult plan = merger.plan(vm, layout);
 
         assertThat(exposed).containsExactlyInAnyOrder("a-base:READ_ONLY", "a-shadow:READ_ONLY", "a-live:SNAPSHOT_OF_RUNNING",
