@@ -29,15 +29,19 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A VM whose disk is a raw file (issue 14, point 6): the lab image converted with {@code qemu-img
- * convert -O raw}. Snapshot (live delta qcow2 on the raw base), shadow on the same raw base, the base
- * read with the raw driver, merge overlay, switch, rollback, cleanup; steps in order on one VM.
+ * A VM booted from its own raw disk with its data on a second, qcow2 disk (issue 14, points 2 and 6):
+ * the {@code two-disks} lab layout (GRUB on {@code vda}, {@code /srv} on {@code vdb}) with {@code vda}
+ * converted with {@code qemu-img convert -O raw}. One atomic snapshot of both disks (qcow2 live deltas,
+ * on the raw base backing format raw), the shadow booted on a shadow delta of each, the raw base read
+ * with the raw driver, a merge overlay on the boot disk only (the data disk keeps its live delta),
+ * switch, a rollback that also removes an overlay a killed attempt left unrecorded, and a cleanup
+ * that flattens both disks while the VM runs; steps in order on one VM.
  */
 @Tag("vm")
 @Timeout(value = 25, unit = java.util.concurrent.TimeUnit.MINUTES)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class RawDiskVmTest {
+class RawAndDataDiskVmTest {
     static final String VM = "sp-raw-disk";
     static final String RUN = "raw1";
     static final Duration BOOT = Duration.ofMinutes(5);
@@ -50,11 +54,12 @@ class RawDiskVmTest {
     JschGuestShell shell;
     QemuStorageDaemonExposer disks;
     Path raw;
+    Path data;
     ShadowClone clone;
 
     @BeforeAll
     void labVmOnARawDisk() throws Exception {
-        lab = LabVm.fresh(VM);
+        lab = LabVm.fresh(VM, "--layout", "two-disks");
         lp = LabVm.libvirtProperties();
         hv = new LibvirtHypervisor(lp);
         shell = new JschGuestShell(lab.guestProperties());
@@ -62,9 +67,10 @@ class RawDiskVmTest {
         dp.setWorkDir(Files.createTempDirectory("sp-raw-disk"));
         disks = new QemuStorageDaemonExposer(dp);
 
-        shell.check(lab.target(), "echo before-snapshot > /root/sp-marker && sync", CMD);
+        shell.check(lab.target(), "echo before-snapshot > /root/sp-marker && echo before-snapshot > /srv/sp-data-marker && sync", CMD);
         hv.shutdown(VM, Duration.ofSeconds(90));
         Path qcow2 = Path.of(hv.diskSource(VM, "vda", true));
+        data = Path.of(hv.diskSource(VM, "vdb", true));
         raw = qcow2.resolveSibling(VM + ".raw");
         HostCommand.run(Duration.ofMinutes(10), "qemu-img", "convert", "-f", "qcow2", "-O", "raw", qcow2.toString(), raw.toString())
                 .orThrow("convert the lab disk to raw");
@@ -92,11 +98,13 @@ class RawDiskVmTest {
 
     @Test
     @Order(1)
-    void aRawFileDiskIsPatchable() {
+    void aRawBootDiskAndAQcow2DataDiskArePatchable() {
         DomainXml.Disk disk = DomainXml.patchDisk(LabVm.virsh(hv.uri(), "dumpxml", VM), null);
         assertThat(disk.format()).isEqualTo("raw");
         assertThat(disk.source()).isEqualTo(raw.toString());
         assertThat(hv.checkPatchable(VM)).isEmpty();
+        assertThat(hv.snapshotDisks(VM).keySet()).containsExactly("vda", "vdb");
+        assertThat(hv.sharedDevices(VM)).as("both disks are its own: the shadow gets a delta of each").isEmpty();
     }
 
     @Test
@@ -105,15 +113,21 @@ class RawDiskVmTest {
         clone = hv.createShadow(VM, RUN);
         assertThat(clone.baseImage()).isEqualTo(raw);
         assertThat(clone.baseFormat()).isEqualTo("raw");
-        for (Path overlay : new Path[] {clone.liveDelta(), clone.shadowDelta()}) {
-            JsonNode info = info(overlay);
-            assertThat(info.path("format").asText()).as(overlay.toString()).isEqualTo("qcow2");
-            assertThat(info.path("backing-filename").asText()).isEqualTo(raw.toString());
-            assertThat(info.path("backing-filename-format").asText()).as("backing format of " + overlay).isEqualTo("raw");
+        assertThat(clone.targets()).containsExactly("vda", "vdb");
+        ShadowClone.Disk vdb = clone.disk("vdb").orElseThrow();
+        assertThat(vdb.baseImage()).isEqualTo(data);
+        assertThat(vdb.baseFormat()).isEqualTo("qcow2");
+        for (ShadowClone.Disk disk : clone.disks()) {
+            for (Path overlay : new Path[] {disk.liveDelta(), disk.shadowDelta()}) {
+                JsonNode info = info(overlay);
+                assertThat(info.path("format").asText()).as(overlay.toString()).isEqualTo("qcow2");
+                assertThat(info.path("backing-filename").asText()).isEqualTo(disk.baseImage().toString());
+                assertThat(info.path("backing-filename-format").asText()).as("backing format of " + overlay).isEqualTo(disk.baseFormat());
+            }
+            assertThat(hv.diskSource(VM, disk.target(), false)).isEqualTo(disk.liveDelta().toString());
         }
-        assertThat(hv.diskSource(VM, "vda", false)).isEqualTo(clone.liveDelta().toString());
-        assertThat(ShadowClone.fromJson(clone.toJson())).as("the format travels with the run").isEqualTo(clone);
-        shell.check(live(), "echo after-snapshot > /root/sp-live-only && sync", CMD);
+        assertThat(ShadowClone.fromJson(clone.toJson())).as("the formats travel with the run").isEqualTo(clone);
+        shell.check(live(), "echo after-snapshot > /root/sp-live-only && echo after-snapshot > /srv/sp-live-data && sync", CMD);
     }
 
     @Test
@@ -123,8 +137,11 @@ class RawDiskVmTest {
         GuestTarget shadow = GuestTarget.direct(ip, "root").withHostKeyAlias(VM);
         LabVm.awaitSsh(shell, shadow, BOOT);
         assertThat(shell.check(shadow, "cat /root/sp-marker", CMD).stdout().strip()).isEqualTo("before-snapshot");
+        assertThat(shell.check(shadow, "cat /srv/sp-data-marker", CMD).stdout().strip()).as("the data disk at the snapshot")
+                .isEqualTo("before-snapshot");
         assertThat(shell.run(shadow, "test -e /root/sp-live-only", CMD).succeeded()).as("the shadow never sees the live delta").isFalse();
-        shell.check(shadow, "echo patched > /root/sp-patched && sync", CMD);
+        assertThat(shell.run(shadow, "test -e /srv/sp-live-data", CMD).succeeded()).as("nor the data disk's").isFalse();
+        shell.check(shadow, "echo patched > /root/sp-patched && echo shadow > /srv/sp-shadow-data && sync", CMD);
         hv.shutdown(clone.shadowVm(), Duration.ofSeconds(90));
     }
 
@@ -142,39 +159,59 @@ class RawDiskVmTest {
 
     @Test
     @Order(5)
-    void mergeOverlaySwitchAndRollbackOnTheRawChain() throws Exception {
+    void aMergeOverlayOnTheBootDiskOnlySwitchAndRollback() throws Exception {
         hv.shutdown(VM, Duration.ofSeconds(90));
-        clone = hv.createMergeOverlay(clone, clone.targets());
+        clone = hv.createMergeOverlay(clone, java.util.Set.of("vda"));
+        assertThat(clone.mergedDisks()).extracting(ShadowClone.Disk::target).containsExactly("vda");
         try (MountedImage merge = disks.expose(clone.mergeOverlay(), Access.READ_WRITE)) {
             Files.writeString(merge.root().resolve("root/sp-merged"), "merged\n");
         }
         hv.switchToMergeOverlay(clone);
+        assertThat(hv.diskSource(VM, "vda", true)).isEqualTo(clone.mergeOverlay().toString());
+        assertThat(hv.diskSource(VM, "vdb", true)).as("the data disk keeps its live delta")
+                .isEqualTo(clone.disk("vdb").orElseThrow().liveDelta().toString());
         hv.start(VM);
         LabVm.awaitSsh(shell, live(), BOOT);
-        assertThat(shell.check(live(), "cat /root/sp-merged /root/sp-live-only", CMD).stdout()).contains("merged", "after-snapshot");
+        assertThat(shell.check(live(), "cat /root/sp-merged /root/sp-live-only /srv/sp-live-data", CMD).stdout())
+                .contains("merged", "after-snapshot");
+        assertThat(shell.run(live(), "test -e /srv/sp-shadow-data", CMD).succeeded()).as("nothing merged into the data disk").isFalse();
 
+        // an overlay of the data disk that a killed attempt made but never recorded: the rollback removes it too
+        Path unrecorded = clone.mergeOverlay().resolveSibling(VM + "-" + RUN + "-vdb-merge.qcow2");
+        HostCommand.run(CMD, "qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
+                clone.disk("vdb").orElseThrow().liveDelta().toString(), unrecorded.toString()).orThrow("leftover overlay");
+        Path bootOverlay = clone.mergeOverlay();
         hv.rollback(clone);
-        clone = clone.withMergeOverlay(null);
-        assertThat(hv.diskSource(VM, "vda", true)).isEqualTo(clone.liveDelta().toString());
+        clone = clone.withoutMergeOverlays();
+        assertThat(bootOverlay).doesNotExist();
+        assertThat(unrecorded).doesNotExist();
+        for (ShadowClone.Disk disk : clone.disks()) {
+            assertThat(hv.diskSource(VM, disk.target(), true)).isEqualTo(disk.liveDelta().toString());
+        }
         hv.start(VM);
         LabVm.awaitSsh(shell, live(), BOOT);
         assertThat(shell.run(live(), "test -e /root/sp-merged", CMD).succeeded()).as("rolled back: the merge is gone").isFalse();
-        assertThat(shell.check(live(), "cat /root/sp-live-only", CMD).stdout().strip()).isEqualTo("after-snapshot");
+        assertThat(shell.check(live(), "cat /root/sp-live-only /srv/sp-live-data", CMD).stdout()).contains("after-snapshot");
     }
 
     @Test
     @Order(6)
-    void cleanupLeavesTheVmOnAStandaloneQcow2AndRemovesTheRawBase() throws Exception {
+    void cleanupLeavesBothDisksStandaloneAndRemovesTheirBases() throws Exception {
         hv.cleanup(clone);
-        String top = hv.diskSource(VM, "vda", false);
-        assertThat(top).isEqualTo(clone.liveDelta().toString());
-        JsonNode info = info(Path.of(top));
-        assertThat(info.path("format").asText()).isEqualTo("qcow2");
-        assertThat(info.has("backing-filename")).as("flattened: no backing file").isFalse();
+        for (ShadowClone.Disk disk : clone.disks()) {
+            String top = hv.diskSource(VM, disk.target(), false);
+            assertThat(top).isEqualTo(disk.liveDelta().toString());
+            JsonNode info = info(Path.of(top));
+            assertThat(info.path("format").asText()).isEqualTo("qcow2");
+            assertThat(info.has("backing-filename")).as("flattened: no backing file under " + disk.target()).isFalse();
+            assertThat(disk.shadowDelta()).doesNotExist();
+        }
+        assertThat(data).as("the data disk's base is removed once nothing uses it").doesNotExist();
         assertThat(DomainXml.patchDisk(LabVm.virsh(hv.uri(), "dumpxml", "--inactive", VM), null).format()).isEqualTo("qcow2");
         assertThat(raw).as("the raw base is removed once nothing uses it").doesNotExist();
         assertThat(LabVm.virsh(hv.uri(), "list", "--all", "--name")).doesNotContain(clone.shadowVm());
-        assertThat(shell.check(live(), "cat /root/sp-marker /root/sp-live-only", CMD).stdout()).contains("before-snapshot", "after-snapshot");
+        assertThat(shell.check(live(), "cat /root/sp-marker /root/sp-live-only /srv/sp-data-marker /srv/sp-live-data", CMD).stdout())
+                .contains("before-snapshot", "after-snapshot");
         assertThat(hv.checkPatchable(VM)).as("patchable again, now as qcow2").isEmpty();
     }
 
