@@ -13,8 +13,7 @@ import org.springframework.stereotype.Component;
 
 import javax.sql.DataSource;
 import java.sql.Timestamp;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -45,7 +44,7 @@ public class JobLockKeeper {
 
     private final JdbcTemplate jdbc;
     private final ProcessEngineConfigurationImpl engine;
-    private final ScheduledExecutorService renewals = Executors.newSingleThreadScheduledExecutor(r -> {
+    private final ScheduledThreadPoolExecutor renewals = new ScheduledThreadPoolExecutor(1, r -> {
         Thread t = new Thread(r, "job-lock-keeper");
         t.setDaemon(true);
         return t;
@@ -55,6 +54,7 @@ public class JobLockKeeper {
         this.jdbc = new JdbcTemplate(dataSource);
         this.jdbc.setQueryTimeout(10); // a renewal never hangs the keeper
         this.engine = engine;
+        this.renewals.setRemoveOnCancelPolicy(true); // every step's handle is closed long before its first renewal
     }
 
     /** Renews the current job's lock until the returned handle is closed. */

@@ -15,6 +15,7 @@ public class RecordingShadowMerger implements ShadowMerger {
     private final String node;
     private final CapabilityLog log;
     private volatile Duration mergeTakes = Duration.ZERO;
+    private volatile Duration planTakes = Duration.ZERO;
 
     public RecordingShadowMerger(String node, CapabilityLog log) {
         this.node = node;
@@ -27,9 +28,16 @@ public class RecordingShadowMerger implements ShadowMerger {
         return this;
     }
 
+    /** Every plan from now on takes this long (a release upgrade's tree, before the window). */
+    public RecordingShadowMerger planTakes(Duration duration) {
+        this.planTakes = duration;
+        return this;
+    }
+
     @Override
     public PlanResult plan(ShadowClone clone, GuestLayout layout) {
         log.record(node, "merger.plan", clone.liveVm());
+        sleep(planTakes);
         return new PlanResult("{\"plan\":[]}".getBytes(StandardCharsets.UTF_8),
                 Map.of("take-shadow-replace (rule 3)", 7L), 1_000_000L, 12, List.of(), List.of());
     }
@@ -43,12 +51,16 @@ public class RecordingShadowMerger implements ShadowMerger {
     @Override
     public MergeResult merge(ShadowClone clone, GuestLayout layout, byte[] approvedPlanJson, Instant deadline) {
         log.record(node, "merger.merge", clone.liveVm());
+        sleep(mergeTakes); // a large patch
+        return new MergeResult("{\"merged\":7}".getBytes(StandardCharsets.UTF_8),
+                Map.of("take-shadow-replace (rule 3)", 7L), 1_000_000L, Duration.ofMillis(5));
+    }
+
+    private static void sleep(Duration d) {
         try {
-            Thread.sleep(mergeTakes.toMillis()); // a large patch
+            Thread.sleep(d.toMillis());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        return new MergeResult("{\"merged\":7}".getBytes(StandardCharsets.UTF_8),
-                Map.of("take-shadow-replace (rule 3)", 7L), 1_000_000L, Duration.ofMillis(5));
     }
 }

@@ -29,11 +29,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 /**
- * A step that outlasts the job lock time (the merge of a large patch: here 4 lock times), on two
- * nodes sharing PostgreSQL with both executors running, and on one node on the embedded H2 database.
- * Without {@link JobLockKeeper} the expired lock lets an executor take the merge job up a second
- * time while the first still writes (the run then never ends here); with it the merge runs exactly
- * once and the run ends patched without a failed job.
+ * Steps that outlast the job lock time (the plan of a release upgrade before the window, the merge
+ * of a large patch in it: here 4 lock times each), on two nodes sharing PostgreSQL with both
+ * executors running, and on one node on the embedded H2 database. Without {@link JobLockKeeper}
+ * (held for every step: {@link EveryStepKeepsItsLock}) the expired lock lets an executor take the
+ * job up a second time while the first still runs; with it each runs exactly once and the run ends
+ * patched without a failed job.
  */
 @Tag("postgres")
 class LongStepLockTest {
@@ -51,9 +52,9 @@ class LongStepLockTest {
     static void startPostgresAndTwoNodes() throws IOException {
         pg = EmbeddedPostgres.builder().start();
         nodeA = AppNode.start("node-a", WebApplicationType.SERVLET, args("node-a"), new RecordingHypervisor("node-a", calls),
-                new RecordingGuestShell("node-a", calls), new RecordingShadowMerger("node-a", calls).mergeTakes(MERGE_TAKES));
+                new RecordingGuestShell("node-a", calls), new RecordingShadowMerger("node-a", calls).mergeTakes(MERGE_TAKES).planTakes(MERGE_TAKES));
         nodeB = AppNode.start("node-b", WebApplicationType.SERVLET, args("node-b"), new RecordingHypervisor("node-b", calls),
-                new RecordingGuestShell("node-b", calls), new RecordingShadowMerger("node-b", calls).mergeTakes(MERGE_TAKES));
+                new RecordingGuestShell("node-b", calls), new RecordingShadowMerger("node-b", calls).mergeTakes(MERGE_TAKES).planTakes(MERGE_TAKES));
     }
 
     private static List<String> args(String node) {
@@ -92,7 +93,7 @@ class LongStepLockTest {
                         "--camunda.bpm.job-execution.wait-time-in-millis=300", "--camunda.bpm.job-execution.max-wait=1000",
                         "--camunda.bpm.process-engine-name=nodeh2", "--SP_ADMIN_PASSWORD=" + PostgresNodes.ADMIN_PASSWORD),
                 new RecordingHypervisor("node-h2", calls), new RecordingGuestShell("node-h2", calls),
-                new RecordingShadowMerger("node-h2", calls).mergeTakes(MERGE_TAKES))) {
+                new RecordingShadowMerger("node-h2", calls).mergeTakes(MERGE_TAKES).planTakes(MERGE_TAKES))) {
             runWithALongMerge(h2.engine());
         }
     }
@@ -114,6 +115,8 @@ class LongStepLockTest {
                 .variableName(ProcessVariables.OUTCOME).singleResult().getValue()).isEqualTo(RunOutcome.PATCHED.words);
         List<String> merges = calls.calls().stream().filter(c -> c.call().equals("merger.merge")).map(CapabilityLog.Call::toString).toList();
         assertThat(merges).as("merges started on either node").hasSize(1);
+        assertThat(calls.calls().stream().filter(c -> c.call().equals("merger.plan")).map(CapabilityLog.Call::toString).toList())
+                .as("plans (a step outside the window) started on either node").hasSize(1);
         assertThat(history.createHistoricJobLogQuery().processInstanceId(pi.getId()).failureLog().list())
                 .as("failed job attempts (a second taker's optimistic-locking failure would be one)").isEmpty();
         assertThat(history.createHistoricActivityInstanceQuery().processInstanceId(pi.getId()).activityId("mergeChanges")

@@ -2,7 +2,6 @@ package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.virt.Hypervisor;
 import dev.shadowpatch.virt.Hypervisors;
-import dev.shadowpatch.workflow.JobLockKeeper;
 import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunOutcome;
 import dev.shadowpatch.workflow.RunState;
@@ -22,13 +21,11 @@ import static dev.shadowpatch.workflow.ProcessVariables.SHADOW_CLONE;
 public class CleanupDelegate implements JavaDelegate {
     private final Hypervisors hypervisors;
     private final RunLedger ledger;
-    private final JobLockKeeper lockKeeper;
     private final ShadowMerger merger;
 
-    public CleanupDelegate(Hypervisors hypervisors, RunLedger ledger, JobLockKeeper lockKeeper, ShadowMerger merger) {
+    public CleanupDelegate(Hypervisors hypervisors, RunLedger ledger, ShadowMerger merger) {
         this.hypervisors = hypervisors;
         this.ledger = ledger;
-        this.lockKeeper = lockKeeper;
         this.merger = merger;
     }
 
@@ -36,9 +33,7 @@ public class CleanupDelegate implements JavaDelegate {
     public void execute(DelegateExecution execution) {
         Hypervisor hypervisor = hypervisors.forHost(RunState.hostOf(execution));
         if (execution.getVariable(SHADOW_CLONE) != null) { // a run can end before its shadow existed
-            try (JobLockKeeper.Held lock = lockKeeper.keep()) { // blockpull of a large base can outlast the lock
-                hypervisor.cleanup(RunState.clone(execution));
-            }
+            hypervisor.cleanup(RunState.clone(execution)); // a long blockpull keeps its lock (EveryStepKeepsItsLock)
             merger.forget(RunState.clone(execution));
         }
         ledger.release(execution.getProcessInstanceId()); // the VM is free for its next run

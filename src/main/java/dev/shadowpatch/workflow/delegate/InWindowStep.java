@@ -1,6 +1,5 @@
 package dev.shadowpatch.workflow.delegate;
 
-import dev.shadowpatch.workflow.JobLockKeeper;
 import dev.shadowpatch.workflow.ProcessKeys;
 import dev.shadowpatch.workflow.ProcessVariables;
 import dev.shadowpatch.workflow.RunLedger;
@@ -23,23 +22,18 @@ import java.time.Instant;
  * when the last retry fails too the step does not leave an incident with the VM down: it raises
  * {@link ProcessKeys#ERROR_ROLLBACK_REQUIRED} so the process rolls the live VM back at once; so
  * does a failure after the entry's deadline, when waiting for a retry could only end in a rollback.
- * While a step runs, its job's lock is renewed ({@link JobLockKeeper}): a step longer than the lock
- * time is not taken up a second time, and a dead node's step is taken over within one lock time.
+ * While a step runs, its job's lock is renewed (as every step's: {@link dev.shadowpatch.workflow.EveryStepKeepsItsLock}):
+ * a step longer than the lock time is not taken up a second time, and a dead node's step is taken
+ * over within one lock time.
  */
 abstract class InWindowStep implements JavaDelegate {
     private static final Logger log = LoggerFactory.getLogger(InWindowStep.class);
 
     private RunLedger ledger;
-    private JobLockKeeper lockKeeper;
 
     @Autowired
     void setLedger(RunLedger ledger) {
         this.ledger = ledger;
-    }
-
-    @Autowired
-    void setLockKeeper(JobLockKeeper lockKeeper) {
-        this.lockKeeper = lockKeeper;
     }
 
     @Override
@@ -52,7 +46,7 @@ abstract class InWindowStep implements JavaDelegate {
             throw rollback(execution, stepName() + " would start at " + now + ", after the window's deadline "
                     + entry.deadline() + " (window end less the rollback margin)");
         }
-        try (JobLockKeeper.Held lock = lockKeeper.keep()) {
+        try {
             run(execution, entry);
         } catch (BpmnError e) {
             throw e;
