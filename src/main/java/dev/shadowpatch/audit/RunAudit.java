@@ -2,6 +2,7 @@ package dev.shadowpatch.audit;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shadowpatch.evidence.PackageReport;
 import dev.shadowpatch.workflow.ApprovalDecision;
 import dev.shadowpatch.workflow.ProcessKeys;
 import dev.shadowpatch.workflow.RunLedger;
@@ -9,9 +10,11 @@ import org.camunda.bpm.engine.HistoryService;
 import org.camunda.bpm.engine.history.HistoricProcessInstance;
 import org.camunda.bpm.engine.history.HistoricProcessInstanceQuery;
 import org.camunda.bpm.engine.history.HistoricVariableInstance;
+import org.camunda.bpm.engine.variable.value.FileValue;
 import org.springframework.stereotype.Component;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.util.Date;
 import java.util.HashMap;
 import java.util.List;
@@ -30,7 +33,7 @@ public class RunAudit {
     private static final List<String> FIELDS = List.of(LIVE_VM, STARTED_BY, PATCH_COMMAND, TEST_COMMAND, PATCH_EXIT_CODE,
             TESTS_PASSED, CONFLICT_COUNT, PREDICTED_DOWNTIME_SECONDS, APPROVED_BY, APPROVED_AT, APPROVAL_COMMENT,
             WINDOW_OPENS_AT, WINDOW_CLOSES_AT, LIVE_DOWN_AT, SERVICE_VERIFIED_AT, DOWNTIME_SECONDS, MERGE_RULE_COUNTS,
-            ROLLBACK_REASON, OUTCOME, WINDOW_RESCHEDULES);
+            ROLLBACK_REASON, OUTCOME, WINDOW_RESCHEDULES, PACKAGE_CHANGES, PACKAGE_CHANGES_SUMMARY);
 
     private final HistoryService history;
     private final RunLedger ledger;
@@ -40,13 +43,18 @@ public class RunAudit {
         this.ledger = ledger;
     }
 
-    /** One patch run as an auditor reads it. Times are the engine's; downtime is live VM down -> service verified. */
+    /**
+     * One patch run as an auditor reads it. Times are the engine's; downtime is live VM down -> service verified.
+     * {@code packageChanges}: what the patch changed in the shadow's packages, with the security ids of each
+     * upgrade, or "unknown" with the reason; null for a run from before it was read.
+     */
     public record RunRecord(String runId, String liveVm, String state, String outcome, String startedBy, Date started,
                             Date ended, String patchCommand, String testCommand, Integer patchExitCode,
                             Boolean testsPassed, Integer conflicts, Long predictedDowntimeSeconds, String approvedBy,
                             Date approvedAt, String approvalComment, Date windowOpensAt, Date windowClosesAt,
                             Integer windowReschedules, Date liveDownAt, Date serviceVerifiedAt, Double downtimeSeconds,
-                            Map<String, Long> mergeRuleCounts, String rollbackReason, List<String> unreadableFields) {}
+                            Map<String, Long> mergeRuleCounts, String rollbackReason, String packageChangesSummary,
+                            PackageReport packageChanges, List<String> unreadableFields) {}
 
     public List<RunRecord> runs(String liveVm, int max) {
         HistoricProcessInstanceQuery query = history.createHistoricProcessInstanceQuery()
@@ -69,7 +77,7 @@ public class RunAudit {
                 .processInstanceId(pi.getId()).variableNameIn(FIELDS.toArray(String[]::new)).disableCustomObjectDeserialization().list()) {
             if (var.getActivityInstanceId() == null || var.getActivityInstanceId().equals(pi.getId())
                     || !v.containsKey(var.getName())) {
-                v.put(var.getName(), var.getValue());
+                v.put(var.getName(), PACKAGE_CHANGES.equals(var.getName()) ? var.getTypedValue() : var.getValue());
             }
         }
         String state = pi.getEndTime() == null ? "running" : "ended";
@@ -87,7 +95,8 @@ public class RunAudit {
                 approval.map(a -> Date.from(a.decidedAt())).orElse(null),
                 f.get(APPROVAL_COMMENT, String.class), f.get(WINDOW_OPENS_AT, Date.class), f.get(WINDOW_CLOSES_AT, Date.class),
                 f.get(WINDOW_RESCHEDULES, Integer.class), f.get(LIVE_DOWN_AT, Date.class), f.get(SERVICE_VERIFIED_AT, Date.class),
-                asDouble(v.get(DOWNTIME_SECONDS)), f.ruleCounts(), f.get(ROLLBACK_REASON, String.class), f.unreadable);
+                asDouble(v.get(DOWNTIME_SECONDS)), f.ruleCounts(), f.get(ROLLBACK_REASON, String.class),
+                f.get(PACKAGE_CHANGES_SUMMARY, String.class), f.packageChanges(), f.unreadable);
     }
 
     /** Typed reads of a run's variables: one of an unexpected type is named, not fatal to the whole answer. */
@@ -106,6 +115,19 @@ public class RunAudit {
             }
             unreadable.add(name + " (" + value.getClass().getSimpleName() + ", expected " + type.getSimpleName() + ")");
             return null;
+        }
+
+        PackageReport packageChanges() {
+            FileValue file = get(PACKAGE_CHANGES, FileValue.class);
+            if (file == null) {
+                return null;
+            }
+            try (InputStream in = file.getValue()) {
+                return PackageReport.fromJson(in.readAllBytes());
+            } catch (IOException | IllegalArgumentException e) {
+                unreadable.add(PACKAGE_CHANGES + " (not a package report)");
+                return null;
+            }
         }
 
         Map<String, Long> ruleCounts() {

@@ -62,6 +62,16 @@ public final class ProcessVariables {
     /** Whether the detached patch / test command has ended (false: the poll timer looks again). */
     public static final String PATCH_DONE = "patchDone";
     public static final String TEST_DONE = "testDone";
+    /** The shadow's dpkg database before the patch (a file: one tab-separated line per package). */
+    public static final String PACKAGES_BEFORE = "packagesBefore";
+    /**
+     * What the patch changed in the shadow's packages, with the CVE/DSA/DLA ids of each upgrade, or
+     * "unknown" with the reason ({@link dev.shadowpatch.evidence.PackageReport} as a JSON file); its
+     * summary in words; and the approval form's table rows (JSON, bounded).
+     */
+    public static final String PACKAGE_CHANGES = "packageChanges";
+    public static final String PACKAGE_CHANGES_SUMMARY = "packageChangesSummary";
+    public static final String PACKAGE_CHANGES_ROWS = "packageChangesRows";
 
     /**
      * How the shadow went off before its plan ({@link dev.shadowpatch.virt.PowerOff} word: clean, forced,

@@ -50,9 +50,7 @@ public final class RunState {
      */
     public static void putLayout(DelegateExecution execution, GuestLayout layout) {
         execution.setVariable(ProcessVariables.GUEST_LAYOUT, jsonFile("guest-layout.json", layout.toJson().getBytes(StandardCharsets.UTF_8)));
-        String summary = String.join("\n", layout.describe());
-        execution.setVariable(ProcessVariables.GUEST_LAYOUT_SUMMARY,
-                summary.length() > PREVIEW_CHARS ? summary.substring(0, PREVIEW_CHARS) + "\n..." : summary);
+        execution.setVariable(ProcessVariables.GUEST_LAYOUT_SUMMARY, head(String.join("\n", layout.describe())));
     }
 
     /** The run's layout, or null for a run started before layouts were read (its one root file system). */
@@ -101,6 +99,11 @@ public final class RunState {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** The start of a long text, where its headline is, bounded for a string variable. */
+    public static String head(String text) {
+        return text.length() > PREVIEW_CHARS ? text.substring(0, PREVIEW_CHARS) + "\n..." : text;
     }
 
     /** The end of a long text, where the failure usually is, bounded for a string variable. */

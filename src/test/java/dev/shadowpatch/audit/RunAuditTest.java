@@ -37,6 +37,11 @@ class RunAuditTest extends ProcessTestAccess {
         assertThat(run.mergeRuleCounts()).containsEntry("take-shadow-replace (rule 3)", 42L);
         assertThat(run.downtimeSeconds()).isNotNull().isGreaterThanOrEqualTo(0.0);
         assertThat(run.liveDownAt()).isBeforeOrEqualTo(run.serviceVerifiedAt());
+        // the guest double prints "ok" for dpkg-query: the packages are unknown, and the record says why
+        assertThat(run.packageChanges().state()).isEqualTo(dev.shadowpatch.evidence.PackageReport.State.UNKNOWN);
+        assertThat(run.packageChanges().reason()).isEqualTo("the packages before the patch could not be read:"
+                + " dpkg-query printed no package (1 line(s) of something else)");
+        assertThat(run.packageChangesSummary()).startsWith("Packages unknown: the packages before the patch could not be read");
 
         assertThat(audit.runs(LIVE, 10)).extracting(RunAudit.RunRecord::runId).contains(pi.getId());
         assertThat(audit.runs("some-other-vm", 10)).isEmpty();

@@ -1,5 +1,6 @@
 package dev.shadowpatch.testing;
 
+import dev.shadowpatch.evidence.InstalledPackage;
 import dev.shadowpatch.guest.ChangeCapture;
 import dev.shadowpatch.workflow.ProcessVariables;
 
@@ -36,6 +37,8 @@ public final class RunRequest {
             "hypervisor.isRunning " + LIVE_VM,
             "hypervisor.createShadow " + LIVE_VM,
             "hypervisor.waitForAddress " + SHADOW_VM,
+            // the packages before the patch (the double answers "ok": unknown, so none are read after the tests)
+            "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + InstalledPackage.DPKG_QUERY,
             "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + ChangeCapture.PROBE, // the change capture begins
             "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + ChangeCapture.CAPTURING, // (the double: it runs already)
             "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + PATCH,

@@ -1,5 +1,8 @@
 package dev.shadowpatch.workflow;
 
+import dev.shadowpatch.evidence.InstalledPackage;
+import dev.shadowpatch.evidence.PackageChange;
+import dev.shadowpatch.evidence.PackageReport;
 import dev.shadowpatch.virt.PowerOff;
 import org.camunda.bpm.engine.history.HistoricVariableInstance;
 import org.camunda.bpm.engine.impl.util.ClockUtil;
@@ -178,9 +181,11 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         String form = new String(getClass().getResourceAsStream("/processes/approve-patch.html").readAllBytes(),
                 java.nio.charset.StandardCharsets.UTF_8);
         for (String shown : List.of(ProcessVariables.SHADOW_SHUTDOWN_NOTE, ProcessVariables.GUEST_LAYOUT_SUMMARY, ProcessVariables.SHADOW_CUT_OFF,
-                ProcessVariables.UNMERGED_WRITES)) {
+                ProcessVariables.UNMERGED_WRITES, ProcessVariables.PACKAGE_CHANGES_SUMMARY)) {
             assertThat(form).contains("'" + shown + "'").contains("{{" + shown + "}}");
         }
+        assertThat(form).as("the package table").contains("'" + ProcessVariables.PACKAGE_CHANGES_ROWS + "'")
+                .contains("ng-repeat=\"row in packages.rows\"").contains("{{row.versions}}").contains("{{row.ids}}");
     }
 
     @Test
@@ -198,6 +203,100 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         ProcessInstance pi = runToApproval();
         assertThat(pi).variables().containsEntry(ProcessVariables.SHADOW_CUT_OFF,
                 "The shadow gets none of what the live VM shares (1): disk vdb (/srv/shared.img): shareable");
+    }
+
+    static final String PACKAGES_BEFORE = "acl\t2.3.1-3\tamd64\tii \nlibssl3\t3.0.11-1~deb12u2\tamd64\tii \n"
+            + "openssl\t3.0.11-1~deb12u2\tamd64\tii \n";
+    static final String PACKAGES_AFTER = "acl\t2.3.1-3\tamd64\tii \nlibssl3\t3.0.13-1~deb12u1\tamd64\tii \n"
+            + "openssl\t3.0.13-1~deb12u1\tamd64\tii \nlinux-image-6.1.0-28-amd64\t6.1.119-1\tamd64\tii \n";
+    /** What the guest prints for the changelogs: openssl's real 3.0.13-1~deb12u1 entry, libssl3's doc directory empty. */
+    static final String CHANGELOGS = "\u001e libssl3\n\u001e!none\n\u001e openssl\n"
+            + "openssl (3.0.13-1~deb12u1) bookworm; urgency=medium\n\n  * Import 3.0.13\n"
+            + "   - CVE-2023-5678 (Fix excessive time spent in DH check / generation with\n"
+            + "     large Q parameter value) (Closes: #1055473).\n   - CVE-2024-0727 (PKCS12 Decoding crashes) (Closes: #1061582).\n\n"
+            + " -- Sebastian Andrzej Siewior <sebastian@breakpoint.cc>  Sun, 03 Mar 2024 10:47:43 +0100\n\n"
+            + "openssl (3.0.11-1~deb12u2) bookworm-security; urgency=medium\n\n";
+
+    private byte[] fileBytes(ProcessInstance pi, String name) {
+        org.camunda.bpm.engine.variable.value.FileValue file = runtime.getVariableTyped(pi.getId(), name);
+        try (var in = file.getValue()) {
+            return in.readAllBytes();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static dev.shadowpatch.guest.CommandResult printed(String stdout) {
+        return new dev.shadowpatch.guest.CommandResult("dpkg", 0, stdout, "", Duration.ofMillis(5));
+    }
+
+    @Test
+    void thePackagesThePatchChangedAreReadInTheShadowBeforeAndAfterWithTheirSecurityIds() {
+        when(guest.run(eq(shadowTarget()), eq(InstalledPackage.DPKG_QUERY), any()))
+                .thenReturn(printed(PACKAGES_BEFORE), printed(PACKAGES_AFTER));
+        when(guest.run(eq(shadowTarget()), org.mockito.ArgumentMatchers.argThat(c -> has(c, "sp_cl()")), any()))
+                .thenReturn(printed(CHANGELOGS));
+        ProcessInstance pi = runToApproval();
+
+        assertThat(pi).isWaitingAt("approvePatch")
+                .hasPassedInOrder("readPackagesBefore", "patchShadow", "testShadow", "readPackagesAfter", "shutDownShadow");
+        InOrder order = inOrder(guest, hypervisor);
+        order.verify(guest).run(eq(shadowTarget()), eq(InstalledPackage.DPKG_QUERY), any());
+        order.verify(guest).run(eq(shadowTarget()), eq(PATCH), any());
+        order.verify(guest).run(eq(shadowTarget()), eq(TEST), any());
+        order.verify(guest).run(eq(shadowTarget()), eq(InstalledPackage.DPKG_QUERY), any());
+        order.verify(guest).run(eq(shadowTarget()), org.mockito.ArgumentMatchers.argThat(c -> has(c, "sp_cl()")), any());
+        order.verify(hypervisor).shutdown(eq(SHADOW), any());
+
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.PACKAGE_CHANGES_SUMMARY)).isEqualTo(
+                "3 package(s) changed (1 new, 2 upgraded); 2 CVE fixed.\n"
+                        + "  libssl3 3.0.11-1~deb12u2 -> 3.0.13-1~deb12u1 (upgraded)\n"
+                        + "  linux-image-6.1.0-28-amd64 (none) -> 6.1.119-1 (new)\n"
+                        + "  openssl 3.0.11-1~deb12u2 -> 3.0.13-1~deb12u1 (upgraded): CVE-2023-5678, CVE-2024-0727\n");
+        PackageReport report = PackageReport.fromJson(fileBytes(pi, ProcessVariables.PACKAGE_CHANGES));
+        assertThat(report.state()).isEqualTo(PackageReport.State.KNOWN);
+        assertThat(report.packages()).extracting(PackageChange::name, PackageChange::changelog).containsExactly(
+                org.assertj.core.api.Assertions.tuple("libssl3", "no changelog in /usr/share/doc/libssl3"),
+                org.assertj.core.api.Assertions.tuple("linux-image-6.1.0-28-amd64", null),
+                org.assertj.core.api.Assertions.tuple("openssl", "1 changelog entry after 3.0.11-1~deb12u2"));
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.PACKAGE_CHANGES_ROWS))
+                .contains("\"package\":\"openssl\"").contains("\"ids\":\"CVE-2023-5678, CVE-2024-0727\"");
+
+        // sent back and fixed: read again, so the approval shows what the merge will carry
+        completeTask(pi, "approvePatch", Map.of(ProcessVariables.APPROVAL_DECISION, "sendBack"));
+        runUntilWaiting(pi);
+        completeTask(pi, "fixShadow", Map.of(ProcessVariables.FIX_DECISION, "retest"));
+        runUntilWaiting(pi);
+        assertThat(pi).isWaitingAt("approvePatch");
+        verify(guest, org.mockito.Mockito.times(3)).run(eq(shadowTarget()), eq(InstalledPackage.DPKG_QUERY), any());
+    }
+
+    @Test
+    void aShadowWhosePackagesCannotBeReadBeforeThePatchIsPatchedAllTheSameAndTheApprovalSaysWhy() {
+        when(guest.run(eq(shadowTarget()), eq(InstalledPackage.DPKG_QUERY), any()))
+                .thenThrow(new dev.shadowpatch.guest.GuestException("command on root@" + SHADOW_IP + ":22 timed out after 30 s"));
+        ProcessInstance pi = runToApproval();
+
+        assertThat(pi).isWaitingAt("approvePatch").hasPassed("readPackagesBefore", "patchShadow", "readPackagesAfter");
+        verify(guest, org.mockito.Mockito.times(1)).run(eq(shadowTarget()), eq(InstalledPackage.DPKG_QUERY), any());
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.PACKAGE_CHANGES_SUMMARY)).isEqualTo(
+                "Packages unknown: the packages before the patch could not be read: the shadow did not answer: command on root@"
+                        + SHADOW_IP + ":22 timed out after 30 s\n");
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.PACKAGE_CHANGES_ROWS)).contains("\"state\":\"unknown\"");
+        assertThat(PackageReport.fromJson(fileBytes(pi, ProcessVariables.PACKAGE_CHANGES)).state())
+                .isEqualTo(PackageReport.State.UNKNOWN);
+    }
+
+    @Test
+    void packagesThatCannotBeReadAfterThePatchAreUnknownWithTheReasonNeverTheGuestsOutput() {
+        when(guest.run(eq(shadowTarget()), eq(InstalledPackage.DPKG_QUERY), any()))
+                .thenReturn(printed(PACKAGES_BEFORE), new dev.shadowpatch.guest.CommandResult("dpkg", 2, "DB_PASSWORD=hunter2\n", "", Duration.ZERO));
+        ProcessInstance pi = runToApproval();
+
+        assertThat(pi).isWaitingAt("approvePatch");
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.PACKAGE_CHANGES_SUMMARY))
+                .isEqualTo("Packages unknown: the packages after the patch could not be read: dpkg-query failed in the shadow (exit 2)\n")
+                .doesNotContain("hunter2");
     }
 
     @Test

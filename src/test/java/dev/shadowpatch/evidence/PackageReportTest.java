@@ -1,0 +1,64 @@
+package dev.shadowpatch.evidence;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.shadowpatch.evidence.PackageChange.Kind;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.stream.IntStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The package report as the approver reads it (headline, summary, the form's rows) and as it is stored (JSON). */
+class PackageReportTest {
+    static final PackageChange OPENSSL = new PackageChange("openssl", Kind.UPGRADED, "3.0.18-1~deb12u2", "3.0.19-1~deb12u2",
+            "amd64", null, List.of("CVE-2026-28387", "CVE-2026-28389"), "2 changelog entries after 3.0.18-1~deb12u2");
+    static final PackageChange LESS = new PackageChange("less", Kind.UPGRADED, "590-2", "590-2.1~deb12u1", "amd64",
+            "half-configured", List.of("CVE-2022-48624", "DSA-5678-1"), "2 changelog entries after 590-2");
+    static final PackageChange KERNEL = new PackageChange("linux-image-6.1.0-28-amd64", Kind.INSTALLED, null, "6.1.119-1",
+            "amd64", null, List.of(), null);
+
+    @Test
+    void headlineAndSummaryCountKindsAndIds() {
+        PackageReport report = PackageReport.known(List.of(LESS, KERNEL, OPENSSL), 0);
+        assertThat(report.headline()).isEqualTo("3 package(s) changed (1 new, 2 upgraded); 3 CVE, 1 DSA fixed; 1 left not fully installed.");
+        assertThat(report.summary()).isEqualTo(report.headline() + "\n"
+                + "  less 590-2 -> 590-2.1~deb12u1 (upgraded, half-configured): CVE-2022-48624, DSA-5678-1\n"
+                + "  linux-image-6.1.0-28-amd64 (none) -> 6.1.119-1 (new)\n"
+                + "  openssl 3.0.18-1~deb12u2 -> 3.0.19-1~deb12u2 (upgraded): CVE-2026-28387, CVE-2026-28389\n");
+        assertThat(PackageReport.known(List.of(KERNEL), 0).headline())
+                .isEqualTo("1 package(s) changed (1 new); no CVE, DSA or DLA id in their changelogs.");
+        assertThat(PackageReport.known(List.of(), 2).summary()).isEqualTo("No package changed.\n"
+                + "2 line(s) of dpkg-query's output in the shadow were no package and are left out\n");
+        assertThat(PackageReport.unknown("the shadow did not answer").headline()).isEqualTo("Packages unknown: the shadow did not answer");
+    }
+
+    @Test
+    void theFormsRowsStayWithinTheirBoundAndSayHowManyMore() throws Exception {
+        List<PackageChange> many = IntStream.range(0, 200).mapToObj(i -> new PackageChange(String.format("lib%03d", i),
+                Kind.UPGRADED, "1.0-1", "1.0-1+deb12u1", "amd64", null,
+                IntStream.range(0, 20).mapToObj(n -> "CVE-2026-" + (10000 + n)).toList(), "1 changelog entry after 1.0-1")).toList();
+        String rows = PackageReport.known(many, 0).formRows(3500);
+        assertThat(rows.length()).isLessThanOrEqualTo(3500);
+        JsonNode json = new ObjectMapper().readTree(rows);
+        int shown = json.get("rows").size();
+        assertThat(shown).isPositive();
+        assertThat(json.get("more").asInt()).isEqualTo(200 - shown);
+        assertThat(json.get("rows").get(0).get("ids").asText()).endsWith("CVE-2026-10011 and 8 more");
+        assertThat(json.get("rows").get(0).get("versions").asText()).isEqualTo("1.0-1 -> 1.0-1+deb12u1");
+
+        JsonNode unknown = new ObjectMapper().readTree(PackageReport.unknown("dpkg-query failed in the shadow (exit 2)").formRows(3500));
+        assertThat(unknown.get("state").asText()).isEqualTo("unknown");
+        assertThat(unknown.get("headline").asText()).isEqualTo("Packages unknown: dpkg-query failed in the shadow (exit 2)");
+    }
+
+    @Test
+    void theJsonReadsBackTheSame() {
+        PackageReport report = PackageReport.known(List.of(LESS, KERNEL, OPENSSL), 1);
+        assertThat(PackageReport.fromJson(report.toJson())).isEqualTo(report);
+        assertThat(new String(report.toJson())).contains("\"kind\" : \"upgraded\"").contains("\"state\" : \"known\"");
+        PackageReport unknown = PackageReport.unknown("why");
+        assertThat(PackageReport.fromJson(unknown.toJson())).isEqualTo(unknown);
+    }
+}
