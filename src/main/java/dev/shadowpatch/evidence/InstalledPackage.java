@@ -31,6 +31,11 @@ public record InstalledPackage(String name, String version, String architecture,
         status = status.length() == 2 ? status + " " : status; // a stripped line loses the blank error flag
     }
 
+    /** Whether {@code text} is a well-formed package name (safe in a shell's single quotes and in a row). */
+    static boolean isName(String text) {
+        return NAME.matcher(text).matches();
+    }
+
     /** Whether the package's files are on the system: not removed, not only its configuration files left. */
     public boolean present() {
         char state = status.charAt(1);

@@ -14,9 +14,10 @@ import java.util.List;
  * @param unfinished      what dpkg says of a package the patch left not fully installed, else null
  * @param securityIds     CVE, DSA and DLA ids its changelog names between the two versions
  * @param changelog       how those ids were found (entries read, no changelog, cut short), else null
+ * @param changelogSource where that changelog was read ({@link ChangelogSource#NONE}: nowhere), null where none was sought
  */
 public record PackageChange(String name, Kind kind, String oldVersion, String newVersion, String architecture,
-                            String unfinished, List<String> securityIds, String changelog) {
+                            String unfinished, List<String> securityIds, String changelog, ChangelogSource changelogSource) {
 
     public PackageChange {
         securityIds = securityIds == null ? List.of() : List.copyOf(securityIds);
@@ -56,8 +57,19 @@ public record PackageChange(String name, Kind kind, String oldVersion, String ne
         return DebianVersion.parse(newVersion).compareTo(DebianVersion.parse(oldVersion)) > 0;
     }
 
-    public PackageChange withSecurity(List<String> ids, String how) {
-        return new PackageChange(name, kind, oldVersion, newVersion, architecture, unfinished, ids, how);
+    public PackageChange withSecurity(List<String> ids, String how, ChangelogSource source) {
+        return new PackageChange(name, kind, oldVersion, newVersion, architecture, unfinished, ids, how, source);
+    }
+
+    /** Whether its changelog was sought and no text of it was read: its ids are unknown, not absent. */
+    public boolean changelogUnread() {
+        return changelogSource == ChangelogSource.NONE;
+    }
+
+    /** The architecture it has now ({@code all} of {@code amd64 -> all}). */
+    public String newArchitecture() {
+        int arrow = architecture.lastIndexOf(" -> ");
+        return arrow < 0 ? architecture : architecture.substring(arrow + 4);
     }
 
     /** {@code old -> new}, with {@code (none)} for a side that has no version. */

@@ -58,7 +58,7 @@ public final class PackageChanges {
         String architecture = old != null && now != null && !old.architecture().equals(now.architecture())
                 ? old.architecture() + " -> " + now.architecture() : any.architecture();
         return new PackageChange(any.name(), kind, old == null ? null : old.version(), now == null ? null : now.version(),
-                architecture, now != null && !now.fullyInstalled() ? now.stateWords() : null, List.of(), null);
+                architecture, now != null && !now.fullyInstalled() ? now.stateWords() : null, List.of(), null, null);
     }
 
     private static Map<String, List<InstalledPackage>> byName(List<InstalledPackage> packages) {

@@ -13,11 +13,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** The package report as the approver reads it (headline, summary, the form's rows) and as it is stored (JSON). */
 class PackageReportTest {
     static final PackageChange OPENSSL = new PackageChange("openssl", Kind.UPGRADED, "3.0.18-1~deb12u2", "3.0.19-1~deb12u2",
-            "amd64", null, List.of("CVE-2026-28387", "CVE-2026-28389"), "2 changelog entries after 3.0.18-1~deb12u2");
+            "amd64", null, List.of("CVE-2026-28387", "CVE-2026-28389"), "2 changelog entries after 3.0.18-1~deb12u2",
+            ChangelogSource.INSTALLED);
     static final PackageChange LESS = new PackageChange("less", Kind.UPGRADED, "590-2", "590-2.1~deb12u1", "amd64",
-            "half-configured", List.of("CVE-2022-48624", "DSA-5678-1"), "2 changelog entries after 590-2");
+            "half-configured", List.of("CVE-2022-48624", "DSA-5678-1"), "2 changelog entries after 590-2", ChangelogSource.PATCH_BUNDLE);
     static final PackageChange KERNEL = new PackageChange("linux-image-6.1.0-28-amd64", Kind.INSTALLED, null, "6.1.119-1",
-            "amd64", null, List.of(), null);
+            "amd64", null, List.of(), null, null);
 
     @Test
     void headlineAndSummaryCountKindsAndIds() {
@@ -38,7 +39,8 @@ class PackageReportTest {
     void theFormsRowsStayWithinTheirBoundAndSayHowManyMore() throws Exception {
         List<PackageChange> many = IntStream.range(0, 200).mapToObj(i -> new PackageChange(String.format("lib%03d", i),
                 Kind.UPGRADED, "1.0-1", "1.0-1+deb12u1", "amd64", null,
-                IntStream.range(0, 20).mapToObj(n -> "CVE-2026-" + (10000 + n)).toList(), "1 changelog entry after 1.0-1")).toList();
+                IntStream.range(0, 20).mapToObj(n -> "CVE-2026-" + (10000 + n)).toList(), "1 changelog entry after 1.0-1",
+                ChangelogSource.INSTALLED)).toList();
         String rows = PackageReport.known(many, 0).formRows(3500);
         assertThat(rows.length()).isLessThanOrEqualTo(3500);
         JsonNode json = new ObjectMapper().readTree(rows);

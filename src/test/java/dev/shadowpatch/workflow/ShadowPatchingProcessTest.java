@@ -209,8 +209,8 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
             + "openssl\t3.0.11-1~deb12u2\tamd64\tii \n";
     static final String PACKAGES_AFTER = "acl\t2.3.1-3\tamd64\tii \nlibssl3\t3.0.13-1~deb12u1\tamd64\tii \n"
             + "openssl\t3.0.13-1~deb12u1\tamd64\tii \nlinux-image-6.1.0-28-amd64\t6.1.119-1\tamd64\tii \n";
-    /** What the guest prints for the changelogs: openssl's real 3.0.13-1~deb12u1 entry, libssl3's doc directory empty. */
-    static final String CHANGELOGS = "\u001e libssl3\n\u001e!none\n\u001e openssl\n"
+    /** What the guest prints for the changelogs: openssl's real 3.0.13-1~deb12u1 entry from the bundle's archive, none of libssl3. */
+    static final String CHANGELOGS = "\u001e libssl3\n\u001e!none\n\u001e openssl\n\u001e@bundle\n"
             + "openssl (3.0.13-1~deb12u1) bookworm; urgency=medium\n\n  * Import 3.0.13\n"
             + "   - CVE-2023-5678 (Fix excessive time spent in DH check / generation with\n"
             + "     large Q parameter value) (Closes: #1055473).\n   - CVE-2024-0727 (PKCS12 Decoding crashes) (Closes: #1061582).\n\n"
@@ -256,9 +256,11 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         PackageReport report = PackageReport.fromJson(fileBytes(pi, ProcessVariables.PACKAGE_CHANGES));
         assertThat(report.state()).isEqualTo(PackageReport.State.KNOWN);
         assertThat(report.packages()).extracting(PackageChange::name, PackageChange::changelog).containsExactly(
-                org.assertj.core.api.Assertions.tuple("libssl3", "no changelog in /usr/share/doc/libssl3"),
+                org.assertj.core.api.Assertions.tuple("libssl3", "no changelog readable: none installed in /usr/share/doc/libssl3,"
+                        + " no archive of libssl3 3.0.13-1~deb12u1 (amd64) in /var/cache/sp-patch-bundle or /var/cache/apt/archives"),
                 org.assertj.core.api.Assertions.tuple("linux-image-6.1.0-28-amd64", null),
-                org.assertj.core.api.Assertions.tuple("openssl", "1 changelog entry after 3.0.11-1~deb12u2"));
+                org.assertj.core.api.Assertions.tuple("openssl", "1 changelog entry after 3.0.11-1~deb12u2;"
+                        + " read from the patch bundle's package archive"));
         assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.PACKAGE_CHANGES_ROWS))
                 .contains("\"package\":\"openssl\"").contains("\"ids\":\"CVE-2023-5678, CVE-2024-0727\"");
 
