@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 
 /**
@@ -23,6 +24,8 @@ public record PackageReport(State state, String reason, List<PackageChange> pack
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Ids shown per row of the form; the whole list is in the JSON. */
     static final int IDS_PER_ROW = 12;
+    /** Packages named in the headline's list of unread changelogs; the rows say every one. */
+    static final int NAMES_IN_HEADLINE = 5;
 
     public PackageReport {
         packages = packages == null ? List.of() : List.copyOf(packages);
@@ -57,7 +60,10 @@ public record PackageReport(State state, String reason, List<PackageChange> pack
         return new PackageReport(State.UNKNOWN, reason, List.of(), null);
     }
 
-    /** The first line of the summary: how many packages changed how, how many ids of each kind. */
+    /**
+     * The first line of the summary: how many packages changed how, how many ids of each kind, and
+     * how many upgrades had no changelog to read (their ids are unknown: never said to be none).
+     */
     public String headline() {
         if (state == State.UNKNOWN) {
             return "Packages unknown: " + reason;
@@ -67,25 +73,49 @@ public record PackageReport(State state, String reason, List<PackageChange> pack
         }
         Map<String, Integer> kinds = new TreeMap<>();
         packages.forEach(p -> kinds.merge(p.kind().word(), 1, Integer::sum));
-        Map<String, Integer> ids = new TreeMap<>();
-        packages.stream().flatMap(p -> p.securityIds().stream()).distinct()
-                .forEach(id -> ids.merge(id.substring(0, 3), 1, Integer::sum));
         StringBuilder line = new StringBuilder().append(packages.size()).append(" package(s) changed (");
         kinds.forEach((k, n) -> line.append(n).append(' ').append(k).append(", "));
         line.setLength(line.length() - 2);
-        line.append("); ");
-        if (ids.isEmpty()) {
-            line.append("no CVE, DSA or DLA id in their changelogs");
-        } else {
-            ids.forEach((k, n) -> line.append(n).append(' ').append(k).append(", "));
-            line.setLength(line.length() - 2);
-            line.append(" fixed");
+        line.append(")");
+        securityPart().ifPresent(part -> line.append("; ").append(part));
+        List<String> unread = packages.stream().filter(PackageChange::changelogUnread).map(PackageChange::name).toList();
+        if (!unread.isEmpty()) {
+            line.append("; no changelog readable for ").append(unread.size()).append(" of ").append(upgrades())
+                    .append(" upgrade(s), so their CVE, DSA and DLA ids are unknown: ").append(names(unread));
         }
         long unfinished = packages.stream().filter(p -> p.unfinished() != null).count();
         if (unfinished > 0) {
             line.append("; ").append(unfinished).append(" left not fully installed");
         }
         return line.append('.').toString();
+    }
+
+    /** The ids fixed, or that the changelogs read name none; nothing when no changelog was read. */
+    private Optional<String> securityPart() {
+        Map<String, Integer> ids = new TreeMap<>();
+        packages.stream().flatMap(p -> p.securityIds().stream()).distinct()
+                .forEach(id -> ids.merge(id.substring(0, 3), 1, Integer::sum));
+        if (!ids.isEmpty()) {
+            StringBuilder part = new StringBuilder();
+            ids.forEach((k, n) -> part.append(n).append(' ').append(k).append(", "));
+            part.setLength(part.length() - 2);
+            return Optional.of(part.append(" fixed").toString());
+        }
+        if (upgrades() == 0) return Optional.of("no upgrade, so no changelog to read");
+        // a report stored before sources were recorded has none: counted neither read nor unread
+        long read = packages.stream().filter(p -> p.changelogSource() != null && p.changelogSource().read()).count();
+        return read == 0 ? Optional.empty() : Optional.of("no CVE, DSA or DLA id in the " + read + " changelog(s) read");
+    }
+
+    private long upgrades() {
+        return packages.stream().filter(PackageChange::newerThanBefore).count();
+    }
+
+    /** The first names, then how many more: a headline stays one line. */
+    private static String names(List<String> names) {
+        int shown = Math.min(names.size(), NAMES_IN_HEADLINE);
+        String list = String.join(", ", names.subList(0, shown));
+        return names.size() > shown ? list + " and " + (names.size() - shown) + " more" : list;
     }
 
     /** The headline and one line per package, for Cockpit and the audit (the caller bounds its length). */
@@ -95,6 +125,7 @@ public record PackageReport(State state, String reason, List<PackageChange> pack
         for (PackageChange p : packages) {
             text.append("  ").append(p.name()).append(' ').append(p.versions()).append(" (").append(p.kind().word());
             if (p.unfinished() != null) text.append(", ").append(p.unfinished());
+            if (p.changelogUnread()) text.append(", no changelog readable");
             text.append(')');
             if (!p.securityIds().isEmpty()) text.append(": ").append(String.join(", ", p.securityIds()));
             text.append('\n');
@@ -123,6 +154,7 @@ public record PackageReport(State state, String reason, List<PackageChange> pack
             row.put("ids", String.join(", ", ids.subList(0, Math.min(ids.size(), IDS_PER_ROW)))
                     + (ids.size() > IDS_PER_ROW ? " and " + (ids.size() - IDS_PER_ROW) + " more" : ""));
             row.put("changelog", p.changelog());
+            if (p.changelogSource() != null) row.put("changelogSource", p.changelogSource().word());
             if (more == 0 && root.toString().length() + row.toString().length() + 40 <= maxChars) {
                 rows.add(row);
             } else {

@@ -133,7 +133,7 @@ class ShadowPackagesTest {
             """;
 
     @Test @DisplayName("no doc installed (dpkg's path-exclude): each changelog is read from the archive the patch installed,"
-            + " a linked doc directory from the linked package's archive, and one found nowhere is said on its row")
+            + " a linked doc directory from the linked package's archive, and one found nowhere is said on its row and in the headline")
     void readsTheChangelogsFromThePackageArchivesWhenNoDocIsInstalled() throws IOException {
         TestDebs debs = new TestDebs(work.resolve("build"));
         debs.deb("libexpat1", "2.5.0-1+deb12u5", "amd64").gzip("usr/share/doc/libexpat1/changelog.Debian.gz", EXPAT)
@@ -185,9 +185,11 @@ class ShadowPackagesTest {
         assertThat(byName.get("docless").changelog())
                 .isEqualTo("no changelog readable: none installed in " + docs + "/docless, none in its archive in " + bundle);
         assertThat(byName.get("stale").changelog()).endsWith(", no archive of stale 1.1 (amd64) in " + bundle + " or " + aptCache);
+        assertThat(PackageReport.known(changes, 0).headline()).isEqualTo("7 package(s) changed (7 upgraded); 11 CVE, 1 DSA fixed;"
+                + " no changelog readable for 3 of 7 upgrade(s), so their CVE, DSA and DLA ids are unknown: docless, orphan, stale.");
     }
 
-    @Test @DisplayName("no changelog installed and no archive of the new versions: every row says so")
+    @Test @DisplayName("no changelog installed and no archive of the new versions: every row says so, the headline never says 'no CVE ids'")
     void noChangelogAnywhereIsSaidNotTakenForNoFixes() {
         List<PackageChange> changes = reader(new LocalShell()).withSecurity(SHADOW, List.of(
                 upgrade("libexpat1", "2.5.0-1+deb12u2", "2.5.0-1+deb12u5"),
@@ -199,6 +201,10 @@ class ShadowPackagesTest {
             assertThat(c.changelog()).isEqualTo("no changelog readable: none installed in " + docs + "/" + c.name() + ", no archive of "
                     + c.name() + " " + c.newVersion() + " (amd64) in " + bundle + " or " + aptCache);
         });
+        PackageReport report = PackageReport.known(changes, 0);
+        assertThat(report.headline()).isEqualTo("3 package(s) changed (1 new, 2 upgraded); no changelog readable for 2 of 2"
+                + " upgrade(s), so their CVE, DSA and DLA ids are unknown: libexpat1, libssl3.").doesNotContain("no CVE");
+        assertThat(report.summary()).contains("  libexpat1 2.5.0-1+deb12u2 -> 2.5.0-1+deb12u5 (upgraded, no changelog readable)\n");
     }
 
     @Test @DisplayName("the guest stops reading at the old version's entry: the output holds only what the parser needs")

@@ -249,8 +249,9 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         order.verify(hypervisor).shutdown(eq(SHADOW), any());
 
         assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.PACKAGE_CHANGES_SUMMARY)).isEqualTo(
-                "3 package(s) changed (1 new, 2 upgraded); 2 CVE fixed.\n"
-                        + "  libssl3 3.0.11-1~deb12u2 -> 3.0.13-1~deb12u1 (upgraded)\n"
+                "3 package(s) changed (1 new, 2 upgraded); 2 CVE fixed; no changelog readable for 1 of 2 upgrade(s),"
+                        + " so their CVE, DSA and DLA ids are unknown: libssl3.\n"
+                        + "  libssl3 3.0.11-1~deb12u2 -> 3.0.13-1~deb12u1 (upgraded, no changelog readable)\n"
                         + "  linux-image-6.1.0-28-amd64 (none) -> 6.1.119-1 (new)\n"
                         + "  openssl 3.0.11-1~deb12u2 -> 3.0.13-1~deb12u1 (upgraded): CVE-2023-5678, CVE-2024-0727\n");
         PackageReport report = PackageReport.fromJson(fileBytes(pi, ProcessVariables.PACKAGE_CHANGES));
