@@ -55,6 +55,8 @@ class RawAndDataDiskVmTest {
     QemuStorageDaemonExposer disks;
     Path raw;
     Path data;
+    Path shared;
+    Path hostDir;
     ShadowClone clone;
 
     @BeforeAll
@@ -74,8 +76,7 @@ class RawAndDataDiskVmTest {
         raw = qcow2.resolveSibling(VM + ".raw");
         HostCommand.run(Duration.ofMinutes(10), "qemu-img", "convert", "-f", "qcow2", "-O", "raw", qcow2.toString(), raw.toString())
                 .orThrow("convert the lab disk to raw");
-        String xml = LabVm.virsh(hv.uri(), "dumpxml", "--inactive", VM)
-                .replace("type='qcow2'", "type='raw'").replace(qcow2.toString(), raw.toString());
+        String xml = sharing(asRaw(LabVm.virsh(hv.uri(), "dumpxml", "--inactive", VM), qcow2, raw));
         Path def = Files.createTempFile(VM, ".xml");
         Files.writeString(def, xml);
         LabVm.virsh(hv.uri(), "define", def.toString());
@@ -85,13 +86,39 @@ class RawAndDataDiskVmTest {
         LabVm.awaitSsh(shell, live(), BOOT);
     }
 
+    /** The boot disk's driver and source as raw; the data disk's untouched. */
+    private static String asRaw(String xml, Path qcow2, Path raw) {
+        int at = xml.indexOf("'" + qcow2 + "'");
+        int disk = xml.lastIndexOf("<disk", at);
+        int end = xml.indexOf("</disk>", at);
+        String vda = xml.substring(disk, end).replace("type='qcow2'", "type='raw'").replace(qcow2.toString(), raw.toString());
+        return xml.substring(0, disk) + vda + xml.substring(end);
+    }
+
+    /**
+     * What the live VM shares (issue 14, point 4): a shareable raw disk another VM could use and a
+     * host directory over 9p (a {@code <filesystem>} device, as virtiofs is). Its shadow must get neither.
+     */
+    private String sharing(String xml) throws Exception {
+        shared = raw.resolveSibling(VM + "-shared.img");
+        HostCommand.run(CMD, "qemu-img", "create", "-q", "-f", "raw", shared.toString(), "16M").orThrow("shared disk");
+        hostDir = Files.createTempDirectory("sp-raw-disk-share");
+        Files.setPosixFilePermissions(hostDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx")); // QEMU's user reads it
+        return xml.replace("</devices>", "<disk type='file' device='disk'><driver name='qemu' type='raw' cache='none'/>"
+                + "<source file='" + shared + "'/><target dev='vdc' bus='virtio'/><shareable/></disk>"
+                + "<filesystem type='mount' accessmode='mapped'><source dir='" + hostDir + "'/><target dir='hostshare'/></filesystem>"
+                + "</devices>");
+    }
+
     @AfterAll
     void removeEverything() throws Exception {
         try {
             LabVm.removeAll(VM, hv, clone, disks);
         } finally {
-            if (raw != null) {
-                Files.deleteIfExists(raw);
+            for (Path p : new Path[] {raw, shared}) {
+                if (p != null) {
+                    Files.deleteIfExists(p);
+                }
             }
         }
     }
@@ -103,8 +130,9 @@ class RawAndDataDiskVmTest {
         assertThat(disk.format()).isEqualTo("raw");
         assertThat(disk.source()).isEqualTo(raw.toString());
         assertThat(hv.checkPatchable(VM)).isEmpty();
-        assertThat(hv.snapshotDisks(VM).keySet()).containsExactly("vda", "vdb");
-        assertThat(hv.sharedDevices(VM)).as("both disks are its own: the shadow gets a delta of each").isEmpty();
+        assertThat(hv.snapshotDisks(VM).keySet()).as("its own disks; the shareable one is not its own").containsExactly("vda", "vdb");
+        assertThat(hv.sharedDevices(VM)).containsExactly("disk vdc is shareable (another VM may use it)",
+                "a host directory shared into the VM (virtiofs/9p): hostshare");
     }
 
     @Test
@@ -127,6 +155,11 @@ class RawAndDataDiskVmTest {
             assertThat(hv.diskSource(VM, disk.target(), false)).isEqualTo(disk.liveDelta().toString());
         }
         assertThat(ShadowClone.fromJson(clone.toJson())).as("the formats travel with the run").isEqualTo(clone);
+        String shadowXml = LabVm.virsh(hv.uri(), "dumpxml", "--inactive", clone.shadowVm());
+        assertThat(shadowXml).as("the shadow gets neither the shareable disk nor the host directory")
+                .doesNotContain(shared.toString()).doesNotContain("<filesystem").doesNotContain(hostDir.toString());
+        assertThat(hv.record(RUN).orElseThrow().droppedDevices).hasSize(2);
+        assertThat(LabVm.virsh(hv.uri(), "dumpxml", VM)).as("the live VM keeps both").contains(shared.toString(), "hostshare");
         shell.check(live(), "echo after-snapshot > /root/sp-live-only && echo after-snapshot > /srv/sp-live-data && sync", CMD);
     }
 
