@@ -8,7 +8,6 @@ import dev.shadowpatch.virt.DomainXml;
 import dev.shadowpatch.virt.Hypervisor;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
