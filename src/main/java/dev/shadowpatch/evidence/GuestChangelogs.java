@@ -15,7 +15,8 @@ import java.util.Map;
  * architecture; where that archive links the package's doc directory to another package's (Debian's
  * {@code --link-doc}), the linked package's archive at the same version. A guest whose dpkg excludes
  * {@code /usr/share/doc} still has its archives. Only reads: an archive is streamed through tar to
- * stdout, nothing is unpacked in the shadow (its files are merged into the live VM).
+ * stdout, nothing is unpacked in the shadow (its files are merged into the live VM) but
+ * {@code dpkg-deb -W}'s temporary control files under {@code /tmp}, which the merge excludes.
  */
 final class GuestChangelogs {
     /** The top of one changelog, enough for many security updates of a package (a kernel's one entry is larger). */
@@ -68,7 +69,9 @@ final class GuestChangelogs {
     private static final String SCRIPT = String.join(" ",
             "sp_t0=$(date +%s);",
             "sp_late() { [ $(( $(date +%s) - sp_t0 )) -ge @ARCHIVES_SECONDS@ ]; };",
-            "sp_top() { zcat 2>/dev/null | tr -d '\\036' | awk -v h=\"($1)\" '{ print } /^[^ \\t]/ && index($0, h) { exit }'"
+            // a binNMU's version (+bN) has no entry of its own: its source version's entry ends the text too
+            "sp_top() { b=${1%+b[0-9]*}; zcat 2>/dev/null | tr -d '\\036'"
+                    + " | awk -v h=\"($1)\" -v g=\"($b)\" '{ print } /^[^ \\t]/ && (index($0, h) || index($0, g)) { exit }'"
                     + " | head -c @CHANGELOG_BYTES@; };",
             "sp_tar() { f=$1; shift; sp_late || timeout @READ_SECONDS@ dpkg-deb --fsys-tarfile \"$f\" 2>/dev/null | tar \"$@\" 2>/dev/null; };",
             "sp_deb() { for f in \"$1/$2\"_*.deb; do [ -f \"$f\" ]"

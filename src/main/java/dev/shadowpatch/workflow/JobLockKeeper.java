@@ -57,6 +57,12 @@ public class JobLockKeeper {
         this.renewals.setRemoveOnCancelPolicy(true); // every step's handle is closed long before its first renewal
     }
 
+    /** The renewals stop with the application: a closed data source must not be written to from a leftover thread. */
+    @jakarta.annotation.PreDestroy
+    void stop() {
+        renewals.shutdownNow();
+    }
+
     /** Renews the current job's lock until the returned handle is closed. */
     public Held keep() {
         JobExecutorContext context = Context.getJobExecutorContext();

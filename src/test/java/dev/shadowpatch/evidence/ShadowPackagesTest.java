@@ -217,6 +217,15 @@ class ShadowPackagesTest {
                 .contains("openssl (3.0.18-1~deb12u2) bookworm-security").doesNotContain("3.0.18-1~deb12u1");
     }
 
+    @Test @DisplayName("a binNMU's old version (+bN) has no entry of its own: the guest stops at its source version's entry")
+    void theGuestStopsAtABinNmusSourceVersion() throws IOException {
+        changelog("openssl", "changelog.Debian.gz", ChangelogSecurityTest.changelog("openssl"));
+        String output = new LocalShell().run(SHADOW, GuestChangelogs.command(List.of(upgrade("openssl", "3.0.18-1~deb12u2+b1",
+                "3.0.19-1~deb12u2")), new ChangelogPlaces(docs.toString(), bundle.toString(), aptCache.toString())), Duration.ofSeconds(30)).stdout();
+        assertThat(GuestChangelogs.parse(output).get("openssl").text()).contains("openssl (3.0.18-1~deb12u2) bookworm-security")
+                .doesNotContain("3.0.18-1~deb12u1");
+    }
+
     @Test @DisplayName("the output of all changelogs cut: the cut package is read as far as it goes, the ones after are said to be missing")
     void sectionsOfACutOutput() {
         Map<String, GuestChangelogs.Result> results = GuestChangelogs.parse("\u001e a\n\u001e@installed\nfoo (2) x; urgency=low\n"

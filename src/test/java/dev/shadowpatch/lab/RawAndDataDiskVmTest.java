@@ -115,7 +115,7 @@ class RawAndDataDiskVmTest {
         try {
             LabVm.removeAll(VM, hv, clone, disks);
         } finally {
-            for (Path p : new Path[] {raw, shared}) {
+            for (Path p : new Path[] {raw, shared, hostDir}) {
                 if (p != null) {
                     Files.deleteIfExists(p);
                 }
