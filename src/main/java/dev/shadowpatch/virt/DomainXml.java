@@ -82,6 +82,11 @@ public final class DomainXml {
         return out;
     }
 
+    /** Whether disk {@code target} of the definition has {@code image} as its source (false when no such disk). */
+    public static boolean pointsAt(String xml, String target, Path image) {
+        return disk(xml, target).map(Disk::source).filter(image.toString()::equals).isPresent();
+    }
+
     /** Whether the running definition shows an image under the disk (an overlay not yet flattened). */
     public static boolean hasBackingStore(String xml, String target) {
         Element backing = child(diskElement(parse(xml), target), "backingStore");

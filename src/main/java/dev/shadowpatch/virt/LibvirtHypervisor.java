@@ -125,7 +125,7 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             DomainState state = d.getInfo().state;
             String xml = d.getXMLDesc(0);
             if (existing != null && existing.chain != null
-                    && existing.chain.liveDelta().toString().equals(DomainXml.disk(xml, existing.chain.diskTarget()).map(DomainXml.Disk::source).orElse(null))) {
+                    && DomainXml.pointsAt(xml, existing.chain.diskTarget(), existing.chain.liveDelta())) {
                 // The snapshot happened (atomically, every disk) but the orchestrator died before recording it.
                 mark(existing, Step.SNAPSHOT_TAKEN);
                 return existing;
@@ -583,7 +583,7 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
         String xml = withDomain(r.chain.liveVm(), d -> d.getXMLDesc(running ? 0 : XML_INACTIVE), "read definition");
         Map<String, Path> switchTo = new LinkedHashMap<>();
         for (ShadowClone.Disk disk : merged) {
-            if (!disk.mergeOverlay().toString().equals(DomainXml.disk(xml, disk.target()).map(DomainXml.Disk::source).orElse(null))) {
+            if (!DomainXml.pointsAt(xml, disk.target(), disk.mergeOverlay())) {
                 switchTo.put(disk.target(), disk.mergeOverlay());
             }
         }
@@ -610,7 +610,7 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
         if (state(liveVm) != DomainState.VIR_DOMAIN_SHUTOFF) {
             String running = withDomain(liveVm, d -> d.getXMLDesc(0), "read running definition");
             boolean onOverlay = overlays.entrySet().stream().anyMatch(o ->
-                    o.getValue().toString().equals(DomainXml.disk(running, o.getKey()).map(DomainXml.Disk::source).orElse(null)));
+                    DomainXml.pointsAt(running, o.getKey(), o.getValue()));
             if (onOverlay) {
                 log.warn("VM {} is up on the merge overlay being rolled back: shutting it down", liveVm);
                 shutdown(liveVm, props.getShutdownGrace());
@@ -620,7 +620,7 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             String xml = withDomain(liveVm, d -> d.getXMLDesc(XML_INACTIVE), "read definition");
             Map<String, Path> back = new LinkedHashMap<>();
             for (ShadowClone.Disk disk : r.chain.disks()) {
-                if (!disk.liveDelta().toString().equals(DomainXml.disk(xml, disk.target()).map(DomainXml.Disk::source).orElse(null))) {
+                if (!DomainXml.pointsAt(xml, disk.target(), disk.liveDelta())) {
                     back.put(disk.target(), disk.liveDelta());
                 }
             }

@@ -39,6 +39,12 @@ public final class FileSystemPlans {
         this.plans = new LinkedHashMap<>(new TreeMap<>(byMountPoint));
     }
 
+    /** Whether the part for this mount point has any operation (a disk it lies on needs a merge overlay). */
+    public boolean writes(String mountPoint) {
+        MergePlan plan = byMountPoint().get(mountPoint);
+        return plan != null && plan.size() > 0;
+    }
+
     public Map<String, MergePlan> byMountPoint() {
         return java.util.Collections.unmodifiableMap(plans);
     }

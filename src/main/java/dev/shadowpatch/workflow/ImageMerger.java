@@ -123,8 +123,7 @@ public class ImageMerger implements ShadowMerger {
         FileSystemPlans approved = FileSystemPlans.fromJson(new String(approvedPlanJson, StandardCharsets.UTF_8));
         Set<String> out = new java.util.LinkedHashSet<>();
         for (GuestLayout.FileSystem fs : layout.fileSystems()) {
-            MergePlan plan = approved.byMountPoint().get(fs.mountPoint());
-            if (plan != null && plan.size() > 0) {
+            if (approved.writes(fs.mountPoint())) {
                 out.add(fs.volume().disk());
             }
         }
@@ -175,8 +174,7 @@ public class ImageMerger implements ShadowMerger {
         FileSystemPlans approved = FileSystemPlans.fromJson(new String(approvedPlanJson, StandardCharsets.UTF_8));
         if (layout != null) {
             for (GuestLayout.FileSystem fs : layout.fileSystems()) {
-                MergePlan plan = approved.byMountPoint().get(fs.mountPoint());
-                if (plan != null && plan.size() > 0 && clone.disk(fs.volume().disk()).map(ShadowClone.Disk::mergeOverlay).isEmpty()) {
+                if (approved.writes(fs.mountPoint()) && clone.disk(fs.volume().disk()).map(ShadowClone.Disk::mergeOverlay).isEmpty()) {
                     throw new IllegalStateException("The approved plan writes " + fs.mountPoint() + " of " + clone.liveVm()
                             + " but its disk " + fs.volume().disk() + " has no merge overlay: the overlays were made for another plan");
                 }
