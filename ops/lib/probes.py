@@ -9,6 +9,7 @@ as expected), and close() at the end. Stdlib only; a few kinds drive the host's 
 No password ever reaches argv, a log or an exception message.
 """
 import ftplib
+import http.client
 import http.server
 import os
 import random
@@ -44,7 +45,7 @@ def _ipv4(kind, field, value):
     raise ValueError(f"probe kind {kind!r}: field {field!r} must be an IPv4 address, not {value!r}")
 
 
-def _one_line(text, limit=200):
+def _one_line(text, limit=400):
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
@@ -71,10 +72,19 @@ class Probe:
         self.address, self.vm = address, vm
         self._validate()
 
+    NUMBERS = {"status", "version", "nfsport", "mountport"}  # the other fields but port(s) are strings
+
     def _validate(self):
-        for name in ("port",):
-            if name in self.FIELDS and not (isinstance(self.port, int) and 0 < self.port < 65536):
-                raise ValueError(f"probe kind {self.kind!r}: field 'port' must be a TCP/UDP port, not {self.port!r}")
+        for name in self.FIELDS:
+            value = getattr(self, name)
+            if name == "port" or (name in ("nfsport", "mountport") and value is not None):
+                if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 65536:
+                    raise ValueError(f"probe kind {self.kind!r}: field {name!r} must be a port number, not {value!r}")
+            elif name in self.NUMBERS:
+                if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                    raise ValueError(f"probe kind {self.kind!r}: field {name!r} must be an integer, not {value!r}")
+            elif name != "ports" and value is not None and not isinstance(value, str):
+                raise ValueError(f"probe kind {self.kind!r}: field {name!r} must be a string, not {value!r}")
 
     def prepare(self):
         pass
@@ -174,16 +184,25 @@ class HttpProxyProbe(Probe):
     def __init__(self, spec, address, vm=None):
         super().__init__(spec, address, vm)
         self.proxy = f"http://{address}:{self.port}"
-        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": self.proxy}), _NoRedirect)
         self.target = self.url.replace("{host}", host_address_towards(address)) if "{host}" in self.url else self.url
+        if not self.target.startswith("http://"):
+            raise ValueError(f"probe kind 'http-proxy': field 'url' must be an http:// URL, not {self.url!r}")
 
     def check(self):
+        # http.client, not urllib: urllib would skip the proxy for any host in $no_proxy and then
+        # fetch the origin directly, a pass that says nothing about the proxy.
+        conn = http.client.HTTPConnection(self.address, self.port, timeout=TIMEOUT)
         try:
-            status, body = _fetch(self._opener, self.target)
+            conn.request("GET", self.target)  # absolute-form request target: a proxy request
+            res = conn.getresponse()
+            status, body = res.status, res.read(1 << 20).decode(errors="replace")
+            error = res.getheader("X-Squid-Error")
         except Exception as e:
-            self._fail(f"no answer: {e}")
+            self._fail(f"no answer: {type(e).__name__}: {e}")
+        finally:
+            conn.close()
         if status != 200:
-            self._fail(f"status {status} through the proxy: {body[:80]!r}")
+            self._fail(f"status {status} through the proxy" + (f" ({error})" if error else ""))
         _expect_in(self, body, "the body")
 
     def describe(self):
@@ -206,7 +225,8 @@ class _TextHandler(http.server.BaseHTTPRequestHandler):
 
 def serve_http(text, bind_host, port=0):
     """Serves `text` to every GET on bind_host:port from a daemon thread -> (server, port).
-    The origin an http-proxy probe fetches through the VM's proxy; stop with server.shutdown()."""
+    The origin an http-proxy probe fetches through the VM's proxy; stop it with server.shutdown()
+    and server.server_close()."""
     handler = type("Handler", (_TextHandler,), {"text": text.encode()})
     server = http.server.ThreadingHTTPServer((bind_host, port), handler)
     server.daemon_threads = True
@@ -254,13 +274,15 @@ def dns_answer(msg, qid):
     addresses = []
     for _ in range(an):
         off = _skip_name(msg, off)
+        if off + 10 > len(msg):
+            raise ValueError("answer runs past the message")
         rtype, rclass, _, rdlen = struct.unpack(">HHIH", msg[off:off + 10])
         off += 10
+        if off + rdlen > len(msg):
+            raise ValueError("answer runs past the message")
         if rtype == 1 and rclass == 1 and rdlen == 4:
             addresses.append(socket.inet_ntoa(msg[off:off + 4]))
         off += rdlen
-    if off > len(msg):
-        raise ValueError("answer runs past the message")
     return flags & 0x000F, addresses
 
 
@@ -340,6 +362,11 @@ class SqlProbe(Probe):
     kind = "sql"
     FIELDS = {"port": 5432, "database": _REQUIRED, "user": _REQUIRED, "password": _REQUIRED,
               "query": _REQUIRED, "expect": _REQUIRED}
+
+    def _validate(self):
+        if isinstance(self.expect, int) and not isinstance(self.expect, bool):
+            self.expect = str(self.expect)  # expect = 42 in TOML means psql's "42"
+        super()._validate()
 
     def check(self):
         # The password only in the environment; no PG* variable of ours (service files, ssl
@@ -536,9 +563,9 @@ class VpnProbe(Probe):
         deadline = time.monotonic() + self.UP_WAIT
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                tail = self._log_tail()
+                why = f"openvpn exited {self._proc.returncode}: {self._log_tail()}"
                 self.close()
-                raise ProbeFailed(_one_line(f"{self.describe()}: openvpn exited {self._proc.returncode}: {tail}"))
+                raise ProbeFailed(_one_line(f"{self.describe()}: {why}"))
             if "Initialization Sequence Completed" in self._read_log():
                 return
             time.sleep(0.2)
