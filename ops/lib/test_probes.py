@@ -90,7 +90,7 @@ class ServerTest(unittest.TestCase):
     def server_log(self, name):
         try:
             with open(self.path(f"{name}.log"), errors="replace") as f:
-                return f.read()[-2000:]
+                return f.read()
         except OSError:
             return ""
 
@@ -545,19 +545,23 @@ class VpnTest(ServerTest):
             return fingerprint.strip().split("=", 1)[1], f"<cert>\n{c.read()}</cert>\n<key>\n{k.read()}</key>\n"
 
     def start_server(self, ns, port):
+        done = self.server_log("ip").count("Initialization Sequence Completed")  # the log is appended to
         proc = self.start(["ip", "netns", "exec", ns, "openvpn", "--config", self.path("server.conf")])
         deadline = time.monotonic() + 15
-        while "Initialization Sequence Completed" not in self.server_log("ip"):
-            self.assertIsNone(proc.poll(), self.server_log("ip"))
-            self.assertLess(time.monotonic(), deadline, self.server_log("ip"))
+        while self.server_log("ip").count("Initialization Sequence Completed") == done:
+            self.assertIsNone(proc.poll(), self.server_log("ip")[-2000:])
+            self.assertLess(time.monotonic(), deadline, self.server_log("ip")[-2000:])
             time.sleep(0.05)
         return proc
 
-    def test_openvpn(self):
+    def lab(self, proto):
+        """A network namespace with a veth pair, certificates, the server's and the guest's configs
+        -> (namespace, port, probe spec)."""
         need("openvpn", "ping", "ip", "openssl")
         if not os.path.exists("/dev/net/tun"):
             raise unittest.SkipTest("no /dev/net/tun")
-        ns, veth, port = f"sp-probe-{os.getpid()}", f"spv{os.getpid() % 100000}", free_port(socket.SOCK_DGRAM)
+        ns, veth = f"sp-probe-{os.getpid()}", f"spv{os.getpid() % 100000}"
+        port = free_port(socket.SOCK_DGRAM if proto == "udp" else socket.SOCK_STREAM)
         self.ip("netns", "add", ns)
         self.addCleanup(subprocess.run, ["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
         self.ip("link", "add", veth, "type", "veth", "peer", "name", veth + "n", "netns", ns)
@@ -567,11 +571,11 @@ class VpnTest(ServerTest):
         self.ip("link", "set", veth + "n", "up", ns=ns)
         self.ip("link", "set", "lo", "up", ns=ns)
         server_fp, server_pem = self.cert("server")
-        client_fp, client_pem = self.cert("client")
+        client_fp, self.client_pem = self.cert("client")
         self.write("server.conf", f"""server {self.TUNNEL}.0 255.255.255.0
 topology subnet
 dev tun
-proto udp
+proto {proto}
 local {self.NS_ADDR}
 port {port}
 dh none
@@ -586,8 +590,36 @@ proto udp
 remote 192.0.2.1 1194
 peer-fingerprint {server_fp}
 verb 3
-{client_pem}""", mode=0o600)
-        spec = {"kind": "vpn", "port": port, "peer": f"{self.TUNNEL}.1", "client_config": client_conf}
+{self.client_pem}""", mode=0o600)
+        return ns, port, {"kind": "vpn", "port": port, "proto": proto, "peer": f"{self.TUNNEL}.1",
+                          "client_config": client_conf}
+
+    def wait_back(self, probe):
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                return probe.check()
+            except ProbeFailed:
+                self.assertLess(time.monotonic(), deadline, "the tunnel did not come back after the server's restart")
+                time.sleep(0.3)
+
+    def test_openvpn_tcp(self):
+        ns, port, spec = self.lab("tcp")
+        server = self.start_server(ns, port)
+        probe = make_probe(spec, self.NS_ADDR, LocalVm())
+        self.addCleanup(probe.close)
+        probe.prepare()
+        probe.check()
+        self.kill(server)
+        start = time.monotonic()
+        with self.assertRaises(ProbeFailed):
+            probe.check()
+        self.assertLess(time.monotonic() - start, 3.0)
+        self.start_server(ns, port)
+        self.wait_back(probe)
+
+    def test_openvpn(self):
+        ns, port, spec = self.lab("udp")
         early = make_probe(spec, self.NS_ADDR, LocalVm())
         early.UP_WAIT = 1.5  # no server yet: prepare() gives up, and leaves nothing behind
         with self.assertRaisesRegex(ProbeFailed, "did not come up within 1.5 s"):
@@ -602,7 +634,7 @@ verb 3
         self.assertEqual(os.stat(os.path.join(probe._dir, "client.conf")).st_mode & 0o777, 0o600)
         self.assertNotIn("192.0.2.1", made)
         self.assertIn(f"remote {self.NS_ADDR} {port} udp\ndev {probe.dev}\n", made)
-        self.assertIn(client_pem, made)
+        self.assertIn(self.client_pem, made)
         probe.check()
         # a peer that is not there does not answer through the tunnel
         other = make_probe(dict(spec, peer=f"{self.TUNNEL}.99"), self.NS_ADDR, LocalVm())
@@ -617,14 +649,7 @@ verb 3
             probe.check()
         self.assertLess(time.monotonic() - start, 3.0)
         self.start_server(ns, port)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                probe.check()
-                break
-            except ProbeFailed:
-                self.assertLess(time.monotonic(), deadline, "the tunnel did not come back after the server's restart")
-                time.sleep(0.3)
+        self.wait_back(probe)
         made_dir, openvpn = probe._dir, probe._proc
         probe.close()
         probe.close()
