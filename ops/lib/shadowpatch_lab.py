@@ -1,8 +1,7 @@
-"""Shared pieces of ops/e2e and ops/demo: lab VMs, patch bundles, the REST API, service checks."""
+"""Shared pieces of ops/e2e and ops/demo: lab VMs, patch bundles, the REST API (services: services.py)."""
 import base64
 import json
 import os
-import shlex
 import subprocess
 import sys
 import time
@@ -75,20 +74,6 @@ def build_bundle(vm, out_dir, work_dir):
 
 # The command a patch bundle is applied with inside a guest (PatchBundle uploads it there).
 BUNDLE_PATCH_COMMAND = "sh /var/cache/sp-patch-bundle/apply.sh"
-
-
-def service_checks(services):
-    """One shell command that succeeds only when every service answers (runs inside the guest)."""
-    checks = []
-    for s in services:
-        if s in ("nginx", "apache2", "lighttpd"):
-            # no curl in the guest: an HTTP request through bash's /dev/tcp
-            checks.append("bash -c 'exec 3<>/dev/tcp/127.0.0.1/80 && printf \"GET / HTTP/1.0\\r\\n\\r\\n\" >&3 && head -1 <&3 | grep -q \" 200 \"'")
-        elif s.startswith("postgresql"):
-            checks.append("su postgres -c 'psql -qtAc \"select 1\"' | grep -q 1")
-        else:
-            checks.append(f"systemctl is-active --quiet {shlex.quote(s)}")
-    return " && ".join(checks) or "true"
 
 
 class Api:
