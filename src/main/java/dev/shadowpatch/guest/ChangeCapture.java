@@ -96,11 +96,15 @@ public class ChangeCapture {
         shell.upload(target, resource("sp-change-capture.service"), UNIT);
         shell.upload(target, resource("exclude.list"), EXCLUDES);
         long secs = Math.max(1, timeout.toSeconds());
+        // The deadline is the guest's clock, not a count of polls: under TCG one poll (a systemctl) took
+        // longer than its 0.2 s sleep, so the SSH timeout fired first and the step failed instead of
+        // going on without the capture (seen in ops/e2e on a loaded host).
         CommandResult started = shell.run(target, "chmod 0755 " + SCRIPT + " && chmod 0644 " + UNIT + " " + EXCLUDES
-                + " && systemctl daemon-reload && systemctl restart sp-change-capture && i=0; while [ ! -e " + STATE + "/ready ]; do"
+                + " && systemctl daemon-reload && systemctl restart sp-change-capture && end=$(( $(date +%s) + " + secs + " ));"
+                + " while [ ! -e " + STATE + "/ready ]; do"
                 + " systemctl -q is-active sp-change-capture || exit 3;"
-                + " i=$((i+1)); [ $i -gt " + (secs * 5) + " ] && { systemctl stop sp-change-capture; rm -f " + LOG + "; exit 4; };"
-                + " sleep 0.2; done", timeout.plusSeconds(10));
+                + " [ $(date +%s) -ge $end ] && { systemctl stop sp-change-capture; rm -f " + LOG + "; exit 4; };"
+                + " sleep 0.2; done", timeout.plusSeconds(30));
         return switch (started.exitCode()) {
             case 0 -> Optional.empty();
             case 3 -> Optional.of("the agent stopped before its watches were established (journalctl -u sp-change-capture in the guest)");

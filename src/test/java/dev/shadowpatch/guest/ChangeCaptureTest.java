@@ -59,7 +59,7 @@ class ChangeCaptureTest {
         verify(shell).upload(eq(SHADOW), eq(ChangeCapture.resource("sp-change-capture.service")), eq(ChangeCapture.UNIT));
         verify(shell).upload(eq(SHADOW), eq(ChangeCapture.resource("exclude.list")), eq(ChangeCapture.EXCLUDES));
         verify(shell).run(eq(SHADOW), argThat(c -> c != null && c.contains("systemctl restart sp-change-capture")
-                && c.contains("/var/lib/sp-change-capture/ready")), eq(T.plusSeconds(10)));
+                && c.contains("/var/lib/sp-change-capture/ready")), eq(T.plusSeconds(30)));
     }
 
     @Test
