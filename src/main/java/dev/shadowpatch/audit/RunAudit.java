@@ -33,7 +33,8 @@ public class RunAudit {
     private static final List<String> FIELDS = List.of(LIVE_VM, STARTED_BY, PATCH_COMMAND, TEST_COMMAND, PATCH_EXIT_CODE,
             TESTS_PASSED, CONFLICT_COUNT, PREDICTED_DOWNTIME_SECONDS, APPROVED_BY, APPROVED_AT, APPROVAL_COMMENT,
             WINDOW_OPENS_AT, WINDOW_CLOSES_AT, LIVE_DOWN_AT, SERVICE_VERIFIED_AT, DOWNTIME_SECONDS, MERGE_RULE_COUNTS,
-            ROLLBACK_REASON, OUTCOME, WINDOW_RESCHEDULES, PACKAGE_CHANGES, PACKAGE_CHANGES_SUMMARY);
+            ROLLBACK_REASON, OUTCOME, WINDOW_RESCHEDULES, PACKAGE_CHANGES, PACKAGE_CHANGES_SUMMARY,
+            RESTART_CLASS, RESTART_SUMMARY, RESTART_SECONDS);
 
     private final HistoryService history;
     private final RunLedger ledger;
@@ -46,7 +47,9 @@ public class RunAudit {
     /**
      * One patch run as an auditor reads it. Times are the engine's; downtime is live VM down -> service verified.
      * {@code packageChanges}: what the patch changed in the shadow's packages, with the security ids of each
-     * upgrade, or "unknown" with the reason; null for a run from before it was read.
+     * upgrade, or "unknown" with the reason; null for a run from before it was read. {@code restartClass}:
+     * the restart the patch needs on the live VM as found in the shadow (none, services, system or
+     * unknown), {@code restartSummary} why, {@code restartSeconds} how long it took there.
      */
     public record RunRecord(String runId, String liveVm, String state, String outcome, String startedBy, Date started,
                             Date ended, String patchCommand, String testCommand, Integer patchExitCode,
@@ -54,7 +57,8 @@ public class RunAudit {
                             Date approvedAt, String approvalComment, Date windowOpensAt, Date windowClosesAt,
                             Integer windowReschedules, Date liveDownAt, Date serviceVerifiedAt, Double downtimeSeconds,
                             Map<String, Long> mergeRuleCounts, String rollbackReason, String packageChangesSummary,
-                            PackageReport packageChanges, List<String> unreadableFields) {}
+                            PackageReport packageChanges, String restartClass, String restartSummary,
+                            Double restartSeconds, List<String> unreadableFields) {}
 
     public List<RunRecord> runs(String liveVm, int max) {
         HistoricProcessInstanceQuery query = history.createHistoricProcessInstanceQuery()
@@ -96,7 +100,8 @@ public class RunAudit {
                 f.get(APPROVAL_COMMENT, String.class), f.get(WINDOW_OPENS_AT, Date.class), f.get(WINDOW_CLOSES_AT, Date.class),
                 f.get(WINDOW_RESCHEDULES, Integer.class), f.get(LIVE_DOWN_AT, Date.class), f.get(SERVICE_VERIFIED_AT, Date.class),
                 asDouble(v.get(DOWNTIME_SECONDS)), f.ruleCounts(), f.get(ROLLBACK_REASON, String.class),
-                f.get(PACKAGE_CHANGES_SUMMARY, String.class), f.packageChanges(), f.unreadable);
+                f.get(PACKAGE_CHANGES_SUMMARY, String.class), f.packageChanges(), f.get(RESTART_CLASS, String.class),
+                f.get(RESTART_SUMMARY, String.class), asDouble(v.get(RESTART_SECONDS)), f.unreadable);
     }
 
     /** Typed reads of a run's variables: one of an unexpected type is named, not fatal to the whole answer. */

@@ -72,6 +72,17 @@ public final class ProcessVariables {
     public static final String PACKAGE_CHANGES = "packageChanges";
     public static final String PACKAGE_CHANGES_SUMMARY = "packageChangesSummary";
     public static final String PACKAGE_CHANGES_ROWS = "packageChangesRows";
+    /** What the shadow ran before the patch: each unit's mapped files with their identity ({@link dev.shadowpatch.restart.RunningCode}, a file). */
+    public static final String RUNNING_CODE_BEFORE = "runningCodeBefore";
+    /** The restart the patch needs on the live VM ({@link dev.shadowpatch.restart.RestartNeed} as JSON, a file). */
+    public static final String RESTART_NEED = "restartNeed";
+    /** Its class as a {@link dev.shadowpatch.restart.RestartClass#word}: none, services, system, or unknown. */
+    public static final String RESTART_CLASS = "restartClass";
+    public static final String RESTART_SUMMARY = "restartSummary";
+    /** How long the needed restart took in the shadow (units restarted, or the shadow's boot to an address). */
+    public static final String RESTART_SECONDS = "restartSeconds";
+    /** The shadow's boot, from its start to its address, in seconds. */
+    public static final String SHADOW_BOOT_SECONDS = "shadowBootSeconds";
 
     /**
      * How the shadow went off before its plan ({@link dev.shadowpatch.virt.PowerOff} word: clean, forced,

@@ -239,7 +239,8 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         ProcessInstance pi = runToApproval();
 
         assertThat(pi).isWaitingAt("approvePatch")
-                .hasPassedInOrder("readPackagesBefore", "patchShadow", "testShadow", "readPackagesAfter", "shutDownShadow");
+                .hasPassedInOrder("readPackagesBefore", "readRunningCode", "patchShadow", "testShadow", "readPackagesAfter",
+                        "findRestartNeed", "shutDownShadow");
         InOrder order = inOrder(guest, hypervisor);
         order.verify(guest).run(eq(shadowTarget()), eq(InstalledPackage.DPKG_QUERY), any());
         order.verify(guest).run(eq(shadowTarget()), eq(PATCH), any());
@@ -272,6 +273,50 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         runUntilWaiting(pi);
         assertThat(pi).isWaitingAt("approvePatch");
         verify(guest, org.mockito.Mockito.times(3)).run(eq(shadowTarget()), eq(InstalledPackage.DPKG_QUERY), any());
+    }
+
+    /** What the shadow runs before the patch: PID 1 on libc, nginx on its binary and libc. */
+    static final String RUNNING = "U\tinit.scope\t/usr/lib/systemd/systemd\nU\tinit.scope\t/usr/lib/x86_64-linux-gnu/libc.so.6\n"
+            + "U\tnginx.service\t/usr/sbin/nginx\nU\tnginx.service\t/usr/lib/x86_64-linux-gnu/libc.so.6\n"
+            + "F\t/usr/lib/systemd/systemd\t1\t10\t5\t100\nF\t/usr/lib/x86_64-linux-gnu/libc.so.6\t1\t11\t5\t200\nF\t/usr/sbin/nginx\t1\t12\t5\t300\n";
+
+    @Test
+    void theRestartAPatchNeedsIsFoundInTheShadowTimedThereAndShownToTheApprover() {
+        when(guest.run(eq(shadowTarget()), eq(InstalledPackage.DPKG_QUERY), any()))
+                .thenReturn(printed(PACKAGES_BEFORE), printed(PACKAGES_BEFORE));
+        when(guest.run(eq(shadowTarget()), eq(dev.shadowpatch.restart.RunningCode.CAPTURE), any())).thenReturn(printed(RUNNING));
+        // after the patch: nginx's binary is a new file, libc the same
+        when(guest.run(eq(shadowTarget()), org.mockito.ArgumentMatchers.argThat(c -> has(c, "/run/sp-running-code-paths")), any()))
+                .thenReturn(printed("F\t/usr/lib/systemd/systemd\t1\t10\t5\t100\nF\t/usr/lib/x86_64-linux-gnu/libc.so.6\t1\t11\t5\t200\n"
+                        + "F\t/usr/sbin/nginx\t1\t99\t6\t310\n"));
+        when(guest.run(eq(shadowTarget()), org.mockito.ArgumentMatchers.argThat(c -> has(c, "systemctl restart 'nginx.service'")), any()))
+                .thenReturn(printed("1234\n"));
+        ProcessInstance pi = runToApproval();
+
+        assertThat(pi).isWaitingAt("approvePatch").hasPassedInOrder("readRunningCode", "patchShadow", "findRestartNeed", "shutDownShadow");
+        InOrder order = inOrder(guest);
+        order.verify(guest).run(eq(shadowTarget()), eq(dev.shadowpatch.restart.RunningCode.CAPTURE), any());
+        order.verify(guest).run(eq(shadowTarget()), eq(PATCH), any());
+        order.verify(guest).run(eq(shadowTarget()), org.mockito.ArgumentMatchers.argThat(c -> has(c, "/run/sp-running-code-paths")), any());
+        assertThat(pi).variables().containsEntry(ProcessVariables.RESTART_CLASS, "services")
+                .containsEntry(ProcessVariables.RESTART_SECONDS, 1.234)
+                .containsEntry(ProcessVariables.RESTART_SUMMARY, "services: restart nginx.service (nginx.service maps /usr/sbin/nginx);"
+                        + " 1.2 s in the shadow (systemctl restart of 1 unit(s))");
+        assertThat(new String(fileBytes(pi, ProcessVariables.RESTART_NEED), java.nio.charset.StandardCharsets.UTF_8))
+                .contains("\"units\":[\"nginx.service\"]");
+    }
+
+    @Test
+    void aShadowWhoseRunningCodeCannotBeReadIsPatchedAllTheSameWithTheRestartUnknown() {
+        when(guest.run(eq(shadowTarget()), eq(dev.shadowpatch.restart.RunningCode.CAPTURE), any()))
+                .thenThrow(new dev.shadowpatch.guest.GuestException("command on root@" + SHADOW_IP + ":22 timed out after 120 s"));
+        ProcessInstance pi = runToApproval();
+
+        assertThat(pi).isWaitingAt("approvePatch").hasPassed("readRunningCode", "patchShadow", "findRestartNeed");
+        assertThat(pi).variables().containsEntry(ProcessVariables.RESTART_CLASS, "unknown");
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.RESTART_SUMMARY))
+                .isEqualTo("unknown: the running code before the patch could not be read: the shadow did not answer: command on root@"
+                        + SHADOW_IP + ":22 timed out after 120 s");
     }
 
     @Test

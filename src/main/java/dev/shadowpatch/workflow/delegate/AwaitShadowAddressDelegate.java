@@ -47,6 +47,8 @@ public class AwaitShadowAddressDelegate implements JavaDelegate {
             execution.setVariable(SHADOW_ADDRESS, address.address());
             execution.setVariable(SHADOW_ADDRESS_SOURCE, address.source().word);
             execution.setVariable(SHADOW_UP, true);
+            Instant started = ((Date) execution.getVariable(SHADOW_STARTED_AT)).toInstant();
+            execution.setVariable(SHADOW_BOOT_SECONDS, Duration.between(started, ClockUtil.getCurrentTime().toInstant()).toMillis() / 1000.0);
         } catch (HypervisorException notYet) {
             Instant started = ((Date) execution.getVariable(SHADOW_STARTED_AT)).toInstant();
             if (ClockUtil.getCurrentTime().toInstant().isAfter(started.plus(settings.shadowAddressTimeout()))) {
