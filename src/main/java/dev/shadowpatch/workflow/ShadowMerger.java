@@ -40,7 +40,7 @@ public interface ShadowMerger {
     /**
      * Applies the operator's decisions to the plan's {@code ask} conflicts.
      *
-     * @param resolutions path -> keep-live | take-shadow | hybrid
+     * @param resolutions path -> keep-live | take-shadow | hybrid | three-way (where the conflict offers a clean line merge)
      * @param fallback    decision for every conflict not named, or null
      * @throws ConflictsUnresolvedException when a conflict is left without a decision
      */
