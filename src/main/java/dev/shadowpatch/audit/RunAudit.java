@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shadowpatch.evidence.PackageReport;
 import dev.shadowpatch.workflow.ApprovalDecision;
+import dev.shadowpatch.workflow.PlanByDirectory;
 import dev.shadowpatch.workflow.ProcessKeys;
 import dev.shadowpatch.workflow.RunLedger;
 import org.camunda.bpm.engine.HistoryService;
@@ -33,7 +34,7 @@ public class RunAudit {
     private static final List<String> FIELDS = List.of(LIVE_VM, STARTED_BY, PATCH_COMMAND, TEST_COMMAND, PATCH_EXIT_CODE,
             TESTS_PASSED, CONFLICT_COUNT, PREDICTED_DOWNTIME_SECONDS, APPROVED_BY, APPROVED_AT, APPROVAL_COMMENT,
             WINDOW_OPENS_AT, WINDOW_CLOSES_AT, LIVE_DOWN_AT, SERVICE_VERIFIED_AT, DOWNTIME_SECONDS, MERGE_RULE_COUNTS,
-            ROLLBACK_REASON, OUTCOME, WINDOW_RESCHEDULES, PACKAGE_CHANGES, PACKAGE_CHANGES_SUMMARY,
+            ROLLBACK_REASON, OUTCOME, WINDOW_RESCHEDULES, PACKAGE_CHANGES, PACKAGE_CHANGES_SUMMARY, PLAN_BY_DIRECTORY,
             RESTART_CLASS, RESTART_SUMMARY, RESTART_SECONDS);
 
     private final HistoryService history;
@@ -47,9 +48,11 @@ public class RunAudit {
     /**
      * One patch run as an auditor reads it. Times are the engine's; downtime is live VM down -> service verified.
      * {@code packageChanges}: what the patch changed in the shadow's packages, with the security ids of each
-     * upgrade, or "unknown" with the reason; null for a run from before it was read. {@code restartClass}:
-     * the restart the patch needs on the live VM as found in the shadow (none, services, system or
-     * unknown), {@code restartSummary} why, {@code restartSeconds} how long it took there.
+     * upgrade, or "unknown" with the reason; null for a run from before it was read.
+     * {@code planByDirectory}: the merge plan (the approved one, once approved) by directory, with the
+     * paths it leaves out and why; null for a run without a plan (or from before it was kept).
+     * {@code restartClass}: the restart the patch needs on the live VM as found in the shadow (none,
+     * services, system or unknown), {@code restartSummary} why, {@code restartSeconds} how long it took there.
      */
     public record RunRecord(String runId, String liveVm, String state, String outcome, String startedBy, Date started,
                             Date ended, String patchCommand, String testCommand, Integer patchExitCode,
@@ -57,8 +60,8 @@ public class RunAudit {
                             Date approvedAt, String approvalComment, Date windowOpensAt, Date windowClosesAt,
                             Integer windowReschedules, Date liveDownAt, Date serviceVerifiedAt, Double downtimeSeconds,
                             Map<String, Long> mergeRuleCounts, String rollbackReason, String packageChangesSummary,
-                            PackageReport packageChanges, String restartClass, String restartSummary,
-                            Double restartSeconds, List<String> unreadableFields) {}
+                            PackageReport packageChanges, PlanByDirectory planByDirectory, String restartClass,
+                            String restartSummary, Double restartSeconds, List<String> unreadableFields) {}
 
     public List<RunRecord> runs(String liveVm, int max) {
         HistoricProcessInstanceQuery query = history.createHistoricProcessInstanceQuery()
@@ -81,7 +84,8 @@ public class RunAudit {
                 .processInstanceId(pi.getId()).variableNameIn(FIELDS.toArray(String[]::new)).disableCustomObjectDeserialization().list()) {
             if (var.getActivityInstanceId() == null || var.getActivityInstanceId().equals(pi.getId())
                     || !v.containsKey(var.getName())) {
-                v.put(var.getName(), PACKAGE_CHANGES.equals(var.getName()) ? var.getTypedValue() : var.getValue());
+                boolean file = PACKAGE_CHANGES.equals(var.getName()) || PLAN_BY_DIRECTORY.equals(var.getName());
+                v.put(var.getName(), file ? var.getTypedValue() : var.getValue());
             }
         }
         String state = pi.getEndTime() == null ? "running" : "ended";
@@ -100,8 +104,9 @@ public class RunAudit {
                 f.get(APPROVAL_COMMENT, String.class), f.get(WINDOW_OPENS_AT, Date.class), f.get(WINDOW_CLOSES_AT, Date.class),
                 f.get(WINDOW_RESCHEDULES, Integer.class), f.get(LIVE_DOWN_AT, Date.class), f.get(SERVICE_VERIFIED_AT, Date.class),
                 asDouble(v.get(DOWNTIME_SECONDS)), f.ruleCounts(), f.get(ROLLBACK_REASON, String.class),
-                f.get(PACKAGE_CHANGES_SUMMARY, String.class), f.packageChanges(), f.get(RESTART_CLASS, String.class),
-                f.get(RESTART_SUMMARY, String.class), asDouble(v.get(RESTART_SECONDS)), f.unreadable);
+                f.get(PACKAGE_CHANGES_SUMMARY, String.class), f.packageChanges(), f.planByDirectory(),
+                f.get(RESTART_CLASS, String.class), f.get(RESTART_SUMMARY, String.class), asDouble(v.get(RESTART_SECONDS)),
+                f.unreadable);
     }
 
     /** Typed reads of a run's variables: one of an unexpected type is named, not fatal to the whole answer. */
@@ -123,14 +128,23 @@ public class RunAudit {
         }
 
         PackageReport packageChanges() {
-            FileValue file = get(PACKAGE_CHANGES, FileValue.class);
+            return jsonFile(PACKAGE_CHANGES, PackageReport::fromJson, "not a package report");
+        }
+
+        PlanByDirectory planByDirectory() {
+            return jsonFile(PLAN_BY_DIRECTORY, PlanByDirectory::fromJson, "not a plan by directory");
+        }
+
+        /** A file variable holding JSON, parsed; one that cannot be read is named, not fatal. */
+        private <T> T jsonFile(String name, java.util.function.Function<byte[], T> parse, String notIt) {
+            FileValue file = get(name, FileValue.class);
             if (file == null) {
                 return null;
             }
             try (InputStream in = file.getValue()) {
-                return PackageReport.fromJson(in.readAllBytes());
+                return parse.apply(in.readAllBytes());
             } catch (IOException | IllegalArgumentException e) {
-                unreadable.add(PACKAGE_CHANGES + " (not a package report)");
+                unreadable.add(name + " (" + notIt + ")");
                 return null;
             }
         }

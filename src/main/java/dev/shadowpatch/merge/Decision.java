@@ -5,31 +5,36 @@ import com.fasterxml.jackson.annotation.JsonValue;
 
 /**
  * How a conflict is settled: by a path's policy (all six) or by an operator's resolution (keep-live,
- * take-shadow, hybrid). Identity is the constant; {@link #word} is what policy files, plans and the
- * operator read and write.
+ * take-shadow, hybrid, three-way where the conflict offers a clean line merge). Identity is the
+ * constant; {@link #word} is what policy files, plans and the operator read and write; {@link #label}
+ * is what the approval form shows for a choice.
  */
 public enum Decision {
     /** line merge of text files (diff3); a clean merge is taken, else ask */
-    THREE_WAY("three-way"),
-    KEEP_LIVE("keep-live"),
-    TAKE_SHADOW("take-shadow"),
+    THREE_WAY("three-way", "line merge: both sides' changes (diff3 merges it cleanly)"),
+    KEEP_LIVE("keep-live", "keep the live VM's version"),
+    TAKE_SHADOW("take-shadow", "take the shadow's (patched) version"),
     /** paper rule 4: keep both versions, the name points to the shadow's */
-    HYBRID("hybrid"),
+    HYBRID("hybrid", "hybrid: keep both, the name points to the shadow's"),
     /** an operator decides before the window */
-    ASK("ask"),
+    ASK("ask", "ask an operator"),
     /** never scanned, never touched */
-    EXCLUDE("exclude");
+    EXCLUDE("exclude", "never touched");
 
     private final String word;
+    private final String label;
 
-    Decision(String word) { this.word = word; }
+    Decision(String word, String label) { this.word = word; this.label = label; }
 
     @JsonValue
     public String word() { return word; }
 
-    /** Whether an operator can settle a conflict with it. */
+    /** The decision in words, as a choice an operator reads. */
+    public String label() { return label; }
+
+    /** Whether an operator can settle a conflict with it (three-way only where the conflict offers it). */
     public boolean isResolution() {
-        return this == KEEP_LIVE || this == TAKE_SHADOW || this == HYBRID;
+        return this == KEEP_LIVE || this == TAKE_SHADOW || this == HYBRID || this == THREE_WAY;
     }
 
     /** A decision from its word (plans written before this enum held resolutions by constant name: accepted too). */
@@ -48,7 +53,7 @@ public enum Decision {
             d = null;
         }
         if (d == null || !d.isResolution())
-            throw new IllegalArgumentException("resolution must be keep-live, take-shadow or hybrid: " + w);
+            throw new IllegalArgumentException("resolution must be keep-live, take-shadow, hybrid or three-way: " + w);
         return d;
     }
 

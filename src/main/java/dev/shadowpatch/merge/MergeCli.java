@@ -17,7 +17,7 @@ import java.util.Optional;
  * <pre>
  * shadowpatch merge --base DIR --live DIR --shadow DIR [--changes LOG] [--policy FILE]
  *                   [--plan-only] [--report FILE.json] [--plan-out PLAN.json] [--plan-in PLAN.json]
- *                   [--trust-log] [--resolve /PATH=keep-live|take-shadow|hybrid ...] [--journal DIR]
+ *                   [--trust-log] [--resolve /PATH=keep-live|take-shadow|hybrid|three-way ...] [--journal DIR]
  * </pre>
  * A journal of the execution (default LIVE.merge-journal, beside the live tree, never in it) makes
  * a killed merge resumable: the same command run again finishes the interrupted plan.
@@ -44,7 +44,7 @@ public final class MergeCli {
               --plan-only       detect and plan, write nothing to the live tree
               --plan-out FILE   write the plan as JSON (for an operator to review and resolve)
               --plan-in FILE    execute an approved plan (re-decided against the live tree as it is now)
-              --resolve /P=A    an operator's decision for the conflict at /P (A: keep-live|take-shadow|hybrid); repeatable
+              --resolve /P=A    an operator's decision for the conflict at /P (A: keep-live|take-shadow|hybrid|three-way where offered); repeatable
               --report FILE     write the report (counts per rule, bytes, paths scanned, stage times) as JSON
               --journal DIR     where the execution is journaled (default: LIVE.merge-journal next to the live tree);
                                 a merge killed at any point is finished by running the same command again
@@ -100,7 +100,7 @@ public final class MergeCli {
             }
             for (String r : resolves) {
                 int eq = r.lastIndexOf('=');
-                if (eq <= 0) { err.println("--resolve wants /PATH=keep-live|take-shadow|hybrid: " + r); return USAGE; }
+                if (eq <= 0) { err.println("--resolve wants /PATH=keep-live|take-shadow|hybrid|three-way: " + r); return USAGE; }
                 String path = r.substring(0, eq);
                 while (path.startsWith("/")) path = path.substring(1);
                 plan = plan.withResolution(path, Decision.parseResolution(r.substring(eq + 1)));

@@ -129,6 +129,23 @@ public final class MergeEngine {
         return Optional.of(ChangeLog.read(new ByteArrayInputStream(text)));
     }
 
+    /**
+     * Before approval, with the plan's trees still exposed: the approval form's rows for the plan's
+     * unresolved conflicts, with their text diffs read from the trees (no link followed), added to
+     * {@code into} (whose bounds hold across the file systems of a VM).
+     */
+    public ConflictRows conflictRows(MergePlan plan, MergeTrees trees, Function<String, String> guestPath, ConflictRows into)
+            throws IOException {
+        List<Conflict> conflicts = plan.unresolvedConflicts();
+        if (conflicts.isEmpty()) return into;
+        try (Open open = Open.of(trees)) {
+            return into.add(conflicts, guestPath, (side, rel, max) -> {
+                Tree t = switch (side) { case BASE -> open.base(); case LIVE -> open.live(); case SHADOW -> open.shadow(); };
+                return t.readAllAt(t.dirFd(RelPath.parent(rel)), RelPath.decodeComponent(RelPath.name(rel)), max);
+            });
+        }
+    }
+
     /** In the window: re-decide only the paths of an approved plan against the live tree as it is now; operator resolutions applied. */
     public MergePlan replan(MergePlan approved, MergeTrees trees) throws IOException {
         try (Open open = Open.of(trees)) {

@@ -64,11 +64,11 @@ public final class MergePlan {
         resolutions.put(path, r);
         List<PathFacts> facts = new ArrayList<>(ops.size());
         for (Op o : ops) facts.add(o.facts());
-        // a clean three-way merge computed before stays the approved one
+        // a clean three-way merge computed before (taken, or offered to the operator) stays the approved one
         Planner.TextMerger approvedMerges = f -> {
             Op o = byPath.get(f.path());
-            return o.mergedSha256() == null ? Optional.empty()
-                    : Optional.of(new Planner.Merged(o.mergedSha256(), o.bytes()));
+            if (o.mergedSha256() != null) return Optional.of(new Planner.Merged(o.mergedSha256(), o.bytes()));
+            return Optional.ofNullable(o.lineMerge());
         };
         Map<String, String> notScanned = new TreeMap<>();
         for (Op o : ops) if (o.conflict() == ConflictKind.NOT_SCANNED) notScanned.put(o.path(), o.note());

@@ -11,10 +11,12 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param bytes        bytes this operation writes (file content copied or merged)
  * @param mergedSha256 for MERGE3: hash of the clean three-way merge the plan was approved with
  * @param note         why, where the rule alone does not say it (a subtree not scanned: the reason)
+ * @param lineMerge    for an unresolved conflict of text files: the clean three-way merge an operator
+ *                     may choose (null: none); pinned in the plan, so the merge approved is the one offered
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Op(String path, Action action, Rule rule, ConflictKind conflict, Decision policy, Decision resolution,
-                 long bytes, String mergedSha256, PathFacts facts, String note) {
+                 long bytes, String mergedSha256, PathFacts facts, String note, Planner.Merged lineMerge) {
 
     public enum Action {
         /** nothing to write (same change, both deleted, keep live, excluded) */

@@ -62,7 +62,10 @@ public final class Planner {
                 case KEEP_LIVE -> op(f, NONE, Rule.KEEP_LIVE, kind, pol, resolution, 0, null);
                 case TAKE_SHADOW -> takeShadow(f, kind, pol, resolution);
                 case HYBRID -> hybridPossible(l, s) ? op(f, HYBRID, Rule.HYBRID, kind, pol, resolution, bytes(s), null)
-                        : op(f, ASK, Rule.ASK, kind, pol, null, 0, null);
+                        : ask(f, kind, pol, merger);
+                // the operator chose the line merge: taken while diff3 still merges it cleanly, else asked again
+                case THREE_WAY -> lineMerge(f, merger).map(m -> op(f, MERGE3, Rule.THREE_WAY_MERGED, kind, pol, resolution, m.size(), m.sha256()))
+                        .orElseGet(() -> op(f, ASK, Rule.ASK, kind, pol, null, 0, null));
                 default -> throw new IllegalArgumentException("not an operator's resolution: " + resolution);
             };
         }
@@ -70,24 +73,34 @@ public final class Planner {
             case KEEP_LIVE -> op(f, NONE, Rule.KEEP_LIVE, kind, pol, null, 0, null);
             case TAKE_SHADOW -> takeShadow(f, kind, pol, null);
             case HYBRID -> hybridPossible(l, s) ? op(f, HYBRID, Rule.HYBRID, kind, pol, null, bytes(s), null)
-                    : op(f, ASK, Rule.ASK, kind, pol, null, 0, null);
-            case THREE_WAY -> {
-                if (isFile(l) && isFile(s) && (b == null || isFile(b)) && !metadataClash(b, l, s)) {
-                    Optional<Merged> m = merger.merge(f);
-                    if (m.isPresent())
-                        yield op(f, MERGE3, Rule.THREE_WAY_MERGED, kind, pol, null, m.get().size(), m.get().sha256());
-                }
-                yield op(f, ASK, Rule.ASK, kind, pol, null, 0, null);
-            }
-            default -> op(f, ASK, Rule.ASK, kind, pol, null, 0, null);
+                    : ask(f, kind, pol, merger);
+            // diff3 did not merge it cleanly: asked, with no line merge to offer
+            case THREE_WAY -> lineMerge(f, merger).map(m -> op(f, MERGE3, Rule.THREE_WAY_MERGED, kind, pol, null, m.size(), m.sha256()))
+                    .orElseGet(() -> op(f, ASK, Rule.ASK, kind, pol, null, 0, null));
+            default -> ask(f, kind, pol, merger);
         };
     }
 
-    /** What an operator may choose for a conflict: only what can execute. */
+    /** The clean three-way merge of a path whose three versions are files (base may be absent) and whose metadata do not clash. */
+    private static Optional<Merged> lineMerge(PathFacts f, TextMerger merger) {
+        Entry b = f.base(), l = f.live(), s = f.shadow();
+        if (!isFile(l) || !isFile(s) || (b != null && !isFile(b)) || metadataClash(b, l, s)) return Optional.empty();
+        return merger.merge(f);
+    }
+
+    /** An unresolved conflict; where diff3 merges its text cleanly, the merge is offered to the operator. */
+    private static Op ask(PathFacts f, ConflictKind kind, Decision pol, TextMerger merger) {
+        Merged offer = lineMerge(f, merger).orElse(null);
+        return new Op(f.path(), ASK, Rule.ASK, kind, pol, null, 0, null, f, null, offer);
+    }
+
+    /** What an operator may choose for a conflict: only what can execute (a line merge only where diff3 merged it cleanly). */
     public static List<Decision> choices(Op o) {
         if (o.conflict() == ConflictKind.LIVE_PARENT_NOT_DIRECTORY || o.conflict() == ConflictKind.NOT_SCANNED) return List.of(Decision.KEEP_LIVE);
-        return hybridPossible(o.live(), o.shadow()) ? List.of(Decision.KEEP_LIVE, Decision.TAKE_SHADOW, Decision.HYBRID)
-                : List.of(Decision.KEEP_LIVE, Decision.TAKE_SHADOW);
+        List<Decision> out = new ArrayList<>(List.of(Decision.KEEP_LIVE, Decision.TAKE_SHADOW));
+        if (hybridPossible(o.live(), o.shadow())) out.add(Decision.HYBRID);
+        if (o.lineMerge() != null) out.add(Decision.THREE_WAY);
+        return List.copyOf(out);
     }
 
     /**
@@ -154,7 +167,7 @@ public final class Planner {
         Op o = policy == Decision.KEEP_LIVE || r == Decision.KEEP_LIVE
                 ? op(f, NONE, Rule.KEEP_LIVE, ConflictKind.NOT_SCANNED, policy, r, 0, null)
                 : op(f, ASK, Rule.ASK, ConflictKind.NOT_SCANNED, policy, null, 0, null);
-        return new Op(o.path(), o.action(), o.rule(), o.conflict(), o.policy(), o.resolution(), 0, null, f, reason);
+        return new Op(o.path(), o.action(), o.rule(), o.conflict(), o.policy(), o.resolution(), 0, null, f, reason, null);
     }
 
     /**
@@ -252,6 +265,6 @@ public final class Planner {
 
     private static Op op(PathFacts f, Op.Action a, Rule rule, ConflictKind conflict, Decision policy, Decision r,
                          long bytes, String mergedSha) {
-        return new Op(f.path(), a, rule, conflict, policy, r, bytes, mergedSha, f, null);
+        return new Op(f.path(), a, rule, conflict, policy, r, bytes, mergedSha, f, null, null);
     }
 }

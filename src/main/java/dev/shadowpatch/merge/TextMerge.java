@@ -5,22 +5,19 @@ import dev.shadowpatch.merge.fs.Tree;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-import java.io.File;
 import java.security.NoSuchAlgorithmException;
 
 /**
  * Three-way line merge of text files with diff3 (GNU diffutils): {@code diff3 -m -E LIVE BASE SHADOW}.
- * The three contents are read through the trees' descriptors (never by path) and written to a
- * private 0700 temporary directory; only files up to 4 MiB without NUL bytes count as text.
+ * The three contents are read through the trees' descriptors (never by path) and handed to diff3 in a
+ * private temporary directory ({@link DiffTool}); only files up to 4 MiB without NUL bytes count as text.
  */
 final class TextMerge implements Planner.TextMerger {
     static final long MAX = 4 << 20;
@@ -58,33 +55,10 @@ final class TextMerge implements Planner.TextMerger {
     byte[] mergedContent(String rel, boolean hasBase) throws IOException {
         byte[] l = read(live, rel), s = read(shadow, rel), b = hasBase ? read(base, rel) : new byte[0];
         if (l == null || s == null || b == null) return null;
-        Path dir = Files.createTempDirectory("sp-diff3-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        try {
-            Files.write(dir.resolve("live"), l);
-            Files.write(dir.resolve("base"), b);
-            Files.write(dir.resolve("shadow"), s);
-            List<String> argv = new ArrayList<>(command);
-            argv.addAll(List.of("live", "base", "shadow"));
-            // the output goes to a file, so a diff3 that hangs is bounded by the timeout (a pipe read would block)
-            Path merged = dir.resolve("merged");
-            Process p = new ProcessBuilder(argv).directory(dir.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                    .redirectOutput(merged.toFile()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly();
-                p.waitFor(5, TimeUnit.SECONDS);
-                return null;
-            }
-            if (p.exitValue() != 0 || Files.size(merged) > 3 * MAX) return null;
-            return Files.readAllBytes(merged);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted", e);
-        } finally {
-            for (String n : new String[]{"live", "base", "shadow", "merged"}) Files.deleteIfExists(dir.resolve(n));
-            Files.deleteIfExists(dir);
-        }
+        List<String> argv = new ArrayList<>(command);
+        argv.addAll(List.of("live", "base", "shadow"));
+        return DiffTool.run(argv, Map.of("live", l, "base", b, "shadow", s), timeout,
+                (exit, merged) -> exit != 0 || Files.size(merged) > 3 * MAX ? null : Files.readAllBytes(merged)).orElse(null);
     }
 
     private static byte[] read(Tree t, String rel) throws IOException {

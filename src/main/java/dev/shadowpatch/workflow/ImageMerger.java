@@ -9,6 +9,7 @@ import dev.shadowpatch.disk.GuestLayout;
 import dev.shadowpatch.disk.MountedDisk;
 import dev.shadowpatch.disk.MountedImage;
 import dev.shadowpatch.merge.ChangeLog;
+import dev.shadowpatch.merge.ConflictRows;
 import dev.shadowpatch.merge.Decision;
 import dev.shadowpatch.merge.RelPath;
 import dev.shadowpatch.merge.Journal;
@@ -80,6 +81,7 @@ public class ImageMerger implements ShadowMerger {
         try (Views v = views(clone, layout, Access.SNAPSHOT_OF_RUNNING, ShadowClone.Disk::liveDelta)) {
             Optional<ChangeLog> guestLog = guestLog(v);
             Map<String, MergePlan> plans = new LinkedHashMap<>();
+            ConflictRows rows = new ConflictRows(); // its bounds hold for the whole VM
             for (String mp : v.mountPoints()) {
                 MergeEngine engine = new MergeEngine(policyFor(mp));
                 if (v.layout == null) {
@@ -91,8 +93,10 @@ public class ImageMerger implements ShadowMerger {
                             .map(ImageMerger::encodedRel).toList();
                     plans.put(mp, engine.planWithLog(v.trees(mp), guestLog.map(l -> l.within(mountRel, nested))));
                 }
+                // the conflicts' contents are readable only now, while the trees are exposed
+                engine.conflictRows(plans.get(mp), v.trees(mp), rel -> GuestLayout.absolute(mp, rel), rows);
             }
-            return result(new FileSystemPlans(plans));
+            return PlanResult.of(new FileSystemPlans(plans), rows);
         } catch (IOException e) {
             throw new UncheckedIOException("Computing the merge plan of " + clone.liveVm() + " failed: " + e.getMessage(), e);
         }
@@ -163,7 +167,7 @@ public class ImageMerger implements ShadowMerger {
         if (!open.isEmpty()) {
             throw new ConflictsUnresolvedException(open);
         }
-        return result(plans);
+        return PlanResult.of(plans, null);
     }
 
     @Override
@@ -449,13 +453,6 @@ public class ImageMerger implements ShadowMerger {
         public void close() {
             closeAll(opened, null);
         }
-    }
-
-    private static PlanResult result(FileSystemPlans plans) {
-        var unresolved = plans.unresolvedConflicts();
-        List<String> lines = unresolved.stream().map(c -> c.describe().replace("\n   ", " |")).toList();
-        return new PlanResult(plans.toJson().getBytes(StandardCharsets.UTF_8), plans.ruleCountWords(), plans.bytesToCopy(),
-                plans.size(), lines, unresolved.stream().map(FileSystemPlans.GuestConflict::guestPath).toList());
     }
 
     private static String stripSlash(String path) {

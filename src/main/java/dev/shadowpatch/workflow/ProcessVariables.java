@@ -105,6 +105,13 @@ public final class ProcessVariables {
     public static final String MERGE_PLAN_SUMMARY = "mergePlanSummary";
     public static final String CONFLICT_COUNT = "conflictCount";
     public static final String PREDICTED_DOWNTIME_SECONDS = "predictedDowntimeSeconds";
+    /**
+     * The approval form's rows of the unresolved conflicts (file, JSON: {@link dev.shadowpatch.merge.ConflictRows}):
+     * each side's change, the bounded diff, the choices and the one preselected. Written when the plan is computed.
+     */
+    public static final String CONFLICT_ROWS = "conflictRows";
+    /** The plan by directory with the paths it leaves out (file, JSON: {@link PlanByDirectory}); in /api/runs too. */
+    public static final String PLAN_BY_DIRECTORY = "planByDirectory";
 
     // Approval
     public static final String APPROVAL_DECISION = "approvalDecision";

@@ -40,7 +40,7 @@ public interface ShadowMerger {
     /**
      * Applies the operator's decisions to the plan's {@code ask} conflicts.
      *
-     * @param resolutions path -> keep-live | take-shadow | hybrid
+     * @param resolutions path -> keep-live | take-shadow | hybrid | three-way (where the conflict offers a clean line merge)
      * @param fallback    decision for every conflict not named, or null
      * @throws ConflictsUnresolvedException when a conflict is left without a decision
      */
@@ -73,10 +73,30 @@ public interface ShadowMerger {
     }
 
     /**
-     * @param conflicts one human-readable line per conflict: path, policy, base/live/shadow metadata
+     * @param conflicts     one human-readable line per conflict: path, policy, base/live/shadow metadata
+     * @param conflictRows  the approval form's rows for the unresolved conflicts, with their diffs: only
+     *                      a plan computed on exposed trees has them (null: a plan settled from its JSON,
+     *                      whose rows stay those of its computation)
+     * @param byDirectory   the plan by directory with what it leaves out (null: not known)
      */
     record PlanResult(byte[] planJson, Map<String, Long> ruleCounts, long bytesToCopy, int operations,
-                      List<String> conflicts, List<String> unresolvedPaths) {}
+                      List<String> conflicts, List<String> unresolvedPaths, dev.shadowpatch.merge.ConflictRows conflictRows,
+                      PlanByDirectory byDirectory) {
+        /** A plan's numbers alone (test doubles, plans from before rows). */
+        public PlanResult(byte[] planJson, Map<String, Long> ruleCounts, long bytesToCopy, int operations,
+                          List<String> conflicts, List<String> unresolvedPaths) {
+            this(planJson, ruleCounts, bytesToCopy, operations, conflicts, unresolvedPaths, null, null);
+        }
+
+        /** The result of a VM's plan; rows: for a plan computed on exposed trees, else null. */
+        public static PlanResult of(FileSystemPlans plans, dev.shadowpatch.merge.ConflictRows rows) {
+            var unresolved = plans.unresolvedConflicts();
+            List<String> lines = unresolved.stream().map(c -> c.describe().replace("\n   ", " |")).toList();
+            return new PlanResult(plans.toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8), plans.ruleCountWords(),
+                    plans.bytesToCopy(), plans.size(), lines, unresolved.stream().map(FileSystemPlans.GuestConflict::guestPath).toList(),
+                    rows, PlanByDirectory.of(plans));
+        }
+    }
 
     record MergeResult(byte[] reportJson, Map<String, Long> ruleCounts, long bytesCopied, Duration took) {}
 

@@ -177,6 +177,25 @@ class MergeEngineTest {
     }
 
     @Test
+    void anOperatorsLineMergeOutsideEtcIsOfferedWhereCleanAndExecutedInTheWindow() throws Exception {
+        build("mkdir -p srv/app && printf 'a=1\\nb=2\\nc=3\\nd=4\\ne=5\\n' > srv/app/clean.txt && printf 'x=1\\n' > srv/app/clash.txt",
+                "sed -i s/a=1/a=LIVE/ srv/app/clean.txt && echo x=LIVE > srv/app/clash.txt",
+                "sed -i s/e=5/e=SHADOW/ srv/app/clean.txt && echo x=SHADOW > srv/app/clash.txt");
+        MergePlan plan = engine.plan(trees, Optional.empty()); // policy ask: nothing merged without the operator
+        Conflict clean = plan.unresolvedConflicts().stream().filter(c -> c.path().equals("srv/app/clean.txt")).findFirst().orElseThrow();
+        Conflict clash = plan.unresolvedConflicts().stream().filter(c -> c.path().equals("srv/app/clash.txt")).findFirst().orElseThrow();
+        assertTrue(clean.choices().contains(Decision.THREE_WAY), clean.describe());
+        assertFalse(clash.choices().contains(Decision.THREE_WAY), clash.describe());
+        MergePlan approved = MergePlan.fromJson(plan.toJson()).withResolution("srv/app/clean.txt", Decision.THREE_WAY)
+                .withResolution("srv/app/clash.txt", Decision.KEEP_LIVE);
+        MergeReport r = engine.execute(engine.replan(MergePlan.fromJson(approved.toJson()), trees), trees);
+        assertTrue(r.complete(), () -> "left: " + r.left());
+        assertEquals("a=LIVE\nb=2\nc=3\nd=4\ne=SHADOW\n", Files.readString(live.resolve("srv/app/clean.txt")));
+        assertEquals("x=LIVE\n", Files.readString(live.resolve("srv/app/clash.txt")));
+        assertEquals(1L, r.ruleCounts().get(Rule.THREE_WAY_MERGED));
+    }
+
+    @Test
     void rerunAfterCrash_finishesTheJob() throws Exception {
         build("mkdir -p usr/lib && for i in $(seq 1 50); do echo $i > usr/lib/f$i; done",
                 "true",

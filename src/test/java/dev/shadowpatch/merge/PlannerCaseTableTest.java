@@ -111,6 +111,49 @@ class PlannerCaseTableTest {
     @Test void conflict_threeWayOnSymlinks_asks() {
         expect(decide(link("a"), link("b"), link("c"), Decision.THREE_WAY, null, f -> Optional.of(new Planner.Merged("m", 1)), false), Op.Action.ASK, Rule.ASK);
     }
+    // --- the operator's line merge: offered only where diff3 merges cleanly, then executable ---
+    @Test void conflict_ask_cleanLineMerge_isOfferedNotTaken() {
+        Op op = decide(file("a"), file("b"), file("c"), Decision.ASK, null, f -> Optional.of(new Planner.Merged("m", 7)), false);
+        expect(op, Op.Action.ASK, Rule.ASK);
+        assertEquals(new Planner.Merged("m", 7), op.lineMerge());
+        assertEquals(0, op.bytes(), "nothing written until an operator chooses it");
+        assertEquals(java.util.List.of(Decision.KEEP_LIVE, Decision.TAKE_SHADOW, Decision.HYBRID, Decision.THREE_WAY), Planner.choices(op));
+    }
+    @Test void conflict_ask_uncleanLineMerge_isNotOffered() {
+        Op op = decide(file("a"), file("b"), file("c"));
+        assertNull(op.lineMerge());
+        assertFalse(Planner.choices(op).contains(Decision.THREE_WAY));
+    }
+    @Test void conflict_ask_lineMergeNeverOfferedForNonFilesOrClashingMetadata() {
+        Planner.TextMerger clean = f -> Optional.of(new Planner.Merged("m", 1));
+        assertNull(decide(link("a"), link("b"), link("c"), Decision.ASK, null, clean, false).lineMerge());
+        assertNull(decide(file("a"), file("b"), null, Decision.ASK, null, clean, false).lineMerge(), "delete-modify");
+        assertNull(decide(file("a", 0644), file("b", 0600), file("c", 0640), Decision.ASK, null, clean, false).lineMerge());
+    }
+    @Test void conflict_operatorChoosesLineMerge_clean_merges() {
+        Op op = decide(file("a"), file("b"), file("c"), Decision.ASK, Decision.THREE_WAY, f -> Optional.of(new Planner.Merged("m", 7)), false);
+        expect(op, Op.Action.MERGE3, Rule.THREE_WAY_MERGED);
+        assertEquals(Decision.THREE_WAY, op.resolution());
+        assertEquals("m", op.mergedSha256());
+        assertEquals(7, op.bytes());
+    }
+    @Test void conflict_operatorChoosesLineMerge_noLongerClean_asksAgain() {
+        expect(decide(file("a"), file("b"), file("c"), Decision.ASK, Decision.THREE_WAY), Op.Action.ASK, Rule.ASK);
+    }
+    @Test void plan_lineMergeOfferedIsTheOneApproved_andRefusedWhereNotOffered() {
+        PathFacts clean = PathFacts.fromEntries("etc/a.conf", file("a"), file("b"), file("c"), false);
+        PathFacts unclean = PathFacts.fromEntries("etc/b.conf", file("a"), file("d"), file("e"), false);
+        MergePlan plan = new MergePlan(Planner.plan(java.util.List.of(clean, unclean), p -> Decision.ASK, p -> null,
+                f -> f.path().equals("etc/a.conf") ? Optional.of(new Planner.Merged("m", 9)) : Optional.empty()), null);
+        // settled from the plan's JSON alone (no trees): the merge offered is the one planned
+        MergePlan resolved = MergePlan.fromJson(plan.toJson()).withResolution("etc/a.conf", Decision.THREE_WAY);
+        expect(resolved.op("etc/a.conf"), Op.Action.MERGE3, Rule.THREE_WAY_MERGED);
+        assertEquals("m", resolved.op("etc/a.conf").mergedSha256());
+        assertEquals(9, resolved.bytesToCopy());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> plan.withResolution("etc/b.conf", Decision.THREE_WAY));
+        assertTrue(e.getMessage().contains("cannot be settled with three-way"), e.getMessage());
+    }
+
     @Test void conflict_bothCreatedDifferently() {
         Op op = decide(null, file("l"), file("s"));
         expect(op, Op.Action.ASK, Rule.ASK);

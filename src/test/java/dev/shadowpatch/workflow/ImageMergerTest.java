@@ -125,6 +125,7 @@ class ImageMergerTest {
 
         ShadowMerger.PlanResult decided = merger.resolve(plan.planJson(), Map.of("/srv/data.db", "keep-live"), null);
         assertThat(decided.unresolvedPaths()).isEmpty();
+        assertThat(decided.conflictRows()).as("settled from its JSON: the rows stay those of the plan").isNull();
         overlay = copy(live, "overlay");
         merger.merge(clone.withMergeOverlay(overlay), null, decided.planJson(), null);
         assertThat(read(overlay, "srv/data.db")).isEqualTo("rows:2");
@@ -246,6 +247,15 @@ class ImageMergerTest {
 
         assertThat(plan.unresolvedPaths()).containsExactly("/boot/grub/grub.cfg");
         assertThat(plan.conflicts()).singleElement().asString().startsWith("/boot/grub/grub.cfg");
+        // its row for the approval form, read while /boot was exposed: the guest path, both edits of grub.cfg
+        assertThat(plan.conflictRows().rows()).singleElement().satisfies(row -> {
+            assertThat(row.path()).isEqualTo("/boot/grub/grub.cfg");
+            assertThat(row.diff().live()).contains("+menuentry 6.1.0-28 # tuned");
+            assertThat(row.diff().shadow()).contains("+menuentry 6.1.0-30");
+        });
+        // the plan by directory in guest paths, with the paths the policy keeps out
+        assertThat(plan.byDirectory().directories()).extracting(PlanByDirectory.Directory::directory)
+                .contains("/boot", "/boot/grub", "/usr/lib", "/var/lib");
         String json = new String(plan.planJson(), StandardCharsets.UTF_8);
         assertThat(json).contains("\"mountPoint\":\"/boot\"").doesNotContain("pkgcache.bin");
         assertThatThrownBy(() -> merger.resolve(plan.planJson(), Map.of("/grub/grub.cfg", "take-shadow"), null))

@@ -1,5 +1,6 @@
 package dev.shadowpatch.workflow.delegate;
 
+import dev.shadowpatch.merge.Decision;
 import dev.shadowpatch.workflow.PlanDigest;
 import dev.shadowpatch.workflow.ProcessKeys;
 import dev.shadowpatch.workflow.RunLedger;
@@ -19,12 +20,16 @@ import static dev.shadowpatch.workflow.ProcessVariables.*;
 
 /**
  * Applies the operator's conflict decisions from the approval form to the plan. Lines of the form
- * {@code path = keep-live|take-shadow|hybrid}; an optional fallback decides the rest. A conflict left
- * open sends the run back to the approval task with the reason.
+ * {@code path = keep-live|take-shadow|hybrid|three-way} (the form writes one per conflict row; three-way
+ * is the line merge, refused by the plan where diff3 did not merge the file cleanly); an optional
+ * fallback decides the rest. A conflict left open, or a decision the plan refuses, sends the run back
+ * to the approval task with the reason.
  */
 @Component
 public class ApplyResolutionsDelegate implements JavaDelegate {
-    static final Set<String> DECISIONS = Set.of("keep-live", "take-shadow", "hybrid");
+    /** The operator's resolutions' words: this text format is what the form submits. */
+    static final Set<String> DECISIONS = java.util.Arrays.stream(Decision.values()).filter(Decision::isResolution)
+            .map(Decision::word).collect(java.util.stream.Collectors.toUnmodifiableSet());
     private final ShadowMerger merger;
     private final RunSettings settings;
     private final RunLedger ledger;
@@ -74,7 +79,7 @@ public class ApplyResolutionsDelegate implements JavaDelegate {
             String decision = eq < 0 ? "" : line.substring(eq + 1).trim();
             if (eq <= 0 || !DECISIONS.contains(decision)) {
                 throw reject(execution, "Conflict decision line " + lineNo + " '" + line.strip()
-                        + "' is not 'path = keep-live|take-shadow|hybrid'");
+                        + "' is not 'path = keep-live|take-shadow|hybrid|three-way'");
             }
             resolutions.put(line.substring(0, eq).trim(), decision);
         }

@@ -8,12 +8,22 @@ import org.camunda.bpm.engine.delegate.DelegateExecution;
 
 import static dev.shadowpatch.workflow.ProcessVariables.*;
 
-/** How a merge plan is kept in the run: the whole plan as a JSON file, a bounded summary for the approval form. */
+/**
+ * How a merge plan is kept in the run: the whole plan as a JSON file, a bounded summary, the
+ * conflicts' rows and the plan by directory (JSON files the approval form renders as tables).
+ */
 final class PlanVariables {
     private PlanVariables() {}
 
     static void write(DelegateExecution execution, PlanResult plan, RunSettings settings) {
         execution.setVariable(MERGE_PLAN, RunState.jsonFile("merge-plan.json", plan.planJson()));
+        if (plan.conflictRows() != null) { // a plan settled from its JSON keeps the rows it was computed with
+            execution.setVariable(CONFLICT_ROWS, RunState.jsonFile("conflict-rows.json",
+                    plan.conflictRows().toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        }
+        if (plan.byDirectory() != null) {
+            execution.setVariable(PLAN_BY_DIRECTORY, RunState.jsonFile("plan-by-directory.json", plan.byDirectory().toJson()));
+        }
         execution.setVariable(CONFLICT_COUNT, plan.unresolvedPaths().size());
         long predicted = settings.predictDowntime(plan.bytesToCopy(), plan.operations()).toSeconds();
         execution.setVariable(PREDICTED_DOWNTIME_SECONDS, predicted);
