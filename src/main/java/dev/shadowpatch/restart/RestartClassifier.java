@@ -45,6 +45,9 @@ public final class RestartClassifier {
         before.pathsByUnit().forEach((unit, paths) -> {
             List<String> stale = new ArrayList<>();
             for (String path : paths) {
+                if (path.startsWith("/memfd:")) {
+                    continue; // an executable memfd (a container runtime's copy of itself) was never a file on disk
+                }
                 if (RunningCode.deletedBefore(path)) {
                     stale.add(path.substring(0, path.length() - RunningCode.DELETED.length()) + " (replaced before the patch)");
                 } else if (changed(before.files().get(path), now.get(path))) {

@@ -25,7 +25,10 @@ public record RunningCode(Map<String, Set<String>> pathsByUnit, Map<String, File
 
     /**
      * Every process with an executable (kernel threads have none): its unit from its cgroup (v2), its
-     * executable and its file mappings; then one stat of every distinct file. One pass, one SSH command.
+     * executable and its executable file mappings (code: a library's r-xp segment); then one stat of
+     * every distinct file. One pass, one SSH command. Data mappings are not code and are left out: on
+     * a real guest PostgreSQL's shared memory is "/dev/zero (deleted)", journald maps rotated journal
+     * files that are deleted, and a memfd is never a file on disk (RestartNeedVmTest saw all three).
      */
     public static final String CAPTURE = """
             t=$(printf '\\t'); list=$(mktemp)
@@ -33,7 +36,7 @@ public record RunningCode(Map<String, Set<String>> pathsByUnit, Map<String, File
               exe=$(readlink "$d/exe" 2>/dev/null) || continue
               unit=$(awk -F/ '/^0::/ {print $NF}' "$d/cgroup" 2>/dev/null)
               case "$unit" in *.service|*.scope) ;; *) unit=- ;; esac
-              { printf '%s\\n' "$exe"; awk '$6 ~ /^\\// { sub(/^[^\\/]*/, ""); print }' "$d/maps" 2>/dev/null; } | sed "s#^#U$t$unit$t#"
+              { printf '%s\\n' "$exe"; awk '$2 ~ /x/ && $6 ~ /^\\// && $6 !~ /^\\/memfd:/ { sub(/^[^\\/]*/, ""); print }' "$d/maps" 2>/dev/null; } | sed "s#^#U$t$unit$t#"
             done | sort -u > "$list"
             cat "$list"
             cut -f3- "$list" | grep -v ' (deleted)$' | sort -u | tr '\\n' '\\0' \\
