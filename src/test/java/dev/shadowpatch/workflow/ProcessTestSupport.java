@@ -230,6 +230,16 @@ abstract class ProcessTestSupport {
         }
     }
 
+    /** The content of a run's file variable (a plan, rows, a report). */
+    protected byte[] fileBytes(ProcessInstance pi, String name) {
+        org.camunda.bpm.engine.variable.value.FileValue file = runtime.getVariableTyped(pi.getId(), name);
+        try (var in = file.getValue()) {
+            return in.readAllBytes();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     void approve(ProcessInstance pi) {
         completeTask(pi, "approvePatch", Map.of(ProcessVariables.APPROVAL_DECISION, "approve"));
     }
