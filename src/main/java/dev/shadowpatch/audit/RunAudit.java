@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shadowpatch.evidence.PackageReport;
 import dev.shadowpatch.workflow.ApprovalDecision;
+import dev.shadowpatch.workflow.DowntimeForecast;
 import dev.shadowpatch.workflow.PlanByDirectory;
 import dev.shadowpatch.workflow.ProcessKeys;
 import dev.shadowpatch.workflow.RunLedger;
@@ -35,7 +36,7 @@ public class RunAudit {
             TESTS_PASSED, CONFLICT_COUNT, PREDICTED_DOWNTIME_SECONDS, APPROVED_BY, APPROVED_AT, APPROVAL_COMMENT,
             WINDOW_OPENS_AT, WINDOW_CLOSES_AT, LIVE_DOWN_AT, SERVICE_VERIFIED_AT, DOWNTIME_SECONDS, MERGE_RULE_COUNTS,
             ROLLBACK_REASON, OUTCOME, WINDOW_RESCHEDULES, PACKAGE_CHANGES, PACKAGE_CHANGES_SUMMARY, PLAN_BY_DIRECTORY,
-            RESTART_CLASS, RESTART_SUMMARY, RESTART_SECONDS);
+            RESTART_CLASS, RESTART_SUMMARY, RESTART_SECONDS, PREDICTED_DOWNTIME_SUMMARY, PREDICTED_DOWNTIME_PARTS);
 
     private final HistoryService history;
     private final RunLedger ledger;
@@ -53,6 +54,9 @@ public class RunAudit {
      * paths it leaves out and why; null for a run without a plan (or from before it was kept).
      * {@code restartClass}: the restart the patch needs on the live VM as found in the shadow (none,
      * services, system or unknown), {@code restartSummary} why, {@code restartSeconds} how long it took there.
+     * {@code predictedDowntime}: the prediction part by part (shutdown, merge, boot), each with where it came
+     * from (this VM's history, the shadow's boot, the plan, the defaults); {@code predictedDowntimeSummary} the
+     * same in words; null for a run without a plan (or from before the parts were kept).
      */
     public record RunRecord(String runId, String liveVm, String state, String outcome, String startedBy, Date started,
                             Date ended, String patchCommand, String testCommand, Integer patchExitCode,
@@ -61,7 +65,8 @@ public class RunAudit {
                             Integer windowReschedules, Date liveDownAt, Date serviceVerifiedAt, Double downtimeSeconds,
                             Map<String, Long> mergeRuleCounts, String rollbackReason, String packageChangesSummary,
                             PackageReport packageChanges, PlanByDirectory planByDirectory, String restartClass,
-                            String restartSummary, Double restartSeconds, List<String> unreadableFields) {}
+                            String restartSummary, Double restartSeconds, String predictedDowntimeSummary,
+                            DowntimeForecast.Forecast predictedDowntime, List<String> unreadableFields) {}
 
     public List<RunRecord> runs(String liveVm, int max) {
         HistoricProcessInstanceQuery query = history.createHistoricProcessInstanceQuery()
@@ -106,7 +111,7 @@ public class RunAudit {
                 asDouble(v.get(DOWNTIME_SECONDS)), f.ruleCounts(), f.get(ROLLBACK_REASON, String.class),
                 f.get(PACKAGE_CHANGES_SUMMARY, String.class), f.packageChanges(), f.planByDirectory(),
                 f.get(RESTART_CLASS, String.class), f.get(RESTART_SUMMARY, String.class), asDouble(v.get(RESTART_SECONDS)),
-                f.unreadable);
+                f.get(PREDICTED_DOWNTIME_SUMMARY, String.class), f.forecast(), f.unreadable);
     }
 
     /** Typed reads of a run's variables: one of an unexpected type is named, not fatal to the whole answer. */
@@ -129,6 +134,16 @@ public class RunAudit {
 
         PackageReport packageChanges() {
             return jsonFile(PACKAGE_CHANGES, PackageReport::fromJson, "not a package report");
+        }
+
+        DowntimeForecast.Forecast forecast() {
+            String json = get(PREDICTED_DOWNTIME_PARTS, String.class);
+            try {
+                return json == null ? null : DowntimeForecast.Forecast.fromJson(json);
+            } catch (IllegalArgumentException e) {
+                unreadable.add(PREDICTED_DOWNTIME_PARTS + " (not a downtime forecast)");
+                return null;
+            }
         }
 
         PlanByDirectory planByDirectory() {

@@ -29,15 +29,30 @@ final class Accounts {
         User user = identity.createUserQuery().userId(userId).singleResult();
         if (user == null) {
             user = identity.newUser(userId);
+            named(user, group);
             user.setPassword(password);
             identity.saveUser(user);
             log.info("Created user '{}' in group '{}'", userId, group);
-        } else if (password != null) {
-            user.setPassword(password);
+        } else if (password != null || user.getFirstName() == null) {
+            named(user, group);
+            if (password != null) {
+                user.setPassword(password);
+            }
             identity.saveUser(user);
         }
         if (identity.createUserQuery().userId(userId).memberOfGroup(group).count() == 0) {
             identity.createMembership(userId, group);
+        }
+    }
+
+    /**
+     * A user made here has no name of its own: the webapps' header would read "null null". The name
+     * becomes the user id and, as the last name, the group ("otto (operators)"); a name set in Admin stays.
+     */
+    private static void named(User user, String group) {
+        if (user.getFirstName() == null && user.getLastName() == null) {
+            user.setFirstName(user.getId());
+            user.setLastName("(" + group + ")");
         }
     }
 

@@ -104,7 +104,18 @@ public final class ProcessVariables {
     public static final String MERGE_PLAN = "mergePlan";
     public static final String MERGE_PLAN_SUMMARY = "mergePlanSummary";
     public static final String CONFLICT_COUNT = "conflictCount";
+    /** Shutdown + merge + boot, rounded up: the total of {@link #PREDICTED_DOWNTIME_PARTS} (the window's door reads it). */
     public static final String PREDICTED_DOWNTIME_SECONDS = "predictedDowntimeSeconds";
+    /**
+     * The prediction part by part with where each came from (JSON string: {@link DowntimeForecast.Forecast}):
+     * this VM's measured history, the shadow's boot, the plan or the defaults; in the form and /api/runs.
+     */
+    public static final String PREDICTED_DOWNTIME_PARTS = "predictedDowntimeParts";
+    /** The same in words, e.g. "shutdown 7.0 s (median of 3 earlier runs of web-01), merge ..., boot ...". */
+    public static final String PREDICTED_DOWNTIME_SUMMARY = "predictedDowntimeSummary";
+    /** The plan's size (bytes to copy, operations): what a later run's merge estimate is corrected against. */
+    public static final String MERGE_PLAN_BYTES = "mergePlanBytes";
+    public static final String MERGE_PLAN_OPERATIONS = "mergePlanOperations";
     /**
      * The approval form's rows of the unresolved conflicts (file, JSON: {@link dev.shadowpatch.merge.ConflictRows}):
      * each side's change, the bounded diff, the choices and the one preselected. Written when the plan is computed.

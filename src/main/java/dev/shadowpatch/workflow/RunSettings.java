@@ -49,10 +49,17 @@ public record RunSettings(
         return bootPollInterval.toString();
     }
 
-    /** Shutdown + merge + boot: what the users will see, predicted from the plan. */
+    /**
+     * Shutdown + merge + boot from the configured model alone (no history, no measured boot): the
+     * window's door never counts less than {@code predictDowntime(0, 0)}, whatever a run's variable says.
+     */
     public Duration predictDowntime(long bytesToCopy, int operations) {
-        long mergeMillis = bytesToCopy * 1000 / mergeBytesPerSecond + operations; // ~1 ms per path op
-        return shutdownGrace.dividedBy(6).plus(expectedBoot).plusMillis(mergeMillis);
+        return shutdownGrace.dividedBy(6).plus(expectedBoot).plusMillis(Math.round(mergeSeconds(bytesToCopy, operations) * 1000));
+    }
+
+    /** The plan's own merge estimate: its bytes at {@code merge-bytes-per-second}, plus ~1 ms per path operation. */
+    public double mergeSeconds(long bytesToCopy, int operations) {
+        return (double) bytesToCopy / mergeBytesPerSecond + operations / 1000.0;
     }
 
     private static Duration or(Duration value, Duration fallback) {

@@ -141,7 +141,7 @@ class CampaignProcessTest extends ProcessTestAccess {
                 .satisfies(r -> assertThat(r.patchExitCode()).isZero())
                 .satisfies(r -> assertThat(r.testsPassed()).isTrue())
                 .satisfies(r -> assertThat(r.conflicts()).isZero())
-                .satisfies(r -> assertThat(r.predictedDowntimeSeconds()).isEqualTo(50L));
+                .satisfies(r -> assertThat(r.predictedDowntimeSeconds()).isPositive());
 
         approveCampaign(campaign);
         drive();
@@ -255,7 +255,9 @@ class CampaignProcessTest extends ProcessTestAccess {
         assertThat(((Date) runtime.getVariable(db.getId(), ProcessVariables.WINDOW_CLOSES_AT)).toInstant())
                 .isEqualTo(nextHour.plus(Duration.ofMinutes(10)));
         assertThat(runtime.getVariable(db.getId(), ProcessVariables.WINDOW_NAME)).isEqualTo("db-hourly");
-        assertThat(runtime.getVariable(db.getId(), ProcessVariables.PREDICTED_DOWNTIME_SECONDS)).isEqualTo(50L);
+        // the run's own prediction (its history, the shadow's boot) is below the model's shutdown + boot of 50 s:
+        // the door and the schedule never count less than that, so 50 s + the 1 min margin do not fit in the 90 s left
+        assertThat((Long) runtime.getVariable(db.getId(), ProcessVariables.PREDICTED_DOWNTIME_SECONDS)).isLessThan(50L);
 
         // the window's start is enforced too: nothing happens before it
         ClockUtil.setCurrentTime(Date.from(nextHour.minusSeconds(5)));

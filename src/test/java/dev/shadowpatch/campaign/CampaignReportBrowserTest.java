@@ -3,6 +3,7 @@ package dev.shadowpatch.campaign;
 import dev.shadowpatch.testing.AppNode;
 import dev.shadowpatch.testing.CapabilityLog;
 import dev.shadowpatch.testing.FleetInventory;
+import dev.shadowpatch.testing.HeadlessChromium;
 import dev.shadowpatch.testing.RecordingGuestShell;
 import dev.shadowpatch.testing.RecordingHypervisor;
 import dev.shadowpatch.testing.RecordingShadowMerger;
@@ -20,7 +21,6 @@ import org.springframework.boot.WebApplicationType;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
-import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -126,7 +126,7 @@ class CampaignReportBrowserTest {
 
     @Test
     void theReportPageRendersItsChartInHeadlessChromium() throws Exception {
-        String chromium = chromium();
+        String chromium = HeadlessChromium.executable();
         String url = "http://" + AUDITOR + ":" + AUDITOR_PASSWORD + "@localhost:" + node.port() + "/api/campaigns/" + campaignId + "/report";
 
         String dom = run(chromium, "--dump-dom", url);
@@ -170,15 +170,6 @@ class CampaignReportBrowserTest {
                     .encodeToString((AUDITOR + ":" + AUDITOR_PASSWORD).getBytes(StandardCharsets.UTF_8)));
         }
         return HttpClient.newHttpClient().send(request.build(), HttpResponse.BodyHandlers.ofString());
-    }
-
-    private static String chromium() {
-        for (String candidate : List.of("/usr/bin/chromium", "/usr/bin/chromium-browser")) {
-            if (new File(candidate).canExecute()) {
-                return candidate;
-            }
-        }
-        throw new AssertionError("Debian's chromium is not installed: run ops/host-setup (as root) to install it");
     }
 
     private static String run(String chromium, String action, String url) throws IOException, InterruptedException {

@@ -13,13 +13,11 @@ import dev.shadowpatch.merge.Planner;
 import dev.shadowpatch.merge.Rule;
 import dev.shadowpatch.merge.fs.FileType;
 import org.camunda.bpm.engine.runtime.ProcessInstance;
-import org.camunda.bpm.engine.variable.value.FileValue;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.HexFormat;
@@ -108,7 +106,7 @@ class ConflictDecisionsProcessTest extends ProcessTestSupport {
                 ProcessVariables.CONFLICT_RESOLUTIONS, "/etc/app.conf = three-way\n/usr/share/app/data = take-shadow"));
         assertThat(pi).isWaitingAt("waitForWindow");
         assertThat(pi).variables().containsEntry(ProcessVariables.CONFLICT_COUNT, 0).containsEntry(ProcessVariables.APPROVAL_PROBLEM, "");
-        MergePlan resolved = FileSystemPlans.fromJson(new String(bytes(pi, ProcessVariables.MERGE_PLAN), StandardCharsets.UTF_8))
+        MergePlan resolved = FileSystemPlans.fromJson(new String(fileBytes(pi, ProcessVariables.MERGE_PLAN), StandardCharsets.UTF_8))
                 .byMountPoint().get("/");
         Op merged = resolved.op("etc/app.conf");
         assertThat(merged.action()).isEqualTo(Op.Action.MERGE3);
@@ -170,15 +168,6 @@ class ConflictDecisionsProcessTest extends ProcessTestSupport {
     }
 
     private JsonNode json(ProcessInstance pi, String name) throws IOException {
-        return JSON.readTree(bytes(pi, name));
-    }
-
-    private byte[] bytes(ProcessInstance pi, String name) {
-        FileValue file = runtime.getVariableTyped(pi.getId(), name);
-        try (InputStream in = file.getValue()) {
-            return in.readAllBytes();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
+        return JSON.readTree(fileBytes(pi, name));
     }
 }

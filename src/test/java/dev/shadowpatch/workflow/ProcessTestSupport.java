@@ -141,8 +141,13 @@ abstract class ProcessTestSupport {
     }
 
     ProcessInstance startRun(Instant windowStart, Instant windowEnd, Map<String, Object> more) {
+        return startRun(LIVE, windowStart, windowEnd, more);
+    }
+
+    /** A run of another VM than {@value #LIVE} (its capabilities stubbed by the test). */
+    ProcessInstance startRun(String liveVm, Instant windowStart, Instant windowEnd, Map<String, Object> more) {
         Map<String, Object> vars = new HashMap<>(more);
-        vars.put(ProcessVariables.LIVE_VM, LIVE);
+        vars.put(ProcessVariables.LIVE_VM, liveVm);
         vars.put(ProcessVariables.PATCH_COMMAND, PATCH);
         vars.put(ProcessVariables.TEST_COMMAND, TEST);
         vars.put(ProcessVariables.REQUESTED_WINDOW_START, windowStart.toString());
@@ -222,6 +227,16 @@ abstract class ProcessTestSupport {
             if (asDefault) {
                 identity.clearAuthentication();
             }
+        }
+    }
+
+    /** The content of a run's file variable (a plan, rows, a report). */
+    protected byte[] fileBytes(ProcessInstance pi, String name) {
+        org.camunda.bpm.engine.variable.value.FileValue file = runtime.getVariableTyped(pi.getId(), name);
+        try (var in = file.getValue()) {
+            return in.readAllBytes();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

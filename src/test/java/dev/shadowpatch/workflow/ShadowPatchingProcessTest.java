@@ -217,15 +217,6 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
             + " -- Sebastian Andrzej Siewior <sebastian@breakpoint.cc>  Sun, 03 Mar 2024 10:47:43 +0100\n\n"
             + "openssl (3.0.11-1~deb12u2) bookworm-security; urgency=medium\n\n";
 
-    private byte[] fileBytes(ProcessInstance pi, String name) {
-        org.camunda.bpm.engine.variable.value.FileValue file = runtime.getVariableTyped(pi.getId(), name);
-        try (var in = file.getValue()) {
-            return in.readAllBytes();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
-    }
-
     private static dev.shadowpatch.guest.CommandResult printed(String stdout) {
         return new dev.shadowpatch.guest.CommandResult("dpkg", 0, stdout, "", Duration.ofMillis(5));
     }

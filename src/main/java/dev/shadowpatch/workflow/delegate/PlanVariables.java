@@ -1,10 +1,15 @@
 package dev.shadowpatch.workflow.delegate;
 
+import dev.shadowpatch.workflow.DowntimeForecast;
+import dev.shadowpatch.workflow.DowntimeHistory;
 import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.workflow.ProcessVariables;
 import dev.shadowpatch.workflow.RunState;
 import dev.shadowpatch.workflow.ShadowMerger.PlanResult;
 import org.camunda.bpm.engine.delegate.DelegateExecution;
+import org.camunda.bpm.engine.impl.context.Context;
+
+import java.util.List;
 
 import static dev.shadowpatch.workflow.ProcessVariables.*;
 
@@ -25,10 +30,29 @@ final class PlanVariables {
             execution.setVariable(PLAN_BY_DIRECTORY, RunState.jsonFile("plan-by-directory.json", plan.byDirectory().toJson()));
         }
         execution.setVariable(CONFLICT_COUNT, plan.unresolvedPaths().size());
-        long predicted = settings.predictDowntime(plan.bytesToCopy(), plan.operations()).toSeconds();
+        execution.setVariable(MERGE_PLAN_BYTES, plan.bytesToCopy());
+        execution.setVariable(MERGE_PLAN_OPERATIONS, plan.operations());
+        DowntimeForecast.Forecast forecast = forecast(execution, plan, settings);
+        long predicted = forecast.totalSeconds();
         execution.setVariable(PREDICTED_DOWNTIME_SECONDS, predicted);
+        execution.setVariable(PREDICTED_DOWNTIME_PARTS, forecast.toJson());
+        execution.setVariable(PREDICTED_DOWNTIME_SUMMARY, forecast.summary());
         execution.setVariable(MERGE_PLAN_SUMMARY, shadowWarning(execution) + unmergedWarning(execution)
                 + RunState.tail(summary(plan, predicted)));
+    }
+
+    /**
+     * The downtime part by part: this VM's earlier patched runs from the engine's history (read as the
+     * engine, not as the operator whose approval may be completing: the prediction is the system's),
+     * the shadow's measured boot, the plan.
+     */
+    static DowntimeForecast.Forecast forecast(DelegateExecution execution, PlanResult plan, RunSettings settings) {
+        String liveVm = RunState.clone(execution).liveVm();
+        List<DowntimeForecast.PastRun> history = Context.getCommandContext().runWithoutAuthorization(() ->
+                DowntimeHistory.earlierRuns(execution.getProcessEngineServices().getHistoryService(), liveVm));
+        Object boot = execution.getVariable(SHADOW_BOOT_SECONDS);
+        return DowntimeForecast.of(liveVm, history, boot instanceof Number n ? n.doubleValue() : null,
+                plan.bytesToCopy(), plan.operations(), settings);
     }
 
     /** A shadow that did not shut down cleanly heads the summary (outside its tail: a long plan never hides it). */
