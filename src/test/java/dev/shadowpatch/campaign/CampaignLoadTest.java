@@ -55,10 +55,11 @@ class CampaignLoadTest {
     private static final Duration CAMPAIGN_TIMEOUT = Duration.ofMinutes(10);
     /**
      * How long after the failover test starts its window opens: time enough to start both nodes and stop one.
-     * Measured: node A stopped about 11 s after the start (on this 2-core machine with another tenant's load
-     * beside it); the test prints the margin left and fails, never passes vacuously, if A stops too late.
+     * Measured on this 2-core machine: node A stopped 5 to 11 s after the start, 26 s with other sessions'
+     * VMs and builds beside the test (load average 7 to 10). The test prints the margin left, and fails,
+     * never passes vacuously, if A stops too late.
      */
-    private static final Duration WINDOW_DELAY = Duration.ofSeconds(30);
+    private static final Duration WINDOW_DELAY = Duration.ofSeconds(45);
 
     @TempDir static Path dataDir;
     static EmbeddedPostgres pg;
