@@ -53,8 +53,13 @@ import static org.awaitility.Awaitility.await;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class CampaignLoadTest {
     private static final Duration CAMPAIGN_TIMEOUT = Duration.ofMinutes(10);
-    /** How long after the failover test starts its window opens: time enough to start both nodes and stop one. */
-    private static final Duration WINDOW_DELAY = Duration.ofSeconds(75);
+    /**
+     * How long after the failover test starts its window opens: time enough to start both nodes and stop one.
+     * Measured on this 2-core machine: node A stopped 5 to 11 s after the start, 26 s with other sessions'
+     * VMs and builds beside the test (load average 7 to 10). The test prints the margin left, and fails,
+     * never passes vacuously, if A stops too late.
+     */
+    private static final Duration WINDOW_DELAY = Duration.ofSeconds(45);
 
     @TempDir static Path dataDir;
     static EmbeddedPostgres pg;
@@ -138,8 +143,11 @@ class CampaignLoadTest {
                                 .timers().activityId("windowStarts").count() == overall);
                 nodeA.close(); // mid-campaign, runs in flight: whatever jobs it still held go to B once their locks expire
                 assertThat(nodeA.isRunning()).isFalse();
-                assertThat(Instant.now()).as("node A stopped before the window opened (raise WINDOW_DELAY on a slower machine)")
+                Instant stopped = Instant.now();
+                assertThat(stopped).as("node A stopped before the window opened (raise WINDOW_DELAY on a slower machine)")
                         .isBefore(windowOpens);
+                System.out.printf("%nNode A stopped %.1f s before the window opened (WINDOW_DELAY %d s)%n",
+                        Duration.between(stopped, windowOpens).toMillis() / 1000.0, WINDOW_DELAY.toSeconds());
                 HistoryService historyB = nodeB.engine().getHistoryService(); // A's engine is closed
                 // what A worked on and left unfinished only B can end
                 Set<String> leftByA = unfinishedRunsWorkedOnBy(historyB, campaign, "node-a");

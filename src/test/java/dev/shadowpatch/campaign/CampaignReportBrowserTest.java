@@ -4,6 +4,7 @@ import dev.shadowpatch.testing.AppNode;
 import dev.shadowpatch.testing.CapabilityLog;
 import dev.shadowpatch.testing.FleetInventory;
 import dev.shadowpatch.testing.HeadlessChromium;
+import dev.shadowpatch.testing.PostgresNodes;
 import dev.shadowpatch.testing.RecordingGuestShell;
 import dev.shadowpatch.testing.RecordingHypervisor;
 import dev.shadowpatch.testing.RecordingShadowMerger;
@@ -70,7 +71,8 @@ class CampaignReportBrowserTest {
                 // the second group's window: also every 10 s for 8 s, 5 s after the first's
                 "--shadowpatch.windows.soon.cycle=5/10 * * * * *", "--shadowpatch.windows.soon.duration=PT8S",
                 "--shadowpatch.windows.soon.rollback-margin=PT1S",
-                "--camunda.bpm.job-execution.wait-time-in-millis=300", "--camunda.bpm.job-execution.max-wait=1000"));
+                "--camunda.bpm.job-execution.wait-time-in-millis=" + PostgresNodes.IDLE_WAIT_MILLIS,
+                "--camunda.bpm.job-execution.max-wait=" + PostgresNodes.MAX_IDLE_WAIT_MILLIS));
         args.addAll(FleetInventory.shortWindowArgs());
         node = AppNode.start("report-node", WebApplicationType.SERVLET, args, new RecordingHypervisor("report-node", log),
                 new RecordingGuestShell("report-node", log), new RecordingShadowMerger("report-node", log), fleet);
@@ -84,13 +86,13 @@ class CampaignReportBrowserTest {
                     ProcessVariables.PATCH_COMMAND, "apt-get -y upgrade", ProcessVariables.TEST_COMMAND, "true",
                     CampaignVariables.MAX_CONCURRENCY, "4"));
             campaignId = campaign.getId();
-            Task approval = await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(500)).ignoreExceptions()
+            Task approval = await().atMost(Duration.ofMinutes(1)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
                     .until(() -> approvable(engine), t -> t != null);
             engine.getTaskService().complete(approval.getId(), Map.of(CampaignVariables.DECISION, "approve"));
         } finally {
             engine.getIdentityService().clearAuthentication();
         }
-        await("the campaign's end").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofSeconds(1))
+        await("the campaign's end").atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(200))
                 .until(() -> engine.getHistoryService().createHistoricProcessInstanceQuery().processInstanceId(campaignId)
                         .finished().count() == 1);
     }

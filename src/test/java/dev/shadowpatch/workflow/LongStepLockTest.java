@@ -38,7 +38,11 @@ import static org.awaitility.Awaitility.await;
  */
 @Tag("postgres")
 class LongStepLockTest {
-    private static final int LOCK_MILLIS = 3000;
+    /**
+     * Short, so each long step outlives it four times in 8 s (the keeper renews every third of it, so a
+     * renewal may come 1.3 s late before the lock lapses); production: 90 s.
+     */
+    private static final int LOCK_MILLIS = 2000;
     private static final Duration MERGE_TAKES = Duration.ofMillis(4 * LOCK_MILLIS);
     private static final Duration TIMEOUT = Duration.ofSeconds(90);
 
@@ -90,7 +94,8 @@ class LongStepLockTest {
         try (AppNode h2 = AppNode.start("node-h2", WebApplicationType.SERVLET, List.of("--server.port=0",
                         "--shadowpatch.data-dir=" + dataDir.resolve("node-h2"),
                         "--camunda.bpm.job-execution.lock-time-in-millis=" + LOCK_MILLIS,
-                        "--camunda.bpm.job-execution.wait-time-in-millis=300", "--camunda.bpm.job-execution.max-wait=1000",
+                        "--camunda.bpm.job-execution.wait-time-in-millis=" + PostgresNodes.IDLE_WAIT_MILLIS,
+                        "--camunda.bpm.job-execution.max-wait=" + PostgresNodes.MAX_IDLE_WAIT_MILLIS,
                         "--camunda.bpm.process-engine-name=nodeh2", "--SP_ADMIN_PASSWORD=" + PostgresNodes.ADMIN_PASSWORD),
                 new RecordingHypervisor("node-h2", calls), new RecordingGuestShell("node-h2", calls),
                 new RecordingShadowMerger("node-h2", calls).mergeTakes(MERGE_TAKES).planTakes(MERGE_TAKES))) {
