@@ -39,6 +39,8 @@ public final class RunRequest {
             "hypervisor.waitForAddress " + SHADOW_VM,
             // the packages before the patch (the double answers "ok": unknown, so none are read after the tests)
             "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + InstalledPackage.DPKG_QUERY,
+            // the code it runs (the double answers "ok": no PID 1, unknown, so nothing is stat'ed after the tests)
+            "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + dev.shadowpatch.restart.RunningCode.CAPTURE,
             "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + ChangeCapture.PROBE, // the change capture begins
             "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + ChangeCapture.CAPTURING, // (the double: it runs already)
             "guest.run " + RecordingHypervisor.SHADOW_ADDRESS + " " + PATCH,

@@ -131,12 +131,13 @@ class TwoNodeFailoverTest {
         assertThat(history.createHistoricVariableInstanceQuery().processInstanceId(pi.getId())
                 .variableName(ProcessVariables.OUTCOME).singleResult().getValue()).isEqualTo("patched");
 
-        // No step lost, none twice: node A did the snapshot, read the packages, began the change capture and hung in
-        // the patch, node B did the rest once (beginning the capture again finds it running: it is kept, not restarted).
-        List<String> onA = new ArrayList<>(RunRequest.BEFORE_APPROVAL.subList(0, 7));
+        // No step lost, none twice: node A did the snapshot, read the packages and the running code, began the change
+        // capture and hung in the patch, node B did the rest once (beginning the capture again finds it running: it is
+        // kept, not restarted).
+        List<String> onA = new ArrayList<>(RunRequest.BEFORE_APPROVAL.subList(0, 8));
         onA.add("guest.run(hanging) " + RecordingHypervisor.SHADOW_ADDRESS + " " + RunRequest.PATCH);
         assertThat(calls.stepsOn("node-a")).containsExactlyElementsOf(onA);
-        List<String> onB = new ArrayList<>(RunRequest.BEFORE_APPROVAL.subList(5, RunRequest.BEFORE_APPROVAL.size()));
+        List<String> onB = new ArrayList<>(RunRequest.BEFORE_APPROVAL.subList(6, RunRequest.BEFORE_APPROVAL.size()));
         onB.addAll(RunRequest.IN_WINDOW);
         assertThat(calls.stepsOn("node-b")).containsExactlyElementsOf(onB);
 
