@@ -105,6 +105,20 @@ class Probe:
         raise ProbeFailed(_one_line(f"{self.describe()}: {what}"))
 
 
+def wait_until_answers(probe, timeout, interval=1.0):
+    """Asks the probe until it answers or timeout seconds pass: None when it answered, else its last failure."""
+    deadline, last = time.time() + timeout, None
+    while True:
+        try:
+            probe.check()
+            return None
+        except ProbeFailed as e:
+            last = str(e)
+        if time.time() > deadline:
+            return last
+        time.sleep(interval)
+
+
 def _run(probe, argv, env=None, timeout=TIMEOUT + 0.5):
     """Runs a client; ProbeFailed when it is missing, times out or exits non-zero (with its stderr)."""
     try:
