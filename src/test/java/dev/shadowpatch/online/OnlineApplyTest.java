@@ -1,0 +1,210 @@
+package dev.shadowpatch.online;
+
+import dev.shadowpatch.merge.MergeEngine;
+import dev.shadowpatch.merge.MergePlan;
+import dev.shadowpatch.merge.MergePolicy;
+import dev.shadowpatch.merge.MergeReport;
+import dev.shadowpatch.merge.MergeTrees;
+import dev.shadowpatch.restart.RestartClass;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The in-guest applier ({@code online/sp-online-apply}, run here by the host's dash on real
+ * directories as root) against the reboot path's merge engine: the same plan, applied online to the
+ * live tree and by the engine to a copy of it, must give the same tree (content, type, mode, owner,
+ * xattrs, ACLs, file capabilities, hard links). And its faults: a path the live VM changed after the
+ * plan, a link on the way, a kill half-way, a failure half-way.
+ */
+@Timeout(300)
+class OnlineApplyTest {
+    static final String BASE = "mkdir -p usr/bin usr/lib/old/sub etc srv opt/d && echo old > usr/bin/tool && echo gone > usr/lib/old/sub/f"
+            + " && echo conf > etc/app.conf && echo keep > srv/data && ln -s tool usr/bin/tool-link && echo m > usr/bin/meta"
+            + " && chmod 755 opt/d";
+    static final String LIVE = "echo edited > srv/data && echo new > srv/data2";
+    static final String SHADOW = "echo new > usr/bin/tool && chmod 4755 usr/bin/tool && rm -r usr/lib/old"
+            + " && mkdir -m 750 usr/lib/new && echo lib > usr/lib/new/x.so && chown 1234:1234 usr/lib/new/x.so"
+            + " && ln usr/lib/new/x.so usr/lib/new/x-hard.so && ln -s x.so usr/lib/new/x.so.1 && mkfifo -m 0640 usr/lib/new/fifo"
+            + " && echo w > usr/lib/new/$'we ird\\nname\\377' && setcap cap_net_raw+ep usr/bin/meta && setfattr -n user.k -v v usr/bin/meta"
+            + " && setfacl -m u:4321:rw etc/app.conf && echo conf2 >> etc/app.conf && chmod 700 opt/d && ln -sfn new-target usr/bin/tool-link";
+
+    @TempDir Path tmp;
+    Path base, live, shadow, runDir;
+    String mp;
+    final MergeEngine engine = new MergeEngine(MergePolicy.defaults());
+
+    @BeforeEach
+    void trees() {
+        base = tmp.resolve("base");
+        live = tmp.resolve("live");
+        shadow = tmp.resolve("shadow");
+        runDir = tmp.resolve("run");
+        mp = live.toString(); // the live tree stands for a guest file system mounted there
+    }
+
+    MergePlan planned() throws IOException {
+        bash("mkdir -p '" + base + "' && cd '" + base + "' && " + BASE);
+        bash("cp -a '" + base + "' '" + live + "' && cp -a '" + base + "' '" + shadow + "'");
+        bash("cd '" + live + "' && " + LIVE);
+        bash("cd '" + shadow + "' && " + SHADOW);
+        MergePlan plan = engine.plan(new MergeTrees(base, live, shadow), Optional.empty());
+        assertThat(plan.unresolvedConflicts()).isEmpty();
+        return plan;
+    }
+
+    OnlinePlan payload(MergePlan plan) throws IOException {
+        OnlinePlan online = OnlinePlan.of(RestartClass.SERVICES, List.of("tool"), Map.of(mp, plan));
+        assertThat(online.possible()).as(online.whyNot()).isTrue();
+        OnlinePayload.write(online, Map.of(mp, plan), Map.of(mp, shadow), runDir, "t1");
+        return online;
+    }
+
+    @Test
+    void theTreeAppliedOnlineIsTheTreeTheRebootMergeWrites() throws Exception {
+        MergePlan plan = planned();
+        Path offline = tmp.resolve("offline");
+        bash("cp -a '" + live + "' '" + offline + "'");
+        OnlinePlan online = payload(plan);
+        assertThat(online.steps()).extracting(s -> s.verb().word()).contains("put", "mkdir", "delete", "attrs");
+
+        Run staged = applier("stage", Map.of());
+        assertThat(staged.exit()).as(staged.err()).isZero();
+        assertThat(diff(offline, live, ".sp-online-stage-t1")).as("the stage writes no live path").isEmpty();
+        Run applied = applier("apply", Map.of());
+        assertThat(applied.exit()).as(applied.err()).isZero();
+        assertThat(applied.err()).contains("applied " + online.steps().size() + " operations");
+
+        MergeReport offlineMerge = engine.execute(engine.replan(plan, new MergeTrees(base, offline, shadow)),
+                new MergeTrees(base, offline, shadow));
+        assertThat(offlineMerge.complete()).as(offlineMerge.left().toString()).isTrue();
+        assertThat(diff(offline, live)).as("online and reboot merges differ").isEmpty();
+        assertThat(Files.readString(live.resolve("srv/data"))).isEqualTo("edited\n");
+        assertThat(bash("getcap '" + live.resolve("usr/bin/meta") + "'")).contains("cap_net_raw=ep");
+        assertThat(bash("stat -c %h '" + live.resolve("usr/lib/new/x.so") + "'").strip()).isEqualTo("2");
+        assertThat(bash("stat -c '%a %Y' '" + live.resolve("usr/lib/new") + "' '" + shadow.resolve("usr/lib/new") + "'").lines().distinct())
+                .as("a new directory's mode and time are the shadow's").hasSize(1);
+        try (var left = Files.list(live)) {
+            assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".sp-online-stage"));
+        }
+        Run again = applier("apply", Map.of());
+        assertThat(again.exit()).isZero();
+        assertThat(again.err()).contains("applied before");
+    }
+
+    @Test
+    void aPathTheLiveVmChangedAfterThePlanStopsTheStageBeforeAnyWrite() throws Exception {
+        MergePlan plan = planned();
+        payload(plan);
+        bash("cd '" + live + "' && echo mine > usr/bin/tool && rm usr/bin/meta");
+        Path before = tmp.resolve("before");
+        bash("cp -a '" + live + "' '" + before + "'");
+
+        Run staged = applier("stage", Map.of());
+        assertThat(staged.exit()).isEqualTo(3);
+        assertThat(staged.err()).contains("changed since the plan: " + mp + "/usr/bin/tool (planned 32768:")
+                .contains("changed since the plan: " + mp + "/usr/bin/meta").contains("nothing was written");
+        assertThat(diff(before, live)).isEmpty();
+        Run applied = applier("apply", Map.of());
+        assertThat(applied.exit()).isEqualTo(2);
+        assertThat(applied.err()).contains("not staged");
+        assertThat(diff(before, live)).isEmpty();
+    }
+
+    @Test
+    void aDirectoryReachedThroughALinkIsRefused() throws Exception {
+        MergePlan plan = planned();
+        payload(plan);
+        // the same inode, found through a link: stat alone would pass it
+        bash("cd '" + live + "' && mv etc etc.real && ln -s etc.real etc");
+        Run staged = applier("stage", Map.of());
+        assertThat(staged.exit()).isEqualTo(3);
+        assertThat(staged.err()).contains("reached through a symbolic link: " + mp + "/etc/app.conf");
+        assertThat(Files.readString(live.resolve("etc.real/app.conf"))).isEqualTo("conf\n");
+    }
+
+    @Test
+    void killedHalfWayTheNextApplySaysRollBack() throws Exception {
+        MergePlan plan = planned();
+        payload(plan);
+        assertThat(applier("stage", Map.of()).exit()).isZero();
+        Run killed = applier("apply", Map.of("SP_ONLINE_KILL_AFTER", "2"));
+        assertThat(killed.exit()).isEqualTo(128 + 9);
+        Run again = applier("apply", Map.of());
+        assertThat(again.exit()).isEqualTo(5);
+        assertThat(again.err()).contains("started and did not finish").contains("roll it back");
+        assertThat(applier("stage", Map.of()).exit()).isEqualTo(5);
+    }
+
+    @Test
+    void aChangeBetweenStageAndApplyStopsWithHowFarItGot() throws Exception {
+        MergePlan plan = planned();
+        OnlinePlan online = payload(plan);
+        assertThat(applier("stage", Map.of()).exit()).isZero();
+        bash("cd '" + live + "' && echo raced > usr/bin/tool");
+        Run applied = applier("apply", Map.of());
+        assertThat(applied.exit()).isEqualTo(4);
+        int index = online.steps().stream().map(OnlinePlan.Step::path).toList().indexOf("usr/bin/tool");
+        assertThat(applied.err()).contains("applied " + index + " of " + online.steps().size() + " operations; "
+                + mp + "/usr/bin/tool changed since the plan").contains("half-merged, roll it back");
+        assertThat(Files.readString(live.resolve("usr/bin/tool"))).isEqualTo("raced\n");
+    }
+
+    @Test
+    void aShadowEntryThatIsNotTheApprovedVersionIsNeverPacked() throws Exception {
+        MergePlan plan = planned();
+        bash("cd '" + shadow + "' && rm usr/bin/tool && echo evil > usr/bin/tool");
+        OnlinePlan online = OnlinePlan.of(RestartClass.SERVICES, List.of("tool"), Map.of(mp, plan));
+        assertThatThrownBy(() -> OnlinePayload.write(online, Map.of(mp, plan), Map.of(mp, shadow), runDir, "t1"))
+                .isInstanceOf(IOException.class).hasMessageContaining("/usr/bin/tool is not the version the plan approved");
+        assertThat(runDir.resolve("manifest")).doesNotExist();
+    }
+
+    record Run(int exit, String err) {}
+
+    Run applier(String mode, Map<String, String> env) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("dash", runDir.resolve(OnlinePayload.APPLIER).toString(), mode, runDir.toString());
+        pb.environment().putAll(env);
+        pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        Process p = pb.start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        return new Run(p.exitValue(), err);
+    }
+
+    /** rsync's itemized differences in content, type, mode, owner, xattrs, ACLs, links (times not compared). */
+    static String diff(Path expected, Path actual, String... excludes) throws Exception {
+        StringBuilder ex = new StringBuilder();
+        for (String e : excludes) {
+            ex.append(" --exclude='").append(e).append("'");
+        }
+        return bash("rsync -rlpgoDHAXc -n -i --delete --numeric-ids" + ex + " '" + expected + "/' '" + actual + "/'");
+    }
+
+    static String bash(String script) throws IOException {
+        Process p = new ProcessBuilder("bash", "-euo", "pipefail", "-c", script).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        try {
+            if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new AssertionError("failed: " + script + "\n" + out);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+        return out;
+    }
+}
