@@ -36,7 +36,8 @@ public class RunAudit {
             TESTS_PASSED, CONFLICT_COUNT, PREDICTED_DOWNTIME_SECONDS, APPROVED_BY, APPROVED_AT, APPROVAL_COMMENT,
             WINDOW_OPENS_AT, WINDOW_CLOSES_AT, LIVE_DOWN_AT, SERVICE_VERIFIED_AT, DOWNTIME_SECONDS, MERGE_RULE_COUNTS,
             ROLLBACK_REASON, OUTCOME, WINDOW_RESCHEDULES, PACKAGE_CHANGES, PACKAGE_CHANGES_SUMMARY, PLAN_BY_DIRECTORY,
-            RESTART_CLASS, RESTART_SUMMARY, RESTART_SECONDS, PREDICTED_DOWNTIME_SUMMARY, PREDICTED_DOWNTIME_PARTS);
+            RESTART_CLASS, RESTART_SUMMARY, RESTART_SECONDS, PREDICTED_DOWNTIME_SUMMARY, PREDICTED_DOWNTIME_PARTS,
+            MERGE_MODE, MERGE_MODE_RAN, ONLINE_FALLBACK);
 
     private final HistoryService history;
     private final RunLedger ledger;
@@ -57,6 +58,8 @@ public class RunAudit {
      * {@code predictedDowntime}: the prediction part by part (shutdown, merge, boot), each with where it came
      * from (this VM's history, the shadow's boot, the plan, the defaults); {@code predictedDowntimeSummary} the
      * same in words; null for a run without a plan (or from before the parts were kept).
+     * {@code mergeMode}: what the approval chose (reboot or online; null: reboot), {@code mergeModeRan} what
+     * the window did, {@code onlineFallback} why an online merge took the reboot path instead.
      */
     public record RunRecord(String runId, String liveVm, String state, String outcome, String startedBy, Date started,
                             Date ended, String patchCommand, String testCommand, Integer patchExitCode,
@@ -66,7 +69,8 @@ public class RunAudit {
                             Map<String, Long> mergeRuleCounts, String rollbackReason, String packageChangesSummary,
                             PackageReport packageChanges, PlanByDirectory planByDirectory, String restartClass,
                             String restartSummary, Double restartSeconds, String predictedDowntimeSummary,
-                            DowntimeForecast.Forecast predictedDowntime, List<String> unreadableFields) {}
+                            DowntimeForecast.Forecast predictedDowntime, String mergeMode, String mergeModeRan,
+                            String onlineFallback, List<String> unreadableFields) {}
 
     public List<RunRecord> runs(String liveVm, int max) {
         HistoricProcessInstanceQuery query = history.createHistoricProcessInstanceQuery()
@@ -111,7 +115,8 @@ public class RunAudit {
                 asDouble(v.get(DOWNTIME_SECONDS)), f.ruleCounts(), f.get(ROLLBACK_REASON, String.class),
                 f.get(PACKAGE_CHANGES_SUMMARY, String.class), f.packageChanges(), f.planByDirectory(),
                 f.get(RESTART_CLASS, String.class), f.get(RESTART_SUMMARY, String.class), asDouble(v.get(RESTART_SECONDS)),
-                f.get(PREDICTED_DOWNTIME_SUMMARY, String.class), f.forecast(), f.unreadable);
+                f.get(PREDICTED_DOWNTIME_SUMMARY, String.class), f.forecast(), f.get(MERGE_MODE, String.class),
+                f.get(MERGE_MODE_RAN, String.class), f.get(ONLINE_FALLBACK, String.class), f.unreadable);
     }
 
     /** Typed reads of a run's variables: one of an unexpected type is named, not fatal to the whole answer. */

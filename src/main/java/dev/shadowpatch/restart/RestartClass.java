@@ -18,4 +18,14 @@ public enum RestartClass {
     public String word() {
         return word;
     }
+
+    /** The class a word names; null for "unknown" or anything else. */
+    public static RestartClass ofWord(Object word) {
+        for (RestartClass c : values()) {
+            if (c.word.equals(word == null ? null : word.toString())) {
+                return c;
+            }
+        }
+        return null;
+    }
 }

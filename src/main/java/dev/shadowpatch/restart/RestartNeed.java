@@ -32,6 +32,27 @@ public record RestartNeed(RestartClass restartClass, List<String> units, List<St
         return head + why + took;
     }
 
+    /** Back from {@link #toJson}. */
+    public static RestartNeed fromJson(byte[] json) {
+        try {
+            com.fasterxml.jackson.databind.JsonNode n = JSON.readTree(json);
+            RestartClass c = RestartClass.ofWord(n.path("restartClass").asText(null));
+            if (c == null) {
+                throw new IllegalArgumentException("a restart need without a known class: " + n.path("restartClass"));
+            }
+            java.util.function.Function<String, List<String>> list = f -> {
+                List<String> out = new java.util.ArrayList<>();
+                n.path(f).forEach(x -> out.add(x.asText()));
+                return out;
+            };
+            return new RestartNeed(c, list.apply("units"), list.apply("reasons"), list.apply("sessions"),
+                    n.path("measuredSeconds").isNumber() ? n.get("measuredSeconds").asDouble() : null,
+                    n.path("measuredHow").asText(null));
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("not a restart need: " + e.getMessage(), e);
+        }
+    }
+
     public String toJson() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("restartClass", restartClass.word());

@@ -101,6 +101,17 @@ public interface Hypervisor {
     ShadowClone createMergeOverlay(ShadowClone clone, java.util.Set<String> diskTargets);
 
     /**
+     * The online merge's rollback point: an external disk-only snapshot of the running live VM's
+     * disks in {@code diskTargets} onto their merge overlays (quiesced through the guest agent when it
+     * answers), so the VM keeps running on the overlays while the merge writes inside it, and
+     * {@link #rollback} (shut down, back to the live deltas) undoes everything after this moment.
+     * Every other disk keeps its live delta. Idempotent: a VM already on these overlays is left as it is.
+     *
+     * @throws HypervisorException when the VM is not running, or its disks are not on the run's live deltas
+     */
+    ShadowClone snapshotToMergeOverlay(ShadowClone clone, java.util.Set<String> diskTargets);
+
+    /**
      * Point the (shut off) live VM's disks that have a merge overlay at it, all in one definition,
      * so its next boot sees the merged trees.
      */

@@ -159,19 +159,8 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
             String snapXml = snapshotXml(xml, r);
             int flags = Domain.SnapshotCreateFlags.DISK_ONLY | Domain.SnapshotCreateFlags.ATOMIC
                     | Domain.SnapshotCreateFlags.NO_METADATA;
-            boolean quiesce = props.isQuiesce() && agentAnswers(d);
             long t0 = System.nanoTime();
-            if (quiesce) {
-                try {
-                    d.snapshotCreateXML(snapXml, flags | Domain.SnapshotCreateFlags.QUIESCE);
-                } catch (LibvirtException e) {
-                    log.warn("quiesced snapshot of {} failed ({}); taking a crash-consistent one", liveVm, e.getError().getMessage());
-                    quiesce = false;
-                    d.snapshotCreateXML(snapXml, flags);
-                }
-            } else {
-                d.snapshotCreateXML(snapXml, flags);
-            }
+            boolean quiesce = takeSnapshot(d, liveVm, snapXml);
             r.quiesced = quiesce;
             r.snapshotAt = Instant.now();
             mark(r, Step.SNAPSHOT_TAKEN);
@@ -179,6 +168,24 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
                     quiesce ? "quiesced" : "crash-consistent", describe(r.chain));
             return r;
         }, "snapshot");
+    }
+
+    /**
+     * One atomic disk-only external snapshot without libvirt metadata, quiesced through the guest agent
+     * when it answers, else (or when the freeze fails) crash-consistent. Returns whether it was quiesced.
+     */
+    private boolean takeSnapshot(Domain d, String vm, String snapXml) throws LibvirtException {
+        int flags = Domain.SnapshotCreateFlags.DISK_ONLY | Domain.SnapshotCreateFlags.ATOMIC | Domain.SnapshotCreateFlags.NO_METADATA;
+        if (props.isQuiesce() && agentAnswers(d)) {
+            try {
+                d.snapshotCreateXML(snapXml, flags | Domain.SnapshotCreateFlags.QUIESCE);
+                return true;
+            } catch (LibvirtException e) {
+                log.warn("quiesced snapshot of {} failed ({}); taking a crash-consistent one", vm, e.getError().getMessage());
+            }
+        }
+        d.snapshotCreateXML(snapXml, flags);
+        return false;
     }
 
     /** Why a run cannot snapshot the VM's disks ({@link DomainXml#snapshotDisks}): one sentence per disk. */
@@ -559,6 +566,78 @@ public class LibvirtHypervisor implements Hypervisor, AutoCloseable {
         r.done.remove(Step.SWITCHED_TO_MERGE_OVERLAY);
         mark(r, Step.MERGE_OVERLAY_CREATED);
         return r.toClone();
+    }
+
+    /**
+     * The running VM's disks in {@code diskTargets} move onto new merge overlays in one atomic
+     * external snapshot (as {@link #createShadow} takes its own), recorded before it is taken, so a
+     * retry after a crash finds the VM on them and only records it.
+     */
+    @Override
+    public ShadowClone snapshotToMergeOverlay(ShadowClone clone, Set<String> diskTargets) {
+        ChainRecord r = required(clone);
+        if (diskTargets.isEmpty()) {
+            throw new HypervisorException("run " + r.chain.runId() + ": a merge overlay needs at least one disk to be on");
+        }
+        Map<String, Path> overlays = new LinkedHashMap<>();
+        for (ShadowClone.Disk disk : r.chain.disks()) {
+            overlays.put(disk.target(), diskTargets.contains(disk.target()) ? mergeOverlayPath(r.chain, disk) : null);
+        }
+        for (String target : diskTargets) {
+            if (r.chain.disk(target).isEmpty()) {
+                throw new HypervisorException("run " + r.chain.runId() + " did not snapshot disk " + target + " of VM " + r.chain.liveVm()
+                        + " (its disks: " + r.chain.targets() + ")");
+            }
+        }
+        return withDomain(r.chain.liveVm(), d -> {
+            String xml = d.getXMLDesc(0);
+            boolean onOverlays = diskTargets.stream().allMatch(t -> DomainXml.pointsAt(xml, t, overlays.get(t)));
+            if (!onOverlays) {
+                if (d.getInfo().state != DomainState.VIR_DOMAIN_RUNNING) {
+                    throw new HypervisorException("VM " + r.chain.liveVm() + " on " + uri() + " is not running: an online merge"
+                            + " snapshots a running VM");
+                }
+                for (String target : diskTargets) {
+                    Path delta = r.chain.disk(target).orElseThrow().liveDelta();
+                    if (!DomainXml.pointsAt(xml, target, delta)) {
+                        throw new HypervisorException("VM " + r.chain.liveVm() + " disk " + target + " is not on the live delta "
+                                + delta + " of run " + r.chain.runId() + ": roll back first");
+                    }
+                }
+                r.chain = r.chain.withMergeOverlays(overlays);
+                r.done.remove(Step.ROLLED_BACK);
+                store.save(r); // the overlays are named before they exist: a rollback after a crash finds them
+                for (Path overlay : overlays.values()) {
+                    if (overlay != null) {
+                        ioRun(() -> Files.deleteIfExists(overlay), "remove leftover " + overlay);
+                    }
+                }
+                StringBuilder snap = new StringBuilder("<domainsnapshot><name>shadowpatch-online-").append(r.chain.runId())
+                        .append("</name><disks>");
+                for (DomainXml.Disk disk : DomainXml.disks(xml)) {
+                    if (disk.target() == null) {
+                        continue;
+                    }
+                    Path overlay = overlays.get(disk.target());
+                    if (overlay != null) {
+                        snap.append("<disk name='").append(disk.target()).append("' snapshot='external'><driver type='qcow2'/><source file='")
+                                .append(xmlAttr(overlay.toString())).append("'/></disk>");
+                    } else if ("disk".equals(disk.device())) {
+                        snap.append("<disk name='").append(disk.target()).append("' snapshot='no'/>");
+                    }
+                }
+                String snapXml = snap.append("</disks></domainsnapshot>").toString();
+                long t0 = System.nanoTime();
+                boolean quiesce = takeSnapshot(d, r.chain.liveVm(), snapXml);
+                log.info("VM {} runs on merge overlays {} ({} snapshot in {} ms): the online merge's rollback point",
+                        r.chain.liveVm(), overlays, quiesce ? "quiesced" : "crash-consistent", (System.nanoTime() - t0) / 1_000_000);
+            } else {
+                r.chain = r.chain.withMergeOverlays(overlays);
+            }
+            r.done.add(Step.MERGE_OVERLAY_CREATED);
+            mark(r, Step.SWITCHED_TO_MERGE_OVERLAY);
+            return r.toClone();
+        }, "online snapshot");
     }
 
     /** The boot disk's overlay keeps the name of runs before every disk was taken. */

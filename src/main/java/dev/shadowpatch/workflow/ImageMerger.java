@@ -8,6 +8,8 @@ import dev.shadowpatch.disk.DiskExposer.Access;
 import dev.shadowpatch.disk.GuestLayout;
 import dev.shadowpatch.disk.MountedDisk;
 import dev.shadowpatch.disk.MountedImage;
+import dev.shadowpatch.online.OnlinePayload;
+import dev.shadowpatch.online.OnlinePlan;
 import dev.shadowpatch.merge.ChangeLog;
 import dev.shadowpatch.merge.ConflictRows;
 import dev.shadowpatch.merge.Decision;
@@ -374,6 +376,33 @@ public class ImageMerger implements ShadowMerger {
 
     private MergePolicy policyFor(String mountPoint) {
         return mountPoint.equals("/") ? policy : policy.mountedAt(encodedRel(mountPoint));
+    }
+
+    @Override
+    public List<Path> writeOnlinePayload(ShadowClone clone, GuestLayout layout, OnlinePlan online, byte[] approvedPlanJson, Path runDir) {
+        FileSystemPlans approved = FileSystemPlans.fromJson(new String(approvedPlanJson, StandardCharsets.UTF_8));
+        List<MountedImage> opened = new ArrayList<>();
+        try {
+            Map<String, Path> shadowRoots = new HashMap<>();
+            if (layout == null) {
+                shadowRoots.put("/", open(disks.expose(clone.bootDisk().shadowDelta(), "qcow2", Access.READ_ONLY), opened).root());
+            } else {
+                for (ShadowClone.Disk d : clone.disks()) {
+                    if (layout.on(d.target()).isEmpty()) {
+                        continue;
+                    }
+                    MountedDisk shadow = open(disks.exposeFileSystems(d.shadowDelta(), "qcow2", Access.READ_ONLY, layout, d.target()), opened);
+                    for (String mp : shadow.mountPoints()) {
+                        shadowRoots.put(mp, shadow.root(mp));
+                    }
+                }
+            }
+            return OnlinePayload.write(online, approved.byMountPoint(), shadowRoots, runDir, clone.runId());
+        } catch (IOException e) {
+            throw new UncheckedIOException("Packing the online merge of " + clone.liveVm() + " failed: " + e.getMessage(), e);
+        } finally {
+            closeAll(opened, null);
+        }
     }
 
     /**

@@ -125,6 +125,18 @@ public final class ProcessVariables {
     public static final String PLAN_BY_DIRECTORY = "planByDirectory";
 
     // Approval
+    /**
+     * Whether the window may merge inside the running live VM ({@link dev.shadowpatch.online.OnlinePlan}:
+     * the restart class, the packages and the plan allow it; conflicts still to decide in the form
+     * do not count), and if not, why, in words.
+     */
+    public static final String ONLINE_MERGE_OFFERED = "onlineMergeOffered";
+    public static final String ONLINE_MERGE_BLOCKERS = "onlineMergeBlockers";
+    /** The operator's choice in the approval ({@link MergeMode#formValue}; none: reboot). */
+    public static final String MERGE_MODE = "mergeMode";
+    /** The mode the window took ({@link MergeMode#formValue}), and why an online merge fell back to the reboot. */
+    public static final String MERGE_MODE_RAN = "mergeModeRan";
+    public static final String ONLINE_FALLBACK = "onlineFallback";
     public static final String APPROVAL_DECISION = "approvalDecision";
     public static final String APPROVAL_COMMENT = "approvalComment";
     public static final String CONFLICT_RESOLUTIONS = "conflictResolutions";

@@ -89,7 +89,7 @@ public final class RunState {
                 .encoding(StandardCharsets.UTF_8).create();
     }
 
-    public static byte[] fileBytes(DelegateExecution execution, String name) {
+    public static byte[] fileBytes(org.camunda.bpm.engine.delegate.VariableScope execution, String name) {
         FileValue file = execution.getVariableTyped(name);
         if (file == null) {
             throw new IllegalStateException("Process variable '" + name + "' (a file) is missing");

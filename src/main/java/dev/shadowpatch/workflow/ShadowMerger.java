@@ -56,6 +56,17 @@ public interface ShadowMerger {
     MergeResult merge(ShadowClone clone, GuestLayout layout, byte[] approvedPlanJson, Instant deadline);
 
     /**
+     * For an online merge: writes the in-guest applier's run directory ({@link dev.shadowpatch.online.OnlinePayload})
+     * from the shadow's file systems, exposed read-only for it.
+     *
+     * @return the run directory's files
+     */
+    default List<java.nio.file.Path> writeOnlinePayload(ShadowClone clone, GuestLayout layout, dev.shadowpatch.online.OnlinePlan online,
+                                                        byte[] approvedPlanJson, java.nio.file.Path runDir) {
+        throw new UnsupportedOperationException("this merger has no online merge");
+    }
+
+    /**
      * The run is over: what the merge kept beside the merge overlay to resume or skip work on a
      * retry (journals, per-file-system done markers) goes. Idempotent.
      */

@@ -69,9 +69,19 @@ public class RecordingHypervisor implements Hypervisor {
     @Override
     public ShadowClone createMergeOverlay(ShadowClone clone, java.util.Set<String> diskTargets) {
         log.record(node, "hypervisor.createMergeOverlay", clone.liveVm());
+        return withOverlays(clone, diskTargets);
+    }
+
+    private static ShadowClone withOverlays(ShadowClone clone, java.util.Set<String> diskTargets) {
         java.util.Map<String, java.nio.file.Path> overlays = new java.util.HashMap<>();
         diskTargets.forEach(t -> overlays.put(t, clone.liveDelta().resolveSibling(t + "-merge.qcow2")));
         return clone.withMergeOverlays(overlays);
+    }
+
+    @Override
+    public ShadowClone snapshotToMergeOverlay(ShadowClone clone, java.util.Set<String> diskTargets) {
+        log.record(node, "hypervisor.snapshotToMergeOverlay", clone.liveVm());
+        return withOverlays(clone, diskTargets);
     }
 
     @Override

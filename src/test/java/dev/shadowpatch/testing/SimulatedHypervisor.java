@@ -173,6 +173,12 @@ public final class SimulatedHypervisor implements Hypervisor {
     }
 
     @Override
+    public ShadowClone snapshotToMergeOverlay(ShadowClone clone, java.util.Set<String> diskTargets) {
+        reachable();
+        return createMergeOverlay(clone, diskTargets);
+    }
+
+    @Override
     public void switchToMergeOverlay(ShadowClone clone) {
         reachable();
     }

@@ -240,6 +240,13 @@ abstract class ProcessTestSupport {
         }
     }
 
+    /** A run's variable as the history keeps it (also after the run ended). */
+    protected Object historic(ProcessInstance pi, String name) {
+        var v = engine.getHistoryService().createHistoricVariableInstanceQuery()
+                .processInstanceId(pi.getId()).variableName(name).singleResult();
+        return v == null ? null : v.getValue();
+    }
+
     void approve(ProcessInstance pi) {
         completeTask(pi, "approvePatch", Map.of(ProcessVariables.APPROVAL_DECISION, "approve"));
     }

@@ -857,10 +857,4 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
                 eq(PatchBundle.GUEST_DIR + "/openssl_3.0.22_amd64.deb"));
         order.verify(guest).run(eq(shadowTarget()), eq(PatchBundle.GUEST_DIR + "/apply.sh"), any());
     }
-
-    private Object historic(ProcessInstance pi, String name) {
-        HistoricVariableInstance v = engine.getHistoryService().createHistoricVariableInstanceQuery()
-                .processInstanceId(pi.getId()).variableName(name).singleResult();
-        return v == null ? null : v.getValue();
-    }
 }

@@ -1,6 +1,7 @@
 package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.workflow.ApprovalDecision;
+import dev.shadowpatch.workflow.MergeMode;
 import dev.shadowpatch.workflow.PlanDigest;
 import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunState;
@@ -31,6 +32,11 @@ public class ApprovalRecorder implements TaskListener {
     @Override
     public void notify(DelegateTask task) {
         ApprovalDecision decision = ApprovalDecision.ofFormValue(task.getVariable(APPROVAL_DECISION), APPROVAL_DECISION);
+        MergeMode mode = MergeMode.ofFormValue(task.getVariable(MERGE_MODE));
+        if (mode == MergeMode.ONLINE && !Boolean.TRUE.equals(task.getVariable(ONLINE_MERGE_OFFERED))) {
+            throw new IllegalArgumentException("'" + MERGE_MODE + "' online is not offered for this run: "
+                    + task.getVariable(ONLINE_MERGE_BLOCKERS) + " (choose reboot)");
+        }
         Authentication auth = task.getProcessEngineServices().getIdentityService().getCurrentAuthentication();
         String who = auth != null ? auth.getUserId() : task.getAssignee();
         Date now = ClockUtil.getCurrentTime();

@@ -3,6 +3,7 @@ package dev.shadowpatch.workflow.delegate;
 import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.disk.GuestLayout;
 import dev.shadowpatch.virt.ShadowClone;
+import dev.shadowpatch.workflow.OnlineOffer;
 import dev.shadowpatch.workflow.ProcessVariables;
 import dev.shadowpatch.workflow.RunState;
 import java.util.List;
@@ -37,5 +38,11 @@ public class ComputeMergePlanDelegate implements JavaDelegate {
                   + " reach the live VM (approve only if it does not matter; else reject): " + String.join("; ", unmerged));
         PlanResult plan = merger.plan(clone, layout);
         PlanVariables.write(execution, plan, settings);
+        try {
+            OnlineOffer.record(execution);
+        } catch (RuntimeException e) { // the offer is evidence for the form: it never stops the plan
+            execution.setVariable(ProcessVariables.ONLINE_MERGE_OFFERED, false);
+            execution.setVariable(ProcessVariables.ONLINE_MERGE_BLOCKERS, RunState.head("not known: " + e.getMessage()));
+        }
     }
 }

@@ -1,0 +1,132 @@
+package dev.shadowpatch.workflow.delegate;
+
+import dev.shadowpatch.guest.CommandResult;
+import dev.shadowpatch.guest.GuestShell;
+import dev.shadowpatch.guest.GuestTarget;
+import dev.shadowpatch.online.OnlinePayload;
+import dev.shadowpatch.online.OnlinePlan;
+import dev.shadowpatch.virt.Hypervisors;
+import dev.shadowpatch.virt.ShadowClone;
+import dev.shadowpatch.virt.VmAddress;
+import dev.shadowpatch.workflow.MergeMode;
+import dev.shadowpatch.workflow.OnlineOffer;
+import dev.shadowpatch.workflow.RunLedger;
+import dev.shadowpatch.workflow.RunSettings;
+import dev.shadowpatch.workflow.RunState;
+import dev.shadowpatch.workflow.ShadowMerger;
+import org.camunda.bpm.engine.delegate.BpmnError;
+import org.camunda.bpm.engine.delegate.DelegateExecution;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static dev.shadowpatch.workflow.ProcessVariables.*;
+
+/**
+ * The online merge's first step, while the live VM still serves: the decided plan is checked to be
+ * one the applier can run, packed from the shadow, sent to the live VM and staged there; the applier
+ * checks every planned path against the plan first and writes no live path. Whatever goes wrong here
+ * (a path the live VM changed, an unreachable guest, a plan that is no longer online) is no failure:
+ * nothing was written, and the window takes the reboot path instead ({@code onlineFallback} says why).
+ */
+@Component
+public class StageOnlineDelegate extends InWindowStep {
+    private static final Logger log = LoggerFactory.getLogger(StageOnlineDelegate.class);
+    static final String REMOTE_ROOT = "/var/lib/sp-online";
+    /** The variable the gateway after this step reads. */
+    static final String ONLINE_STAGED = "onlineStaged";
+
+    private final Hypervisors hypervisors;
+    private final ShadowMerger merger;
+    private final GuestShell shell;
+    private final RunSettings settings;
+
+    public StageOnlineDelegate(Hypervisors hypervisors, ShadowMerger merger, GuestShell shell, RunSettings settings) {
+        this.hypervisors = hypervisors;
+        this.merger = merger;
+        this.shell = shell;
+        this.settings = settings;
+    }
+
+    static String remoteDir(ShadowClone clone) {
+        return REMOTE_ROOT + "/" + clone.runId();
+    }
+
+    static String applier(ShadowClone clone) {
+        return "sh " + remoteDir(clone) + "/" + OnlinePayload.APPLIER;
+    }
+
+    @Override
+    protected void run(DelegateExecution execution, RunLedger.WindowEntry entry) {
+        ShadowClone clone = RunState.clone(execution);
+        try {
+            OnlinePlan online = OnlineOffer.plan(execution);
+            if (!online.possible()) {
+                fallBack(execution, "the decided plan cannot be merged online: " + online.whyNot());
+                return;
+            }
+            Object configured = execution.getVariable(CONFIGURED_LIVE_ADDRESS);
+            VmAddress address = hypervisors.forHost(RunState.hostOf(execution))
+                    .waitForAddress(clone.liveVm(), Duration.ofSeconds(30), configured == null ? null : configured.toString());
+            execution.setVariable(LIVE_ADDRESS, address.address());
+            GuestTarget live = GuestCommandStep.target(execution, address.address(), settings);
+            Path local = Files.createTempDirectory("sp-online-");
+            try {
+                List<Path> files = merger.writeOnlinePayload(clone, RunState.layout(execution), online,
+                        RunState.fileBytes(execution, MERGE_PLAN), local);
+                String remote = remoteDir(clone);
+                // one run's directory at a time: an earlier run's (rolled back, or its VM restored) goes
+                shell.run(live, "rm -rf " + REMOTE_ROOT + " && mkdir -p -m 700 " + remote, settings.commandSettle().plusSeconds(30));
+                for (Path f : files) {
+                    shell.upload(live, f, remote + "/" + f.getFileName());
+                }
+                CommandResult staged = shell.run(live, applier(clone) + " stage " + remote, settings.testTimeout());
+                if (!staged.succeeded()) {
+                    shell.run(live, applier(clone) + " unstage " + remote, settings.testTimeout());
+                    fallBack(execution, (staged.exitCode() == 3 ? "" : "staging failed (exit " + staged.exitCode() + "): ")
+                            + RunState.head(staged.stderr().strip()));
+                    return;
+                }
+            } finally {
+                deleteTree(local);
+            }
+            execution.setVariable(ONLINE_STAGED, true);
+            execution.setVariable(MERGE_MODE_RAN, MergeMode.ONLINE.formValue);
+            log.info("run {}: online merge of {} staged in the live VM ({} operations)", execution.getProcessInstanceId(),
+                    clone.liveVm(), online.steps().size());
+        } catch (BpmnError e) {
+            throw e;
+        } catch (RuntimeException | IOException e) {
+            fallBack(execution, "the online merge could not be staged: " + e.getMessage());
+        }
+    }
+
+    private static void fallBack(DelegateExecution execution, String why) {
+        log.warn("run {}: taking the reboot path: {}", execution.getProcessInstanceId(), why);
+        execution.setVariable(ONLINE_STAGED, false);
+        execution.setVariable(MERGE_MODE_RAN, MergeMode.REBOOT.formValue);
+        execution.setVariable(ONLINE_FALLBACK, RunState.head(why));
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var files = Files.walk(dir)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    protected String stepName() {
+        return "Staging the online merge";
+    }
+}
