@@ -59,17 +59,19 @@ class LabVm:
         sh(["scp", "-q"] + (["-r"] if recursive else []) + self.ssh_base[1:] + [str(local), f"root@{self.address}:{remote}"])
 
 
-def build_bundle(vm, out_dir, work_dir, release=None):
+def build_bundle(vm, out_dir, work_dir, release=None, only=None):
     """The pending bookworm-security/-updates upgrades of the VM's packages, built on the host
     (ops/patch-bundle), the kernel included; only a VM whose kernel the host provides (the direct
     layout: libvirt boots a kernel file) has its kernel held. With release (e.g. trixie): the
-    release upgrade to it. Returns {package: new version}."""
+    release upgrade to it. With only (an extended regex): only the packages whose name matches.
+    Returns {package: new version}."""
     status = Path(work_dir) / f"{vm.name}-dpkg-status"
     status.write_text(vm.ssh("cat /var/lib/dpkg/status").stdout)
     sh(["rm", "-rf", str(out_dir)])
     direct_kernel = "<kernel>" in sh(["virsh", "-q", "-c", "qemu:///system", "dumpxml", vm.name]).stdout
     sh([str(ROOT / "ops" / "patch-bundle"), "--status", str(status), "--out", str(out_dir)]
-       + (["--exclude", "^linux-image"] if direct_kernel else []) + (["--release", release] if release else []))
+       + (["--exclude", "^linux-image"] if direct_kernel else []) + (["--release", release] if release else [])
+       + (["--only", only] if only else []))
     return dict(line.split("=", 1) for line in (Path(out_dir) / "upgrades.txt").read_text().split())
 
 

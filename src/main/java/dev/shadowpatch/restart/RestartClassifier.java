@@ -82,6 +82,22 @@ public final class RestartClassifier {
     }
 
     /**
+     * The restart a merge into the running VM itself needs, from what runs there now: every file the
+     * merge replaces or removes ({@code written}, guest paths) counts as changed. A VM that ran for
+     * months may map files its fresh-booted shadow does not (a unit the shadow did not start, code
+     * replaced before the patch and never restarted): this sees them.
+     */
+    public static RestartNeed classifyWrites(RunningCode running, java.util.Set<String> written) {
+        Map<String, FileState> now = new java.util.HashMap<>();
+        running.files().forEach((path, state) -> {
+            if (!written.contains(path)) {
+                now.put(path, state);
+            }
+        });
+        return classify(running, now, List.of());
+    }
+
+    /**
      * Not the same file: gone, or another inode, size or mtime. A mapped path that could not be read
      * before (a service's private /tmp, another mount namespace) is never judged: nothing to compare.
      */

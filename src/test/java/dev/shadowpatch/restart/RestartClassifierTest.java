@@ -112,4 +112,19 @@ class RestartClassifierTest {
         assertThat(need.toJson()).contains("\"restartClass\":\"services\"", "\"units\":[\"nginx.service\"]", "\"measuredSeconds\":1.25");
         assertThat(need.summary()).isEqualTo("services: restart nginx.service (nginx.service maps /usr/sbin/nginx); 1.3 s in the shadow (systemctl restart of 1 unit(s))");
     }
+
+    /** The online merge reads the live VM itself: what it writes counts as changed, whoever maps it there. */
+    @Test
+    void aMergeIntoTheRunningVmRestartsWhoeverMapsWhatItWrites() {
+        assertThat(RestartClassifier.classifyWrites(running(), java.util.Set.of(NGINX)).units()).containsExactly("nginx.service");
+        assertThat(RestartClassifier.classifyWrites(running(), java.util.Set.of("/usr/share/doc/nginx/README")).restartClass())
+                .isEqualTo(RestartClass.NONE);
+        RestartNeed libc = RestartClassifier.classifyWrites(running(), java.util.Set.of(LIBC));
+        assertThat(libc.restartClass()).isEqualTo(RestartClass.SYSTEM);
+        assertThat(libc.reasons().get(0)).isEqualTo("PID 1 maps " + LIBC);
+        // a service the live VM runs on code replaced long before the patch: its restart is due as well
+        RunningCode stale = RunningCode.parse("U\tinit.scope\t" + SYSTEMD + "\nU\tcron.service\t/usr/sbin/cron (deleted)\n"
+                + "U\tnginx.service\t" + NGINX + "\nF\t" + SYSTEMD + "\t1\t10\t100\t1000\nF\t" + NGINX + "\t1\t13\t100\t400\n");
+        assertThat(RestartClassifier.classifyWrites(stale, java.util.Set.of(NGINX)).units()).containsExactly("cron.service", "nginx.service");
+    }
 }

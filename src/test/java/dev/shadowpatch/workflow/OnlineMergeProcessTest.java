@@ -54,6 +54,17 @@ class OnlineMergeProcessTest extends ProcessTestSupport {
         when(merger.plan(any(), any())).thenReturn(new ShadowMerger.PlanResult(onePathPlan(),
                 Map.of("take-shadow-replace (rule 3)", 1L), 12L, 1, List.of(), List.of()));
         when(hypervisor.snapshotToMergeOverlay(any(), any())).thenReturn(merging);
+        liveRuns(LIVE_CODE);
+    }
+
+    /** What the live VM runs: PID 1, nginx, and cron on code replaced long ago and never restarted. */
+    static final String LIVE_CODE = "U\tinit.scope\t/usr/lib/systemd/systemd\nU\tnginx.service\t/usr/sbin/nginx\n"
+            + "U\tcron.service\t/usr/sbin/cron (deleted)\n"
+            + "F\t/usr/lib/systemd/systemd\t1\t10\t100\t1000\nF\t/usr/sbin/nginx\t1\t11\t100\t10\n";
+
+    void liveRuns(String capture) {
+        when(guest.run(eq(liveTarget()), eq(dev.shadowpatch.restart.RunningCode.CAPTURE), any()))
+                .thenAnswer(call -> new CommandResult(call.getArgument(1), 0, capture, "", Duration.ofSeconds(1)));
     }
 
     /** The run at its approval, the shadow having found that restarting nginx is enough. */
@@ -95,8 +106,9 @@ class OnlineMergeProcessTest extends ProcessTestSupport {
         order.verify(merger).writeOnlinePayload(eq(clone), any(), any(), any(), any());
         order.verify(guest).run(eq(liveTarget()), ArgumentMatchers.argThat(c -> has(c, "sp-online-apply stage /var/lib/sp-online/run")), any());
         order.verify(hypervisor).snapshotToMergeOverlay(eq(clone), any());
-        order.verify(guest).run(eq(liveTarget()), ArgumentMatchers.argThat(c -> has(c, "systemctl stop '" + NGINX + "'")
-                && has(c, "sp-online-apply apply /var/lib/sp-online/run") && has(c, "systemctl restart '" + NGINX + "'")), any());
+        // nginx.service from the shadow and the live VM, cron.service from the live VM alone (stale code)
+        order.verify(guest).run(eq(liveTarget()), ArgumentMatchers.argThat(c -> has(c, "systemctl stop 'cron.service' '" + NGINX + "'")
+                && has(c, "sp-online-apply apply /var/lib/sp-online/run") && has(c, "systemctl restart 'cron.service' '" + NGINX + "'")), any());
         order.verify(guest).run(eq(liveTarget()), eq(TEST), any());
         order.verify(hypervisor).cleanup(any());
         verify(hypervisor, never()).shutdown(eq(LIVE), any());
@@ -120,6 +132,19 @@ class OnlineMergeProcessTest extends ProcessTestSupport {
         assertThat(historic(pi, ProcessVariables.MERGE_MODE_RAN)).isEqualTo("reboot");
         assertThat((String) historic(pi, ProcessVariables.ONLINE_FALLBACK)).contains("changed since the plan: /usr/sbin/nginx");
         assertThat(historic(pi, ProcessVariables.OUTCOME)).isEqualTo("patched");
+    }
+
+    @Test
+    void aLiveVmWhosePid1MapsAFileTheMergeReplacesTakesTheRebootPath() {
+        liveRuns("U\tinit.scope\t/usr/lib/systemd/systemd\nU\tinit.scope\t/usr/sbin/nginx\n"
+                + "F\t/usr/lib/systemd/systemd\t1\t10\t100\t1000\nF\t/usr/sbin/nginx\t1\t11\t100\t10\n");
+        ProcessInstance pi = atApprovalWithServicesClass();
+        approveOnlineAndOpenTheWindow(pi);
+
+        assertThat(pi).isEnded().hasPassed("stageOnline", "quiesceLive", "mergeChanges").hasNotPassed("snapshotLiveOnline", "applyOnline");
+        verify(merger, never()).writeOnlinePayload(any(), any(), any(), any(), any());
+        assertThat((String) historic(pi, ProcessVariables.ONLINE_FALLBACK))
+                .isEqualTo("the live VM runs code only a reboot replaces: PID 1 maps /usr/sbin/nginx");
     }
 
     @Test

@@ -2,7 +2,6 @@ package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.guest.CommandResult;
 import dev.shadowpatch.guest.GuestShell;
-import dev.shadowpatch.restart.RestartNeed;
 import dev.shadowpatch.virt.ShadowClone;
 import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunSettings;
@@ -17,8 +16,8 @@ import java.util.stream.Collectors;
 import static dev.shadowpatch.workflow.ProcessVariables.*;
 
 /**
- * The online merge itself, the only downtime it costs: the units the shadow found running replaced
- * code stop, the applier writes the staged plan into the running live VM (each path checked against
+ * The online merge itself, the only downtime it costs: the units that map what it replaces (found in
+ * the shadow and in the live VM itself when it was staged) stop, the applier writes the staged plan into the running live VM (each path checked against
  * the plan again), systemd reloads its units, the units start; the verification follows as after a
  * reboot. An applier that stops half-way (a changed path, a failed write, an earlier attempt cut off)
  * leaves the live VM half-merged: no retry helps, the window rolls it back to its rollback point. A
@@ -43,8 +42,8 @@ public class ApplyOnlineDelegate extends InWindowStep {
         if (execution.getVariable(LIVE_DOWN_AT) == null) { // a retry keeps the first moment
             execution.setVariable(LIVE_DOWN_AT, ClockUtil.getCurrentTime());
         }
-        List<String> units = execution.getVariable(RESTART_NEED) == null ? List.of()
-                : RestartNeed.fromJson(RunState.fileBytes(execution, RESTART_NEED)).units();
+        Object found = execution.getVariable(StageOnlineDelegate.ONLINE_RESTART_UNITS); // the shadow's and the live VM's
+        List<String> units = found == null || found.toString().isBlank() ? List.of() : List.of(found.toString().split(" "));
         String unitList = units.stream().map(ApplyOnlineDelegate::quote).collect(Collectors.joining(" "));
         String remote = StageOnlineDelegate.remoteDir(clone);
         // the applier's own exit codes come back as 100 + code (systemctl has its own 4 and 5); a unit
@@ -54,8 +53,10 @@ public class ApplyOnlineDelegate extends InWindowStep {
                 + (units.isEmpty() ? "" : " && systemctl restart " + unitList);
         CommandResult r = shell.run(GuestCommandStep.target(execution, RunState.requireString(execution, LIVE_ADDRESS), settings),
                 command, settings.testTimeout());
-        if (r.exitCode() == HALF_MERGED || r.exitCode() == CUT_OFF_BEFORE) {
-            throw rollback(execution, "The online merge stopped half-way in the live VM: " + RunState.head(r.stderr().strip()));
+        boolean killed = r.exitCode() > 100 + 128 && r.exitCode() < 255; // the applier ended by a signal (ssh's own failure is 255)
+        if (r.exitCode() == HALF_MERGED || r.exitCode() == CUT_OFF_BEFORE || killed) {
+            throw rollback(execution, "The online merge stopped half-way in the live VM: " + (killed
+                    ? "the applier was killed by signal " + (r.exitCode() - 228) : RunState.head(r.stderr().strip())));
         }
         if (!r.succeeded()) {
             throw new IllegalStateException("the online merge's command ended with exit code " + r.exitCode() + ": "

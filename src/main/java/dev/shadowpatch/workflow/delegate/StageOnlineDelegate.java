@@ -5,6 +5,10 @@ import dev.shadowpatch.guest.GuestShell;
 import dev.shadowpatch.guest.GuestTarget;
 import dev.shadowpatch.online.OnlinePayload;
 import dev.shadowpatch.online.OnlinePlan;
+import dev.shadowpatch.restart.RestartClass;
+import dev.shadowpatch.restart.RestartClassifier;
+import dev.shadowpatch.restart.RestartNeed;
+import dev.shadowpatch.restart.ShadowRunningCode;
 import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.virt.ShadowClone;
 import dev.shadowpatch.virt.VmAddress;
@@ -26,6 +30,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 import static dev.shadowpatch.workflow.ProcessVariables.*;
 
@@ -42,17 +49,22 @@ public class StageOnlineDelegate extends InWindowStep {
     static final String REMOTE_ROOT = "/var/lib/sp-online";
     /** The variable the gateway after this step reads. */
     static final String ONLINE_STAGED = "onlineStaged";
+    /** The units the online merge stops and restarts: the shadow's finding and the live VM's own, by name. */
+    static final String ONLINE_RESTART_UNITS = "onlineRestartUnits";
 
     private final Hypervisors hypervisors;
     private final ShadowMerger merger;
     private final GuestShell shell;
     private final RunSettings settings;
+    private final ShadowRunningCode running;
 
-    public StageOnlineDelegate(Hypervisors hypervisors, ShadowMerger merger, GuestShell shell, RunSettings settings) {
+    public StageOnlineDelegate(Hypervisors hypervisors, ShadowMerger merger, GuestShell shell, RunSettings settings,
+                               ShadowRunningCode running) {
         this.hypervisors = hypervisors;
         this.merger = merger;
         this.shell = shell;
         this.settings = settings;
+        this.running = running;
     }
 
     static String remoteDir(ShadowClone clone) {
@@ -77,6 +89,20 @@ public class StageOnlineDelegate extends InWindowStep {
                     .waitForAddress(clone.liveVm(), Duration.ofSeconds(30), configured == null ? null : configured.toString());
             execution.setVariable(LIVE_ADDRESS, address.address());
             GuestTarget live = GuestCommandStep.target(execution, address.address(), settings);
+            // what the live VM runs now, not only what its fresh-booted shadow ran: whoever maps a file
+            // the merge writes is restarted, and code only a reboot replaces sends the merge to the reboot
+            Set<String> written = online.steps().stream()
+                    .filter(s -> s.verb() == OnlinePlan.Verb.PUT || s.verb() == OnlinePlan.Verb.DELETE)
+                    .map(OnlinePlan.Step::guestPath).collect(Collectors.toSet());
+            RestartNeed liveNeed = RestartClassifier.classifyWrites(running.capture(live), written);
+            if (liveNeed.restartClass() == RestartClass.SYSTEM) {
+                fallBack(execution, "the live VM runs code only a reboot replaces: " + String.join("; ", liveNeed.reasons()));
+                return;
+            }
+            Set<String> units = new TreeSet<>(liveNeed.units());
+            if (execution.getVariable(RESTART_NEED) != null) {
+                units.addAll(RestartNeed.fromJson(RunState.fileBytes(execution, RESTART_NEED)).units());
+            }
             Path local = Files.createTempDirectory("sp-online-");
             try {
                 List<Path> files = merger.writeOnlinePayload(clone, RunState.layout(execution), online,
@@ -97,6 +123,7 @@ public class StageOnlineDelegate extends InWindowStep {
             } finally {
                 deleteTree(local);
             }
+            execution.setVariable(ONLINE_RESTART_UNITS, String.join(" ", units));
             execution.setVariable(ONLINE_STAGED, true);
             execution.setVariable(MERGE_MODE_RAN, MergeMode.ONLINE.formValue);
             log.info("run {}: online merge of {} staged in the live VM ({} operations)", execution.getProcessInstanceId(),
