@@ -24,7 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * The in-guest applier ({@code online/sp-online-apply}, run here by the host's dash on real
+ * The in-guest applier ({@code online/sp-online-apply}, run here by the host's perl on real
  * directories as root) against the reboot path's merge engine: the same plan, applied online to the
  * live tree and by the engine to a copy of it, must give the same tree (content, type, mode, owner,
  * xattrs, ACLs, file capabilities, hard links). And its faults: a path the live VM changed after the
@@ -150,17 +150,33 @@ class OnlineApplyTest {
     }
 
     @Test
-    void aChangeBetweenStageAndApplyStopsWithHowFarItGot() throws Exception {
+    void aChangeBetweenStageAndApplyWritesNothing() throws Exception {
+        MergePlan plan = planned();
+        payload(plan);
+        assertThat(applier("stage", Map.of()).exit()).isZero();
+        bash("cd '" + live + "' && echo raced > usr/bin/tool");
+        Path before = tmp.resolve("before");
+        bash("cp -a '" + live + "' '" + before + "'");
+        Run applied = applier("apply", Map.of());
+        assertThat(applied.exit()).isEqualTo(3);
+        assertThat(applied.err()).contains("changed since it was staged: " + mp + "/usr/bin/tool").contains("nothing was written");
+        assertThat(diff(before, live, ".sp-online-stage-t1")).isEmpty();
+    }
+
+    @Test
+    void aWriteFailingHalfWayStopsWithHowFarItGot() throws Exception {
         MergePlan plan = planned();
         OnlinePlan online = payload(plan);
         assertThat(applier("stage", Map.of()).exit()).isZero();
-        bash("cd '" + live + "' && echo raced > usr/bin/tool");
+        // the staged copy of a later put is gone: its rename fails after the earlier ones were done
+        Files.delete(live.resolve(".sp-online-stage-t1/usr/lib/new/x.so.1"));
         Run applied = applier("apply", Map.of());
         assertThat(applied.exit()).isEqualTo(4);
-        int index = online.steps().stream().map(OnlinePlan.Step::path).toList().indexOf("usr/bin/tool");
-        assertThat(applied.err()).contains("applied " + index + " of " + online.steps().size() + " operations; "
-                + mp + "/usr/bin/tool changed since the plan").contains("half-merged, roll it back");
-        assertThat(Files.readString(live.resolve("usr/bin/tool"))).isEqualTo("raced\n");
+        int index = online.steps().stream().map(OnlinePlan.Step::path).toList().indexOf("usr/lib/new/x.so.1");
+        assertThat(index).isPositive();
+        assertThat(applied.err()).contains("applied " + index + " of " + online.steps().size() + " operations; put "
+                + mp + "/usr/lib/new/x.so.1 failed (No such file or directory)").contains("half-merged, roll it back");
+        assertThat(applier("apply", Map.of()).exit()).as("a second apply").isEqualTo(5);
     }
 
     @Test
@@ -176,7 +192,7 @@ class OnlineApplyTest {
     record Run(int exit, String err) {}
 
     Run applier(String mode, Map<String, String> env) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder("dash", runDir.resolve(OnlinePayload.APPLIER).toString(), mode, runDir.toString());
+        ProcessBuilder pb = new ProcessBuilder("perl", runDir.resolve(OnlinePayload.APPLIER).toString(), mode, runDir.toString());
         pb.environment().putAll(env);
         pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
         Process p = pb.start();

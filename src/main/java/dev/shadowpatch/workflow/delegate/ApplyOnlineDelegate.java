@@ -19,14 +19,18 @@ import static dev.shadowpatch.workflow.ProcessVariables.*;
  * The online merge itself, the only downtime it costs: the units that map what it replaces (found in
  * the shadow and in the live VM itself when it was staged) stop, the applier writes the staged plan into the running live VM (each path checked against
  * the plan again), systemd reloads its units, the units start; the verification follows as after a
- * reboot. An applier that stops half-way (a changed path, a failed write, an earlier attempt cut off)
- * leaves the live VM half-merged: no retry helps, the window rolls it back to its rollback point. A
+ * reboot. An applier that stops (a path changed since the stage, a failed write half-way, killed, an
+ * earlier attempt cut off) leaves the live VM half-merged or its units stopped: no retry helps, the
+ * window rolls it back to its rollback point. A
  * lost connection is retried: the applier answers "applied before" once it has finished.
  */
 @Component
 public class ApplyOnlineDelegate extends InWindowStep {
-    /** sp-online-apply's exit codes 4 (failed half-way) and 5 (an earlier apply cut off), as the command returns them */
-    static final int HALF_MERGED = 104, CUT_OFF_BEFORE = 105;
+    /**
+     * sp-online-apply's exit codes as the command returns them: 3 (a path changed since the stage:
+     * nothing written, but the units are stopped), 4 (failed half-way), 5 (an earlier apply cut off)
+     */
+    static final int CHANGED_SINCE_STAGE = 103, HALF_MERGED = 104, CUT_OFF_BEFORE = 105;
 
     private final GuestShell shell;
     private final RunSettings settings;
@@ -54,7 +58,7 @@ public class ApplyOnlineDelegate extends InWindowStep {
         CommandResult r = shell.run(GuestCommandStep.target(execution, RunState.requireString(execution, LIVE_ADDRESS), settings),
                 command, settings.testTimeout());
         boolean killed = r.exitCode() > 100 + 128 && r.exitCode() < 255; // the applier ended by a signal (ssh's own failure is 255)
-        if (r.exitCode() == HALF_MERGED || r.exitCode() == CUT_OFF_BEFORE || killed) {
+        if (r.exitCode() == CHANGED_SINCE_STAGE || r.exitCode() == HALF_MERGED || r.exitCode() == CUT_OFF_BEFORE || killed) {
             throw rollback(execution, "The online merge stopped half-way in the live VM: " + (killed
                     ? "the applier was killed by signal " + (r.exitCode() - 228) : RunState.head(r.stderr().strip())));
         }

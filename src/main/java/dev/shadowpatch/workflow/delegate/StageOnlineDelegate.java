@@ -72,7 +72,7 @@ public class StageOnlineDelegate extends InWindowStep {
     }
 
     static String applier(ShadowClone clone) {
-        return "sh " + remoteDir(clone) + "/" + OnlinePayload.APPLIER;
+        return "perl " + remoteDir(clone) + "/" + OnlinePayload.APPLIER;
     }
 
     @Override
