@@ -18,6 +18,7 @@ import org.mockito.InOrder;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Date;
 import java.util.List;
 import java.util.Map;
 
@@ -116,6 +117,12 @@ class OnlineMergeProcessTest extends ProcessTestSupport {
         assertThat(historic(pi, ProcessVariables.MERGE_MODE_RAN)).isEqualTo("online");
         assertThat(historic(pi, ProcessVariables.OUTCOME)).isEqualTo("patched");
         assertThat(historic(pi, ProcessVariables.DOWNTIME_SECONDS)).isInstanceOf(Double.class);
+        assertThat(historic(pi, ProcessVariables.MERGE_RULE_COUNTS).toString()).contains("\"take-shadow-replace (rule 3)\":1");
+        // down from the units' stop (the apply), not from the door's entry before the stage and the snapshot
+        Date down = (Date) historic(pi, ProcessVariables.LIVE_DOWN_AT);
+        Date applyStarted = engine.getHistoryService().createHistoricActivityInstanceQuery().processInstanceId(pi.getId())
+                .activityId("applyOnline").singleResult().getStartTime();
+        assertThat(down).isAfterOrEqualTo(applyStarted);
     }
 
     @Test

@@ -72,6 +72,7 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         assertThat(historic(pi, ProcessVariables.LIVE_SHUTDOWN)).isEqualTo("clean");
         assertThat(historic(pi, ProcessVariables.SHADOW_ADDRESS_SOURCE)).isEqualTo("dhcp-lease");
         assertThat(historic(pi, ProcessVariables.LIVE_ADDRESS_SOURCE)).isEqualTo("guest-agent");
+        assertThat(historic(pi, ProcessVariables.MERGE_MODE_RAN)).isEqualTo("reboot");
     }
 
     @Test

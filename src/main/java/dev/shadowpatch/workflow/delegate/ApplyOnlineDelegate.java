@@ -3,6 +3,7 @@ package dev.shadowpatch.workflow.delegate;
 import dev.shadowpatch.guest.CommandResult;
 import dev.shadowpatch.guest.GuestShell;
 import dev.shadowpatch.virt.ShadowClone;
+import dev.shadowpatch.workflow.FileSystemPlans;
 import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.workflow.RunState;
@@ -10,6 +11,7 @@ import org.camunda.bpm.engine.delegate.DelegateExecution;
 import org.camunda.bpm.engine.impl.util.ClockUtil;
 import org.springframework.stereotype.Component;
 
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.stream.Collectors;
 
@@ -68,6 +70,9 @@ public class ApplyOnlineDelegate extends InWindowStep {
         }
         execution.setVariable(LIVE_STARTED_AT, ClockUtil.getCurrentTime());
         execution.setVariable(LIVE_VERIFIED, false);
+        // what was written, by rule, as the reboot's merge reports it (the applier did the plan whole or nothing stays)
+        FileSystemPlans plans = FileSystemPlans.fromJson(new String(RunState.fileBytes(execution, MERGE_PLAN), StandardCharsets.UTF_8));
+        execution.setVariable(MERGE_RULE_COUNTS, RunState.toJson(RunState.sorted(plans.ruleCountWords())));
     }
 
     /** A unit name as one shell word (systemd's names hold no quote, but a name is never trusted to). */

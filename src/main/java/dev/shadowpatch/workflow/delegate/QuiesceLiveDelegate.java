@@ -3,6 +3,7 @@ package dev.shadowpatch.workflow.delegate;
 import dev.shadowpatch.virt.Hypervisor;
 import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.virt.PowerOff;
+import dev.shadowpatch.workflow.MergeMode;
 import dev.shadowpatch.workflow.RunLedger;
 import dev.shadowpatch.workflow.RunSettings;
 import dev.shadowpatch.workflow.RunState;
@@ -12,6 +13,7 @@ import org.springframework.stereotype.Component;
 
 import static dev.shadowpatch.workflow.ProcessVariables.LIVE_DOWN_AT;
 import static dev.shadowpatch.workflow.ProcessVariables.LIVE_SHUTDOWN;
+import static dev.shadowpatch.workflow.ProcessVariables.MERGE_MODE_RAN;
 
 /** Shuts the live VM down (graceful, then forced): the downtime starts here. */
 @Component
@@ -29,6 +31,9 @@ public class QuiesceLiveDelegate extends InWindowStep {
         Hypervisor hypervisor = hypervisors.forHost(RunState.hostOf(execution));
         if (execution.getVariable(LIVE_DOWN_AT) == null) { // a retry keeps the first moment
             execution.setVariable(LIVE_DOWN_AT, ClockUtil.getCurrentTime());
+        }
+        if (execution.getVariable(MERGE_MODE_RAN) == null) { // an online merge that fell back has said so already
+            execution.setVariable(MERGE_MODE_RAN, MergeMode.REBOOT.formValue);
         }
         PowerOff how = hypervisor.shutdown(RunState.clone(execution).liveVm(), settings.shutdownGrace());
         // audit only: the window goes on either way (the live tree is read journal-consistent);

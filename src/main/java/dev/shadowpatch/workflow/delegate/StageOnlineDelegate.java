@@ -78,6 +78,9 @@ public class StageOnlineDelegate extends InWindowStep {
     @Override
     protected void run(DelegateExecution execution, RunLedger.WindowEntry entry) {
         ShadowClone clone = RunState.clone(execution);
+        // the door wrote the moment the live VM may go down; online it goes down only when the units stop
+        // (the apply writes it), after a fallback when the reboot's shutdown starts (the quiesce writes it)
+        execution.removeVariable(LIVE_DOWN_AT);
         try {
             OnlinePlan online = OnlineOffer.plan(execution);
             if (!online.possible()) {
