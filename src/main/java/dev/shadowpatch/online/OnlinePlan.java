@@ -1,5 +1,6 @@
 package dev.shadowpatch.online;
 
+import dev.shadowpatch.merge.Decision;
 import dev.shadowpatch.merge.Entry;
 import dev.shadowpatch.merge.MergePlan;
 import dev.shadowpatch.merge.Op;
@@ -56,7 +57,10 @@ public final class OnlinePlan {
      * One operation.
      *
      * @param expect what the plan saw at the live path: "-" absent, "d" a directory this plan creates,
-     *               else {@code TYPE:INO} (a directory) or {@code TYPE:INO:SIZE:SEC.NSEC}
+     *               else {@code TYPE:INO} (a directory) or {@code TYPE:INO:SIZE:SEC.NSEC}; with a leading
+     *               "~" where the path's policy keeps the live VM's version in a conflict (its /var/log):
+     *               a live change since the plan keeps it, as the reboot's re-decided plan would, instead
+     *               of stopping the merge
      * @param mtime  for {@link Verb#ATTRS}: the shadow directory's time ({@code SEC.NSEC}), else null
      */
     public record Step(Verb verb, String mountPoint, String path, String expect, String mtime) {
@@ -124,12 +128,13 @@ public final class OnlinePlan {
     private static void steps(String mp, Op o, List<Step> forward, List<Step> deletes, List<Step> attrs, List<Blocked> blocked) {
         String where = new Step(Verb.PUT, mp, o.path(), "", null).guestPath();
         Entry live = o.live(), shadow = o.shadow();
+        String soft = o.policy() == Decision.KEEP_LIVE ? "~" : "";
         switch (o.action()) {
             case NONE -> { }
             case ASK -> blocked.add(new Blocked(OnlineBlocker.UNDECIDED_CONFLICT, where));
             case MERGE3 -> blocked.add(new Blocked(OnlineBlocker.THREE_WAY_MERGE, where));
             case HYBRID -> blocked.add(new Blocked(OnlineBlocker.HYBRID_COPY, where));
-            case DELETE -> deletes.add(new Step(Verb.DELETE, mp, o.path(), expect(live), null));
+            case DELETE -> deletes.add(new Step(Verb.DELETE, mp, o.path(), soft + expect(live), null));
             case WRITE, META -> {
                 boolean dirBefore = live != null && live.type() == FileType.DIR;
                 boolean dirAfter = shadow.type() == FileType.DIR;
@@ -139,7 +144,7 @@ public final class OnlinePlan {
                     blocked.add(new Blocked(OnlineBlocker.DIRECTORY_TYPE_CHANGE, where));
                 } else if (!dirAfter) {
                     // a file whose metadata alone changed is staged whole too: one way to write, by rename
-                    forward.add(new Step(Verb.PUT, mp, o.path(), expect(live), null));
+                    forward.add(new Step(Verb.PUT, mp, o.path(), soft + expect(live), null));
                 } else if (!shadow.xattrs().equals(live == null ? Map.of() : live.xattrs())) {
                     blocked.add(new Blocked(OnlineBlocker.DIRECTORY_XATTRS, where));
                 } else {

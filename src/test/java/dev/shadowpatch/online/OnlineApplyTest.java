@@ -179,6 +179,32 @@ class OnlineApplyTest {
         assertThat(applier("apply", Map.of()).exit()).as("a second apply").isEqualTo(5);
     }
 
+    /**
+     * A log the live VM writes all the time (its journal: the shadow, a clone, writes the same file) may
+     * look unchanged when the plan is made and change before the window: its policy (keep-live) keeps
+     * the live VM's, as the reboot merge's re-decided plan does, and the rest is merged.
+     */
+    @Test
+    void aKeepLivePathTheLiveVmChangedAfterThePlanIsKeptAndTheRestMerged() throws Exception {
+        bash("mkdir -p '" + base + "' && cd '" + base + "' && mkdir -p var/log usr/bin && echo j1 > var/log/system.journal && echo old > usr/bin/tool");
+        bash("cp -a '" + base + "' '" + live + "' && cp -a '" + base + "' '" + shadow + "'");
+        bash("cd '" + shadow + "' && echo shadow-boot >> var/log/system.journal && echo new > usr/bin/tool");
+        MergePlan plan = engine.plan(new MergeTrees(base, live, shadow), Optional.empty());
+        OnlinePlan online = payload(plan);
+        assertThat(online.steps()).extracting(OnlinePlan.Step::expect).anyMatch(e -> e.startsWith("~"));
+        bash("cd '" + live + "' && echo live-entry >> var/log/system.journal");
+
+        Run staged = applier("stage", Map.of());
+        assertThat(staged.exit()).as(staged.err()).isZero();
+        assertThat(staged.err()).contains("kept as the live VM has it (changed since the plan; its policy keeps the live version): "
+                + mp + "/var/log/system.journal");
+        Run applied = applier("apply", Map.of());
+        assertThat(applied.exit()).as(applied.err()).isZero();
+        assertThat(applied.err()).contains("kept 1 live paths changed since the plan");
+        assertThat(Files.readString(live.resolve("var/log/system.journal"))).isEqualTo("j1\nlive-entry\n");
+        assertThat(Files.readString(live.resolve("usr/bin/tool"))).isEqualTo("new\n");
+    }
+
     @Test
     void aShadowEntryThatIsNotTheApprovedVersionIsNeverPacked() throws Exception {
         MergePlan plan = planned();

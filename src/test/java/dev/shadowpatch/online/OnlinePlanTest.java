@@ -88,6 +88,14 @@ class OnlinePlanTest {
     }
 
     @Test
+    void aPathWhosePolicyKeepsTheLiveVersionIsMarkedToKeepItIfTheLiveVmChangesIt() {
+        Op log = new Op("var/log/syslog", Op.Action.WRITE, Rule.TAKE_SHADOW_REPLACE, null, dev.shadowpatch.merge.Decision.KEEP_LIVE,
+                null, 3, null, PathFacts.fromEntries("var/log/syslog", file(11, 1), file(11, 1), file(12, 2), false), null, null);
+        OnlinePlan p = OnlinePlan.of(RestartClass.NONE, List.of(), Map.of("/", plan(log, op("usr/bin/x", Op.Action.WRITE, file(3, 1), file(3, 1), file(4, 2)))));
+        assertThat(p.steps()).extracting(OnlinePlan.Step::expect).containsExactly("32768:3:3:1.000000005", "~32768:11:3:1.000000005");
+    }
+
+    @Test
     void theRestartClassAndRebootPackagesKeepAPatchOffline() {
         Map<String, MergePlan> plans = Map.of("/", plan(op("usr/sbin/nginx", Op.Action.WRITE, file(1, 1), file(1, 1), file(2, 2))));
         assertThat(OnlinePlan.of(RestartClass.NONE, List.of("tzdata"), plans).possible()).isTrue();
