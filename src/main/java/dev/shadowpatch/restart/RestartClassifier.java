@@ -83,9 +83,9 @@ public final class RestartClassifier {
 
     /**
      * The restart a merge into the running VM itself needs, from what runs there now: every file the
-     * merge replaces or removes ({@code written}, guest paths) counts as changed. A VM that ran for
-     * months may map files its fresh-booted shadow does not (a unit the shadow did not start, code
-     * replaced before the patch and never restarted): this sees them.
+     * merge replaces or removes ({@code written}, guest paths) counts as changed, and nothing else (a
+     * mapping of code replaced long before is not this merge's). A VM that ran for months may run what
+     * its fresh-booted shadow does not (a unit the shadow did not start): this sees it.
      */
     public static RestartNeed classifyWrites(RunningCode running, java.util.Set<String> written) {
         Map<String, FileState> now = new java.util.HashMap<>();
@@ -94,7 +94,12 @@ public final class RestartClassifier {
                 now.put(path, state);
             }
         });
-        return classify(running, now, List.of());
+        // code replaced before (an old upgrade never restarted) is the VM's own debt, not this merge's:
+        // it would keep every online merge of a long-running VM on the reboot path
+        Map<String, java.util.Set<String>> mapped = new java.util.TreeMap<>();
+        running.pathsByUnit().forEach((unit, paths) -> mapped.put(unit, paths.stream()
+                .filter(p -> !RunningCode.deletedBefore(p)).collect(java.util.stream.Collectors.toCollection(java.util.TreeSet::new))));
+        return classify(new RunningCode(mapped, running.files(), running.malformedLines()), now, List.of());
     }
 
     /**

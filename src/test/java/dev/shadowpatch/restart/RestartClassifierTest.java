@@ -122,9 +122,12 @@ class RestartClassifierTest {
         RestartNeed libc = RestartClassifier.classifyWrites(running(), java.util.Set.of(LIBC));
         assertThat(libc.restartClass()).isEqualTo(RestartClass.SYSTEM);
         assertThat(libc.reasons().get(0)).isEqualTo("PID 1 maps " + LIBC);
-        // a service the live VM runs on code replaced long before the patch: its restart is due as well
-        RunningCode stale = RunningCode.parse("U\tinit.scope\t" + SYSTEMD + "\nU\tcron.service\t/usr/sbin/cron (deleted)\n"
+        // code replaced long before the patch (PID 1, a service): the VM's own debt, not this merge's reason
+        RunningCode stale = RunningCode.parse("U\tinit.scope\t" + SYSTEMD + "\nU\tinit.scope\t/usr/lib/x86_64-linux-gnu/libz.so.1 (deleted)\n"
+                + "U\tcron.service\t/usr/sbin/cron (deleted)\n"
                 + "U\tnginx.service\t" + NGINX + "\nF\t" + SYSTEMD + "\t1\t10\t100\t1000\nF\t" + NGINX + "\t1\t13\t100\t400\n");
-        assertThat(RestartClassifier.classifyWrites(stale, java.util.Set.of(NGINX)).units()).containsExactly("cron.service", "nginx.service");
+        RestartNeed online = RestartClassifier.classifyWrites(stale, java.util.Set.of(NGINX));
+        assertThat(online.restartClass()).isEqualTo(RestartClass.SERVICES);
+        assertThat(online.units()).containsExactly("nginx.service");
     }
 }

@@ -58,7 +58,7 @@ class OnlineMergeProcessTest extends ProcessTestSupport {
         liveRuns(LIVE_CODE);
     }
 
-    /** What the live VM runs: PID 1, nginx, and cron on code replaced long ago and never restarted. */
+    /** What the live VM runs: PID 1, nginx, and cron on code replaced long ago (not this merge's to restart). */
     static final String LIVE_CODE = "U\tinit.scope\t/usr/lib/systemd/systemd\nU\tnginx.service\t/usr/sbin/nginx\n"
             + "U\tcron.service\t/usr/sbin/cron (deleted)\n"
             + "F\t/usr/lib/systemd/systemd\t1\t10\t100\t1000\nF\t/usr/sbin/nginx\t1\t11\t100\t10\n";
@@ -101,15 +101,17 @@ class OnlineMergeProcessTest extends ProcessTestSupport {
         ProcessInstance pi = atApprovalWithServicesClass();
         approveOnlineAndOpenTheWindow(pi);
 
-        assertThat(pi).isEnded().hasPassedInOrder("stageOnline", "snapshotLiveOnline", "applyOnline", "verifyLive", "cleanupPatched")
+        assertThat(pi).isEnded().hasPassedInOrder("stageOnline", "applyOnline", "verifyLive", "cleanupPatched")
                 .hasNotPassed("quiesceLive", "mergeChanges", "restartLive", "rollbackLive");
         InOrder order = inOrder(hypervisor, guest, merger);
         order.verify(merger).writeOnlinePayload(eq(clone), any(), any(), any(), any());
         order.verify(guest).run(eq(liveTarget()), ArgumentMatchers.argThat(c -> has(c, "sp-online-apply stage /var/lib/sp-online/run")), any());
-        order.verify(hypervisor).snapshotToMergeOverlay(eq(clone), any());
-        // nginx.service from the shadow and the live VM, cron.service from the live VM alone (stale code)
-        order.verify(guest).run(eq(liveTarget()), ArgumentMatchers.argThat(c -> has(c, "systemctl stop 'cron.service' '" + NGINX + "'")
-                && has(c, "sp-online-apply apply /var/lib/sp-online/run") && has(c, "systemctl restart 'cron.service' '" + NGINX + "'")), any());
+        // the units stop (what was active is remembered), the rollback point of every disk, then the apply
+        order.verify(guest).run(eq(liveTarget()), ArgumentMatchers.argThat(c -> has(c, "> active-before")
+                && has(c, "systemctl stop '" + NGINX + "'")), any());
+        order.verify(hypervisor).snapshotToMergeOverlay(eq(clone), eq(clone.targets()));
+        order.verify(guest).run(eq(liveTarget()), ArgumentMatchers.argThat(c -> has(c, "sp-online-apply apply /var/lib/sp-online/run")
+                && has(c, "systemctl restart '" + NGINX + "'") && has(c, "comm -23 active-before active-after | xargs -r systemctl start")), any());
         order.verify(guest).run(eq(liveTarget()), eq(TEST), any());
         order.verify(hypervisor).cleanup(any());
         verify(hypervisor, never()).shutdown(eq(LIVE), any());
@@ -133,7 +135,7 @@ class OnlineMergeProcessTest extends ProcessTestSupport {
         approveOnlineAndOpenTheWindow(pi);
 
         assertThat(pi).isEnded().hasPassedInOrder("stageOnline", "quiesceLive", "mergeChanges", "restartLive", "verifyLive", "cleanupPatched")
-                .hasNotPassed("snapshotLiveOnline", "applyOnline", "rollbackLive");
+                .hasNotPassed("applyOnline", "rollbackLive");
         verify(guest).run(eq(liveTarget()), ArgumentMatchers.argThat(c -> has(c, "sp-online-apply unstage")), any());
         verify(hypervisor, never()).snapshotToMergeOverlay(any(), any());
         assertThat(historic(pi, ProcessVariables.MERGE_MODE_RAN)).isEqualTo("reboot");
@@ -148,7 +150,7 @@ class OnlineMergeProcessTest extends ProcessTestSupport {
         ProcessInstance pi = atApprovalWithServicesClass();
         approveOnlineAndOpenTheWindow(pi);
 
-        assertThat(pi).isEnded().hasPassed("stageOnline", "quiesceLive", "mergeChanges").hasNotPassed("snapshotLiveOnline", "applyOnline");
+        assertThat(pi).isEnded().hasPassed("stageOnline", "quiesceLive", "mergeChanges").hasNotPassed("applyOnline");
         verify(merger, never()).writeOnlinePayload(any(), any(), any(), any(), any());
         assertThat((String) historic(pi, ProcessVariables.ONLINE_FALLBACK))
                 .isEqualTo("the live VM runs code only a reboot replaces: PID 1 maps /usr/sbin/nginx");
@@ -161,13 +163,14 @@ class OnlineMergeProcessTest extends ProcessTestSupport {
         ProcessInstance pi = atApprovalWithServicesClass();
         approveOnlineAndOpenTheWindow(pi);
 
-        assertThat(pi).isWaitingAt("reviewRollback").hasPassed("snapshotLiveOnline", "applyOnline", "rollbackLive")
+        assertThat(pi).isWaitingAt("reviewRollback").hasPassed("applyOnline", "rollbackLive")
                 .hasNotPassed("verifyLive", "quiesceLive");
         verify(guest, org.mockito.Mockito.times(1)).run(eq(liveTarget()), ArgumentMatchers.argThat(c -> has(c, " apply ")), any());
         verify(hypervisor).rollback(any());
         verify(hypervisor).start(LIVE);
         assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.ROLLBACK_REASON))
-                .startsWith("The online merge stopped half-way in the live VM: ").contains("applied 3 of 7 operations");
+                .startsWith("The online merge stopped in the live VM: ").contains("applied 3 of 7 operations")
+                .endsWith("rolled back to the snapshot taken as it began (what the VM wrote since then is not kept)");
     }
 
     @Test
@@ -182,5 +185,9 @@ class OnlineMergeProcessTest extends ProcessTestSupport {
                 Map.of(ProcessVariables.APPROVAL_DECISION, "approve", ProcessVariables.MERGE_MODE, "live")))
                 .hasMessageContaining("'mergeMode' must be one of reboot, online, was live");
         assertThat(pi).isWaitingAt("approvePatch");
+        // a mode left over from an earlier approval never stands in the way of a rejection
+        completeTask(pi, "approvePatch", Map.of(ProcessVariables.APPROVAL_DECISION, "reject", ProcessVariables.MERGE_MODE, "online"));
+        runUntilWaiting(pi);
+        assertThat(pi).isEnded().hasPassed("rejected");
     }
 }

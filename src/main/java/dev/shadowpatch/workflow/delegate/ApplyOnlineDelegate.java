@@ -2,6 +2,8 @@ package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.guest.CommandResult;
 import dev.shadowpatch.guest.GuestShell;
+import dev.shadowpatch.guest.GuestTarget;
+import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.virt.ShadowClone;
 import dev.shadowpatch.workflow.FileSystemPlans;
 import dev.shadowpatch.workflow.RunLedger;
@@ -18,51 +20,75 @@ import java.util.stream.Collectors;
 import static dev.shadowpatch.workflow.ProcessVariables.*;
 
 /**
- * The online merge itself, the only downtime it costs: the units that map what it replaces (found in
- * the shadow and in the live VM itself when it was staged) stop, the applier writes the staged plan into the running live VM (each path checked against
- * the plan again), systemd reloads its units, the units start; the verification follows as after a
- * reboot. An applier that stops (a path changed since the stage, a failed write half-way, killed, an
- * earlier attempt cut off) leaves the live VM half-merged or its units stopped: no retry helps, the
- * window rolls it back to its rollback point. A
- * lost connection is retried: the applier answers "applied before" once it has finished.
+ * The online merge itself, the only downtime it costs. The units that map what it replaces (found in
+ * the shadow and in the live VM itself when it was staged) stop, with every service that was active
+ * remembered; then the rollback point: an external snapshot of every disk
+ * ({@code Hypervisor.snapshotToMergeOverlay}), taken with those units stopped, so what they wrote is
+ * in it and the disks agree with each other; then the applier writes the staged plan (each path
+ * checked against the plan again), systemd reloads its units, the units that were active restart, and
+ * any service that was active before and stopped with them (a dependency) starts again. The
+ * verification follows as after a reboot.
+ *
+ * <p>An applier that stops (a path changed since the stage, a failed write half-way, killed, an earlier
+ * attempt cut off, any error of its own) leaves the live VM half-merged or its units stopped: no retry
+ * helps, the window rolls it back to the snapshot (what other units wrote since then is lost with it).
+ * A lost SSH connection is retried: the stop is done again (a no-op), the snapshot is found taken, and
+ * the applier answers "applied before" once it has finished.
  */
 @Component
 public class ApplyOnlineDelegate extends InWindowStep {
-    /**
-     * sp-online-apply's exit codes as the command returns them: 3 (a path changed since the stage:
-     * nothing written, but the units are stopped), 4 (failed half-way), 5 (an earlier apply cut off)
-     */
-    static final int CHANGED_SINCE_STAGE = 103, HALF_MERGED = 104, CUT_OFF_BEFORE = 105;
+    /** ssh's own exit code when the connection failed: the command's fate is unknown, a retry asks again */
+    static final int SSH_FAILED = 255;
 
     private final GuestShell shell;
     private final RunSettings settings;
+    private final Hypervisors hypervisors;
 
-    public ApplyOnlineDelegate(GuestShell shell, RunSettings settings) {
+    public ApplyOnlineDelegate(GuestShell shell, RunSettings settings, Hypervisors hypervisors) {
         this.shell = shell;
         this.settings = settings;
+        this.hypervisors = hypervisors;
     }
 
     @Override
     protected void run(DelegateExecution execution, RunLedger.WindowEntry entry) {
-        ShadowClone clone = RunState.clone(execution);
+        ShadowClone chain = RunState.clone(execution);
+        GuestTarget live = GuestCommandStep.target(execution, RunState.requireString(execution, LIVE_ADDRESS), settings);
         if (execution.getVariable(LIVE_DOWN_AT) == null) { // a retry keeps the first moment
             execution.setVariable(LIVE_DOWN_AT, ClockUtil.getCurrentTime());
         }
         Object found = execution.getVariable(StageOnlineDelegate.ONLINE_RESTART_UNITS); // the shadow's and the live VM's
         List<String> units = found == null || found.toString().isBlank() ? List.of() : List.of(found.toString().split(" "));
         String unitList = units.stream().map(ApplyOnlineDelegate::quote).collect(Collectors.joining(" "));
-        String remote = StageOnlineDelegate.remoteDir(clone);
-        // the applier's own exit codes come back as 100 + code (systemctl has its own 4 and 5); a unit
-        // still running after a failed stop is restarted, not started (a start would leave its old code)
-        String command = (units.isEmpty() ? "" : "systemctl stop " + unitList + "; ")
-                + StageOnlineDelegate.applier(clone) + " apply " + remote + " || exit $((100 + $?)); systemctl daemon-reload"
-                + (units.isEmpty() ? "" : " && systemctl restart " + unitList);
-        CommandResult r = shell.run(GuestCommandStep.target(execution, RunState.requireString(execution, LIVE_ADDRESS), settings),
-                command, settings.testTimeout());
-        boolean killed = r.exitCode() > 100 + 128 && r.exitCode() < 255; // the applier ended by a signal (ssh's own failure is 255)
-        if (r.exitCode() == CHANGED_SINCE_STAGE || r.exitCode() == HALF_MERGED || r.exitCode() == CUT_OFF_BEFORE || killed) {
-            throw rollback(execution, "The online merge stopped half-way in the live VM: " + (killed
-                    ? "the applier was killed by signal " + (r.exitCode() - 228) : RunState.head(r.stderr().strip())));
+        String remote = StageOnlineDelegate.remoteDir(chain);
+        String active = "systemctl list-units --type=service --state=active --no-legend --plain | cut -d' ' -f1 | sort";
+
+        // 1. the units stop; the services active before are remembered once (a retry finds some stopped)
+        CommandResult stopped = shell.run(live, "cd " + remote + " && { [ -e active-before ] || " + active + " > active-before; }"
+                + (units.isEmpty() ? "" : " && systemctl stop " + unitList), settings.testTimeout());
+        if (!stopped.succeeded()) {
+            throw new IllegalStateException("stopping " + units + " in the live VM failed (exit " + stopped.exitCode() + "): "
+                    + RunState.head((stopped.stderr() + stopped.stdout()).strip()));
+        }
+        // 2. the rollback point, every disk at once, with the units stopped
+        ShadowClone clone = hypervisors.forHost(RunState.hostOf(execution)).snapshotToMergeOverlay(chain, chain.targets());
+        RunState.putClone(execution, clone);
+
+        // 3. apply (its exit codes come back as 100 + code), reload, restart what was active, start what
+        // stopped with it
+        StringBuilder after = new StringBuilder("systemctl daemon-reload && { fail=0; cd " + remote + "; ");
+        for (String u : units) {
+            after.append("if grep -qxF ").append(quote(u)).append(" active-before; then systemctl restart ").append(quote(u))
+                    .append(" || fail=1; fi; ");
+        }
+        after.append(active).append(" > active-after; comm -23 active-before active-after | xargs -r systemctl start || fail=1; exit $fail; }");
+        CommandResult r = shell.run(live, StageOnlineDelegate.applier(chain) + " apply " + remote + " || exit $((100 + $?)); " + after,
+                settings.testTimeout());
+        if (r.exitCode() >= 99 && r.exitCode() != SSH_FAILED) { // 100 + the applier's code (a Perl die: 255 + 100 = 99)
+            boolean killed = r.exitCode() > 100 + 128;
+            throw rollback(execution, "The online merge stopped in the live VM: " + (killed
+                    ? "the applier was killed by signal " + (r.exitCode() - 228) : RunState.head(r.stderr().strip()))
+                    + "; rolled back to the snapshot taken as it began (what the VM wrote since then is not kept)");
         }
         if (!r.succeeded()) {
             throw new IllegalStateException("the online merge's command ended with exit code " + r.exitCode() + ": "

@@ -32,7 +32,7 @@ public class ApprovalRecorder implements TaskListener {
     @Override
     public void notify(DelegateTask task) {
         ApprovalDecision decision = ApprovalDecision.ofFormValue(task.getVariable(APPROVAL_DECISION), APPROVAL_DECISION);
-        MergeMode mode = MergeMode.ofFormValue(task.getVariable(MERGE_MODE));
+        MergeMode mode = decision == ApprovalDecision.APPROVE ? MergeMode.ofFormValue(task.getVariable(MERGE_MODE)) : MergeMode.REBOOT;
         if (mode == MergeMode.ONLINE && !Boolean.TRUE.equals(task.getVariable(ONLINE_MERGE_OFFERED))) {
             throw new IllegalArgumentException("'" + MERGE_MODE + "' online is not offered for this run: "
                     + task.getVariable(ONLINE_MERGE_BLOCKERS) + " (choose reboot)");

@@ -38,6 +38,7 @@ public class ComputeMergePlanDelegate implements JavaDelegate {
                   + " reach the live VM (approve only if it does not matter; else reject): " + String.join("; ", unmerged));
         PlanResult plan = merger.plan(clone, layout);
         PlanVariables.write(execution, plan, settings);
+        execution.removeVariable(ProcessVariables.MERGE_MODE); // a new plan, a new choice: the approval makes it again
         try {
             OnlineOffer.record(execution);
         } catch (RuntimeException e) { // the offer is evidence for the form: it never stops the plan
