@@ -81,6 +81,7 @@ public class StageOnlineDelegate extends InWindowStep {
         // the door wrote the moment the live VM may go down; online it goes down only when the units stop
         // (the apply writes it), after a fallback when the reboot's shutdown starts (the quiesce writes it)
         execution.removeVariable(LIVE_DOWN_AT);
+        GuestTarget live = null;
         try {
             OnlinePlan online = OnlineOffer.plan(execution);
             if (!online.possible()) {
@@ -91,7 +92,7 @@ public class StageOnlineDelegate extends InWindowStep {
             VmAddress address = hypervisors.forHost(RunState.hostOf(execution))
                     .waitForAddress(clone.liveVm(), Duration.ofSeconds(30), configured == null ? null : configured.toString());
             execution.setVariable(LIVE_ADDRESS, address.address());
-            GuestTarget live = GuestCommandStep.target(execution, address.address(), settings);
+            live = GuestCommandStep.target(execution, address.address(), settings);
             // what the live VM runs now, not only what its fresh-booted shadow ran: whoever maps a file
             // the merge writes is restarted, and code only a reboot replaces sends the merge to the reboot
             Set<String> written = online.steps().stream()
@@ -134,6 +135,13 @@ public class StageOnlineDelegate extends InWindowStep {
         } catch (BpmnError e) {
             throw e;
         } catch (RuntimeException | IOException e) {
+            if (live != null) { // a stage cut off half-way (a timeout, a lost connection) leaves nothing behind
+                try {
+                    shell.run(live, applier(clone) + " unstage " + remoteDir(clone) + " || rm -rf " + REMOTE_ROOT, settings.testTimeout());
+                } catch (RuntimeException unreachable) {
+                    e.addSuppressed(unreachable);
+                }
+            }
             fallBack(execution, "the online merge could not be staged: " + e.getMessage());
         }
     }
