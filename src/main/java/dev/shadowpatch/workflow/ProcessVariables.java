@@ -137,6 +137,10 @@ public final class ProcessVariables {
     /** The mode the window took ({@link MergeMode#formValue}), and why an online merge fell back to the reboot. */
     public static final String MERGE_MODE_RAN = "mergeModeRan";
     public static final String ONLINE_FALLBACK = "onlineFallback";
+    /** Whether the online merge is staged in the live VM (the gateway after the stage reads it). */
+    public static final String ONLINE_STAGED = "onlineStaged";
+    /** The units the online merge stops and restarts: the shadow's finding and the live VM's own, by name. */
+    public static final String ONLINE_RESTART_UNITS = "onlineRestartUnits";
     public static final String APPROVAL_DECISION = "approvalDecision";
     public static final String APPROVAL_COMMENT = "approvalComment";
     public static final String CONFLICT_RESOLUTIONS = "conflictResolutions";

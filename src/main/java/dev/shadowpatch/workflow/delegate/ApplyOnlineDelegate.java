@@ -57,7 +57,7 @@ public class ApplyOnlineDelegate extends InWindowStep {
         if (execution.getVariable(LIVE_DOWN_AT) == null) { // a retry keeps the first moment
             execution.setVariable(LIVE_DOWN_AT, ClockUtil.getCurrentTime());
         }
-        Object found = execution.getVariable(StageOnlineDelegate.ONLINE_RESTART_UNITS); // the shadow's and the live VM's
+        Object found = execution.getVariable(ONLINE_RESTART_UNITS); // the shadow's and the live VM's
         List<String> units = found == null || found.toString().isBlank() ? List.of() : List.of(found.toString().split(" "));
         String unitList = units.stream().map(ApplyOnlineDelegate::quote).collect(Collectors.joining(" "));
         String remote = StageOnlineDelegate.remoteDir(chain);

@@ -47,10 +47,6 @@ import static dev.shadowpatch.workflow.ProcessVariables.*;
 public class StageOnlineDelegate extends InWindowStep {
     private static final Logger log = LoggerFactory.getLogger(StageOnlineDelegate.class);
     static final String REMOTE_ROOT = "/var/lib/sp-online";
-    /** The variable the gateway after this step reads. */
-    static final String ONLINE_STAGED = "onlineStaged";
-    /** The units the online merge stops and restarts: the shadow's finding and the live VM's own, by name. */
-    static final String ONLINE_RESTART_UNITS = "onlineRestartUnits";
 
     private final Hypervisors hypervisors;
     private final ShadowMerger merger;

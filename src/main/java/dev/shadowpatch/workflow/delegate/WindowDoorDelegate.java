@@ -75,8 +75,8 @@ public class WindowDoorDelegate implements JavaDelegate {
                 execution.removeVariable(SERVICE_VERIFIED_AT);
                 execution.removeVariable(DOWNTIME_SECONDS);
                 // what an earlier window of this run did is not this one's (the audit reads the last)
-                execution.removeVariables(List.of(MERGE_MODE_RAN, ONLINE_FALLBACK, StageOnlineDelegate.ONLINE_STAGED,
-                        StageOnlineDelegate.ONLINE_RESTART_UNITS));
+                execution.removeVariables(List.of(MERGE_MODE_RAN, ONLINE_FALLBACK, ONLINE_STAGED,
+                        ONLINE_RESTART_UNITS));
             }
             case NOT_OPEN, TOO_LATE -> {
                 Integer n = (Integer) execution.getVariable(WINDOW_RESCHEDULES);
