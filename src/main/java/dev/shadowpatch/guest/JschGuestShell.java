@@ -249,7 +249,7 @@ public class JschGuestShell implements GuestShell {
         }
     }
 
-    static String shellQuote(String s) {
+    public static String shellQuote(String s) {
         return "'" + s.replace("'", "'\\''") + "'";
     }
 

@@ -3,6 +3,7 @@ package dev.shadowpatch.workflow.delegate;
 import dev.shadowpatch.guest.CommandResult;
 import dev.shadowpatch.guest.GuestShell;
 import dev.shadowpatch.guest.GuestTarget;
+import dev.shadowpatch.guest.JschGuestShell;
 import dev.shadowpatch.virt.Hypervisors;
 import dev.shadowpatch.virt.ShadowClone;
 import dev.shadowpatch.workflow.FileSystemPlans;
@@ -59,7 +60,7 @@ public class ApplyOnlineDelegate extends InWindowStep {
         }
         Object found = execution.getVariable(ONLINE_RESTART_UNITS); // the shadow's and the live VM's
         List<String> units = found == null || found.toString().isBlank() ? List.of() : List.of(found.toString().split(" "));
-        String unitList = units.stream().map(ApplyOnlineDelegate::quote).collect(Collectors.joining(" "));
+        String unitList = units.stream().map(JschGuestShell::shellQuote).collect(Collectors.joining(" "));
         String remote = StageOnlineDelegate.remoteDir(chain);
         String active = "systemctl list-units --type=service --state=active --no-legend --plain | cut -d' ' -f1 | sort";
 
@@ -78,7 +79,7 @@ public class ApplyOnlineDelegate extends InWindowStep {
         // stopped with it
         StringBuilder after = new StringBuilder("systemctl daemon-reload && { fail=0; cd " + remote + "; ");
         for (String u : units) {
-            after.append("if grep -qxF ").append(quote(u)).append(" active-before; then systemctl restart ").append(quote(u))
+            after.append("if grep -qxF ").append(JschGuestShell.shellQuote(u)).append(" active-before; then systemctl restart ").append(JschGuestShell.shellQuote(u))
                     .append(" || fail=1; fi; ");
         }
         after.append(active).append(" > active-after; comm -23 active-before active-after | xargs -r systemctl start || fail=1; exit $fail; }");
@@ -99,11 +100,6 @@ public class ApplyOnlineDelegate extends InWindowStep {
         // what was written, by rule, as the reboot's merge reports it (the applier did the plan whole or nothing stays)
         FileSystemPlans plans = FileSystemPlans.fromJson(new String(RunState.fileBytes(execution, MERGE_PLAN), StandardCharsets.UTF_8));
         execution.setVariable(MERGE_RULE_COUNTS, RunState.toJson(RunState.sorted(plans.ruleCountWords())));
-    }
-
-    /** A unit name as one shell word (systemd's names hold no quote, but a name is never trusted to). */
-    private static String quote(String unit) {
-        return "'" + unit.replace("'", "'\\''") + "'";
     }
 
     @Override

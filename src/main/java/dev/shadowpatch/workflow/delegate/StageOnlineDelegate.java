@@ -25,7 +25,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -121,7 +120,7 @@ public class StageOnlineDelegate extends InWindowStep {
                     return;
                 }
             } finally {
-                deleteTree(local);
+                org.springframework.util.FileSystemUtils.deleteRecursively(local);
             }
             execution.setVariable(ONLINE_RESTART_UNITS, String.join(" ", units));
             execution.setVariable(ONLINE_STAGED, true);
@@ -147,16 +146,6 @@ public class StageOnlineDelegate extends InWindowStep {
         execution.setVariable(ONLINE_STAGED, false);
         execution.setVariable(MERGE_MODE_RAN, MergeMode.REBOOT.formValue);
         execution.setVariable(ONLINE_FALLBACK, RunState.head(why));
-    }
-
-    private static void deleteTree(Path dir) {
-        try (var files = Files.walk(dir)) {
-            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     @Override
