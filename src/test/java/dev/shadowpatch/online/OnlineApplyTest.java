@@ -136,6 +136,54 @@ class OnlineApplyTest {
         assertThat(Files.readString(live.resolve("etc.real/app.conf"))).isEqualTo("conf\n");
     }
 
+    /** The shadow removed usr/lib/old; the live VM wrote into it after the plan: its rmdir would fail half-way. */
+    @Test
+    void anEntryTheLiveVmMadeInADirectoryTheMergeDeletesWritesNothing() throws Exception {
+        MergePlan plan = planned();
+        payload(plan);
+        bash("cd '" + live + "' && echo fresh > usr/lib/old/sub/made-after-the-plan");
+        Path before = tmp.resolve("before");
+        bash("cp -a '" + live + "' '" + before + "'");
+        Run staged = applier("stage", Map.of());
+        assertThat(staged.exit()).isEqualTo(3);
+        assertThat(staged.err()).contains("since the plan, the live VM made 1 entries in a directory the merge deletes: "
+                + mp + "/usr/lib/old/sub/made-after-the-plan").contains("nothing was written");
+        assertThat(diff(before, live)).isEmpty();
+
+        // made between the stage and the apply: the apply stops before its first write
+        bash("rm '" + live + "/usr/lib/old/sub/made-after-the-plan'");
+        assertThat(applier("stage", Map.of()).exit()).isZero();
+        bash("cd '" + live + "' && echo fresh > usr/lib/old/made-after-the-stage");
+        Path staged2 = tmp.resolve("staged");
+        bash("cp -a '" + live + "' '" + staged2 + "'");
+        Run applied = applier("apply", Map.of());
+        assertThat(applied.exit()).isEqualTo(3);
+        assertThat(applied.err()).contains(mp + "/usr/lib/old/made-after-the-stage: nothing was written");
+        assertThat(diff(staged2, live)).isEmpty();
+        assertThat(runDir.resolve("started")).doesNotExist();
+    }
+
+    /** A file system the live VM mounted over a planned directory: a write there would miss the disk the plan read. */
+    @Test
+    void aMountOverAPlannedDirectoryWritesNothing() throws Exception {
+        MergePlan plan = planned();
+        payload(plan);
+        bash("mount -t tmpfs -o size=1m sp-test '" + live + "/usr/lib'");
+        try {
+            Run staged = applier("stage", Map.of());
+            assertThat(staged.exit()).isEqualTo(3);
+            assertThat(staged.err()).contains("on another file system than the plan's " + mp + " (a mount over it in the live VM): "
+                    + mp + "/usr/lib").contains("nothing was written");
+            assertThat(bash("ls -A '" + live + "/usr/lib'")).isEmpty();
+        } finally {
+            bash("umount '" + live + "/usr/lib'");
+        }
+        assertThat(Files.readString(live.resolve("usr/lib/old/sub/f"))).isEqualTo("gone\n");
+        assertThat(applier("stage", Map.of()).exit()).isZero();
+        assertThat(applier("apply", Map.of()).exit()).isZero();
+        assertThat(live.resolve("usr/lib/old")).doesNotExist();
+    }
+
     @Test
     void killedHalfWayTheNextApplySaysRollBack() throws Exception {
         MergePlan plan = planned();
