@@ -54,6 +54,21 @@ public interface DiskExposer {
     /**
      * What a qcow2 delta (the shadow's) holds outside every file system of the layout on this disk,
      * one line per place ({@link UnmergedWrites}); empty when the merge carries over all it wrote.
+     * The boot loader area counts as carried over when {@code bootLoader} is (null: never).
      */
-    java.util.List<String> unmergedWrites(Path delta, GuestLayout layout, String diskTarget);
+    java.util.List<String> unmergedWrites(Path delta, GuestLayout layout, String diskTarget, BootLoaderArea.Copy bootLoader);
+
+    /**
+     * What of the shadow's writes to this disk's boot loader area (outside every file system) the
+     * window carries to the live disk, or why it cannot ({@link BootLoaderArea}).
+     *
+     * @param liveAccess how to read the live delta: {@code SNAPSHOT_OF_RUNNING} while the live VM runs
+     */
+    BootLoaderArea.Copy bootLoaderCopy(Path shadowDelta, Path liveDelta, Access liveAccess, String diskTarget);
+
+    /**
+     * Copies the carried ranges of the shadow's disk into the merge overlay (no VM runs on it),
+     * byte for byte, and syncs them. Idempotent: the same bytes again.
+     */
+    void writeBootLoader(Path shadowDelta, Path mergeOverlay, BootLoaderArea.Copy copy);
 }

@@ -153,29 +153,102 @@ public class QemuStorageDaemonExposer implements DiskExposer {
     }
 
     @Override
-    public List<String> unmergedWrites(Path delta, GuestLayout layout, String diskTarget) {
+    public List<String> unmergedWrites(Path delta, GuestLayout layout, String diskTarget, BootLoaderArea.Copy bootLoader) {
         Path image = delta.toAbsolutePath().normalize();
+        Written written = written(image);
+        if (written.ranges().isEmpty()) {
+            return List.of();
+        }
+        try (Exposure e = open(image, "qcow2", Access.READ_ONLY)) {
+            java.util.Set<GuestLayout.Volume> merged = new java.util.HashSet<>();
+            layout.on(diskTarget).forEach(fs -> merged.add(fs.volume()));
+            List<long[]> carried = bootLoader != null && bootLoader.carried() ? BootLoaderArea.covered(table(e)) : List.of();
+            return UnmergedWrites.find(written.ranges(), probe(e, diskTarget), merged, written.cluster(), carried);
+        }
+    }
+
+    @Override
+    public BootLoaderArea.Copy bootLoaderCopy(Path shadowDelta, Path liveDelta, Access liveAccess, String diskTarget) {
+        Written shadow = written(shadowDelta.toAbsolutePath().normalize());
+        if (shadow.ranges().isEmpty()) {
+            return BootLoaderArea.Copy.none(diskTarget);
+        }
+        BootLoaderArea.Table shadowTable, liveTable;
+        try (Exposure e = open(shadowDelta, "qcow2", Access.READ_ONLY)) {
+            shadowTable = table(e);
+        }
+        try (Exposure e = open(liveDelta, "qcow2", liveAccess)) {
+            liveTable = table(e);
+        }
+        return BootLoaderArea.decide(diskTarget, shadow.ranges(), written(liveDelta.toAbsolutePath().normalize()).ranges(),
+                shadowTable, liveTable);
+    }
+
+    @Override
+    public void writeBootLoader(Path shadowDelta, Path mergeOverlay, BootLoaderArea.Copy copy) {
+        if (!copy.carried()) {
+            throw new DiskException("the boot loader of " + shadowDelta + " is not to be copied: " + copy.describe());
+        }
+        try (Exposure from = open(shadowDelta, "qcow2", Access.READ_ONLY);
+             Exposure to = open(mergeOverlay, "qcow2", Access.READ_WRITE);
+             var in = java.nio.channels.FileChannel.open(from.exportFile, java.nio.file.StandardOpenOption.READ);
+             var out = java.nio.channels.FileChannel.open(to.exportFile, java.nio.file.StandardOpenOption.WRITE)) {
+            for (long[] r : copy.ranges()) {
+                java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(Math.toIntExact(r[1] - r[0]));
+                while (buf.hasRemaining() && in.read(buf, r[0] + buf.position()) >= 0) { }
+                if (buf.hasRemaining()) {
+                    throw new DiskException("the shadow's disk " + shadowDelta + " ends before byte " + r[1]);
+                }
+                buf.flip();
+                while (buf.hasRemaining()) {
+                    out.write(buf, r[0] + buf.position());
+                }
+            }
+            out.force(true);
+        } catch (IOException ex) {
+            throw new DiskException("copying the boot loader of " + shadowDelta + " into " + mergeOverlay + " failed: " + ex, ex);
+        }
+        log.info("{}: copied {} byte(s) of the shadow's boot loader into {}", copy.disk(), copy.bytes(), mergeOverlay);
+    }
+
+    /** The byte ranges {start, length} a qcow2 delta holds data of its own for, and its cluster size. */
+    private record Written(List<long[]> ranges, long cluster) {}
+
+    private Written written(Path image) {
         String map = run("map the clusters of " + image, props.getQemuImg(), "map", "-U", "-f", "qcow2", "--output=json", image.toString()).stdout();
         List<long[]> written = new ArrayList<>();
-        long cluster;
         try {
             for (JsonNode n : JSON.readTree(map)) {
                 if (n.path("depth").asInt(1) == 0 && n.path("present").asBoolean()) {
                     written.add(new long[] {n.path("start").asLong(), n.path("length").asLong()});
                 }
             }
-            cluster = JSON.readTree(run("read the cluster size of " + image, props.getQemuImg(), "info", "-U", "-f", "qcow2",
+            long cluster = JSON.readTree(run("read the cluster size of " + image, props.getQemuImg(), "info", "-U", "-f", "qcow2",
                     "--output=json", image.toString()).stdout()).path("cluster-size").asLong(65536);
+            return new Written(written, cluster);
         } catch (IOException ex) {
             throw new DiskException("unreadable qemu-img output for " + image + ": " + ex.getMessage(), ex);
         }
-        if (written.isEmpty()) {
-            return List.of();
+    }
+
+    /** The exported disk's partition table (sfdisk's JSON), or null for a disk without one. */
+    private BootLoaderArea.Table table(Exposure e) {
+        HostCommand.Result r = HostCommand.run(props.getCommandTimeout(), "sfdisk", "-J", e.exportFile.toString());
+        if (!r.ok() || r.stdout().isBlank()) {
+            return null;
         }
-        try (Exposure e = open(image, "qcow2", Access.READ_ONLY)) {
-            java.util.Set<GuestLayout.Volume> merged = new java.util.HashSet<>();
-            layout.on(diskTarget).forEach(fs -> merged.add(fs.volume()));
-            return UnmergedWrites.find(written, probe(e, diskTarget), merged, cluster);
+        try {
+            JsonNode t = JSON.readTree(r.stdout()).path("partitiontable");
+            long sector = t.path("sectorsize").asLong(512);
+            List<BootLoaderArea.Partition> parts = new ArrayList<>();
+            for (JsonNode p : t.path("partitions")) {
+                int number = Integer.parseInt(p.path("node").asText().replaceFirst("^.*?(\\d+)$", "$1"));
+                parts.add(new BootLoaderArea.Partition(number, p.path("start").asLong() * sector, p.path("size").asLong() * sector,
+                        p.path("type").asText(""), p.path("uuid").asText(null), p.path("name").asText(null)));
+            }
+            return new BootLoaderArea.Table(t.path("label").asText(), t.path("id").asText(null), parts);
+        } catch (IOException ex) {
+            throw new DiskException("cannot read the partition table of " + e.image + ": " + ex.getMessage(), ex);
         }
     }
 
@@ -313,27 +386,15 @@ public class QemuStorageDaemonExposer implements DiskExposer {
         } catch (IOException ex) {
             throw new DiskException("cannot read the size of the export of " + e.image + ": " + ex, ex);
         }
-        HostCommand.Result r = HostCommand.run(props.getCommandTimeout(), "sfdisk", "-J", e.exportFile.toString());
-        JsonNode table = null;
-        if (r.ok() && !r.stdout().isBlank()) {
-            try {
-                table = JSON.readTree(r.stdout()).path("partitiontable");
-            } catch (IOException ex) {
-                throw new DiskException("cannot read the partition table of " + e.image + ": " + ex.getMessage(), ex);
-            }
-        }
-        if (table == null || !table.path("partitions").elements().hasNext()) {
+        BootLoaderArea.Table table = table(e);
+        if (table == null || table.partitions().isEmpty()) {
             out.add(facts(e, new GuestLayout.Volume(disk, 0, null), 0, diskSize, null, null));
         } else {
-            long sector = table.path("sectorsize").asLong(512);
-            boolean dos = "dos".equals(table.path("label").asText());
-            String diskId = table.path("id").asText("").replaceFirst("^0x", "").toLowerCase(java.util.Locale.ROOT);
-            for (JsonNode p : table.path("partitions")) {
-                String node = p.path("node").asText();
-                int number = Integer.parseInt(node.replaceFirst("^.*?(\\d+)$", "$1"));
-                String partUuid = dos ? (diskId.isEmpty() ? null : diskId + "-" + String.format("%02x", number)) : p.path("uuid").asText(null);
-                out.add(facts(e, new GuestLayout.Volume(disk, number, null), p.path("start").asLong() * sector,
-                        p.path("size").asLong() * sector, partUuid, p.path("name").asText(null)));
+            boolean dos = "dos".equals(table.label());
+            String diskId = table.id() == null ? "" : table.id().replaceFirst("^0x", "").toLowerCase(java.util.Locale.ROOT);
+            for (BootLoaderArea.Partition p : table.partitions()) {
+                String partUuid = dos ? (diskId.isEmpty() ? null : diskId + "-" + String.format("%02x", p.number())) : p.uuid();
+                out.add(facts(e, new GuestLayout.Volume(disk, p.number(), null), p.start(), p.size(), partUuid, p.name()));
             }
         }
         List<VolumeFacts> lvs = new ArrayList<>();

@@ -24,11 +24,13 @@ public final class UnmergedWrites {
      * @param merged      the volumes whose file systems the merge carries over
      * @param clusterSize the delta's cluster size: a cluster shared by a merged volume and its
      *                    neighbour is counted as the merged volume's (written there, most likely)
+     * @param carried     byte ranges [from, to) the window carries over otherwise (the boot loader's
+     *                    area, {@link BootLoaderArea})
      * @return one line per place written outside, largest first; empty when there is none
      */
     public static List<String> find(List<long[]> written, List<VolumeFacts> found, Set<GuestLayout.Volume> merged,
-                                    long clusterSize) {
-        List<long[]> inside = new ArrayList<>();
+                                    long clusterSize, List<long[]> carried) {
+        List<long[]> inside = new ArrayList<>(carried);
         for (VolumeFacts f : found) {
             if (f.offset() < 0) {
                 continue;
@@ -96,7 +98,7 @@ public final class UnmergedWrites {
         return (v + unit - 1) / unit * unit;
     }
 
-    private static String kib(long bytes) {
+    static String kib(long bytes) {
         return bytes >= 1 << 20 ? String.format("%.1f MiB", bytes / 1048576.0) : (bytes + 1023) / 1024 + " KiB";
     }
 }

@@ -22,7 +22,9 @@ public enum OnlineBlocker {
     /** a socket: nothing can stage it */
     SOCKET("a socket"),
     /** extended attributes (ACLs) of a directory: the in-guest applier sets owner, mode and time only */
-    DIRECTORY_XATTRS("extended attributes of a directory");
+    DIRECTORY_XATTRS("extended attributes of a directory"),
+    /** the shadow installed its boot loader outside the file systems: only a shut-down disk takes it */
+    BOOT_LOADER("a boot loader install (grub-install)");
 
     private final String word;
 

@@ -93,6 +93,13 @@ public final class OnlinePlan {
         this.blocked = List.copyOf(blocked);
     }
 
+    /** The same plan with one more reason against it (one the plan's own inputs do not show). */
+    public OnlinePlan blockedAlso(Blocked why) {
+        List<Blocked> more = new java.util.ArrayList<>(blocked);
+        more.add(why);
+        return new OnlinePlan(steps, more);
+    }
+
     public static boolean rebootPackage(String name) {
         return REBOOT_PACKAGES.contains(name) || REBOOT_PACKAGE_PREFIXES.stream().anyMatch(name::startsWith);
     }

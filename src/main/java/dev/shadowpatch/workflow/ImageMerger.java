@@ -3,6 +3,7 @@ package dev.shadowpatch.workflow;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.shadowpatch.disk.BootLoaderArea;
 import dev.shadowpatch.disk.DiskExposer;
 import dev.shadowpatch.disk.DiskExposer.Access;
 import dev.shadowpatch.disk.GuestLayout;
@@ -105,15 +106,43 @@ public class ImageMerger implements ShadowMerger {
     }
 
     @Override
-    public List<String> unmergedWrites(ShadowClone clone, GuestLayout layout) {
+    public OutsideFileSystems outsideFileSystems(ShadowClone clone, GuestLayout layout) {
         if (layout == null) {
-            return List.of();
+            return new OutsideFileSystems(List.of(), List.of());
         }
-        List<String> out = new ArrayList<>();
+        List<String> unmerged = new ArrayList<>();
+        List<BootLoaderArea.Copy> bootLoaders = new ArrayList<>();
         for (ShadowClone.Disk d : clone.disks()) {
-            out.addAll(disks.unmergedWrites(d.shadowDelta(), layout, d.target()));
+            BootLoaderArea.Copy boot = disks.bootLoaderCopy(d.shadowDelta(), d.liveDelta(), Access.SNAPSHOT_OF_RUNNING, d.target());
+            if (boot.carried()) {
+                bootLoaders.add(boot);
+            } else if (boot.shadowWrote()) {
+                unmerged.add(boot.describe());
+            }
+            unmerged.addAll(disks.unmergedWrites(d.shadowDelta(), layout, d.target(), boot));
         }
-        return out;
+        return new OutsideFileSystems(unmerged, bootLoaders);
+    }
+
+    @Override
+    public List<BootLoaderArea.Copy> carryBootLoaders(ShadowClone clone, Set<String> targets) {
+        List<BootLoaderArea.Copy> done = new ArrayList<>();
+        for (String target : targets) {
+            ShadowClone.Disk d = clone.disk(target).orElseThrow(() -> new IllegalStateException(
+                    "the shadow's boot loader is on disk " + target + ", which the run's snapshot does not have"));
+            if (d.mergeOverlay() == null) {
+                throw new IllegalStateException("the shadow's boot loader is on disk " + target + ", which has no merge overlay");
+            }
+            BootLoaderArea.Copy copy = disks.bootLoaderCopy(d.shadowDelta(), d.liveDelta(), Access.READ_ONLY, target);
+            if (copy.shadowWrote() && !copy.carried()) {
+                throw new IllegalStateException(copy.describe());
+            }
+            if (copy.carried()) {
+                disks.writeBootLoader(d.shadowDelta(), d.mergeOverlay(), copy);
+                done.add(copy);
+            }
+        }
+        return done;
     }
 
     /**

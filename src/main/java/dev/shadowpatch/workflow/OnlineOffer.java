@@ -23,7 +23,10 @@ public final class OnlineOffer {
         List<String> packages = run.getVariable(PACKAGE_CHANGES) == null ? List.of()
                 : PackageReport.fromJson(RunState.fileBytes(run, PACKAGE_CHANGES)).packages().stream().map(PackageChange::name).toList();
         FileSystemPlans plans = FileSystemPlans.fromJson(new String(RunState.fileBytes(run, MERGE_PLAN), StandardCharsets.UTF_8));
-        return OnlinePlan.of(restart, packages, plans.byMountPoint());
+        OnlinePlan online = OnlinePlan.of(restart, packages, plans.byMountPoint());
+        Object bootLoader = run.getVariable(BOOT_LOADER_DISKS);
+        return bootLoader == null || bootLoader.toString().isBlank() ? online
+                : online.blockedAlso(new OnlinePlan.Blocked(OnlineBlocker.BOOT_LOADER, bootLoader.toString()));
     }
 
     /**

@@ -38,6 +38,12 @@ public final class ProcessVariables {
     public static final String GUEST_LAYOUT_SUMMARY = "guestLayoutSummary";
     /** What the shadow wrote outside every merged file system (null: nothing), shown to the approver. */
     public static final String UNMERGED_WRITES = "unmergedWrites";
+    /**
+     * The shadow's boot loader install the window copies to the live disk after its files (null: none),
+     * shown to the approver, and the disks it is on (space-separated targets).
+     */
+    public static final String BOOT_LOADER = "bootLoader";
+    public static final String BOOT_LOADER_DISKS = "bootLoaderDisks";
 
     // Shadow
     public static final String SHADOW_CLONE = "shadowClone";

@@ -1,5 +1,6 @@
 package dev.shadowpatch.workflow;
 
+import dev.shadowpatch.disk.BootLoaderArea;
 import dev.shadowpatch.disk.GuestLayout;
 import dev.shadowpatch.virt.ShadowClone;
 
@@ -21,11 +22,31 @@ public interface ShadowMerger {
     PlanResult plan(ShadowClone clone, GuestLayout layout);
 
     /**
-     * What the shadow wrote outside every file system of the layout (a boot loader's install, a
-     * set-aside EFI partition, LVM metadata), one line per place; empty when the merge carries over
-     * all of it, and for runs without a layout.
+     * What the shadow wrote outside every file system of the layout: its boot loader's install, which
+     * the window carries to the live disk when it can ({@link BootLoaderArea}), and what no step
+     * carries over (a set-aside EFI partition, LVM metadata, a boot loader that cannot be carried),
+     * one line per place. Nothing for runs without a layout.
      */
-    default List<String> unmergedWrites(ShadowClone clone, GuestLayout layout) {
+    default OutsideFileSystems outsideFileSystems(ShadowClone clone, GuestLayout layout) {
+        return new OutsideFileSystems(List.of(), List.of());
+    }
+
+    /** @param unmerged one line per place no step carries over; bootLoaders the disks' boot loaders the window copies */
+    record OutsideFileSystems(List<String> unmerged, List<BootLoaderArea.Copy> bootLoaders) {
+        public OutsideFileSystems {
+            unmerged = List.copyOf(unmerged);
+            bootLoaders = List.copyOf(bootLoaders);
+        }
+    }
+
+    /**
+     * In the window, after {@link #merge}: copies the shadow's boot loader into the merge overlays of
+     * these disks, checked again against the live delta as it is now (the live VM is shut down).
+     *
+     * @return what was copied, per disk
+     * @throws IllegalStateException when it can no longer be carried (the live VM wrote its own since the plan)
+     */
+    default List<BootLoaderArea.Copy> carryBootLoaders(ShadowClone clone, java.util.Set<String> disks) {
         return List.of();
     }
 

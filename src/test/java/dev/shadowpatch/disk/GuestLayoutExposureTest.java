@@ -114,15 +114,84 @@ class GuestLayoutExposureTest {
         GuestLayout layout = exposer.readLayout(java.util.Map.of("vda", disk), java.util.Map.of(), Access.READ_ONLY);
         Path delta = tmp.resolve("shadow.qcow2");
         GuestImages.run("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", disk.toString(), delta.toString());
-        assertThat(exposer.unmergedWrites(delta, layout, "vda")).as("a fresh delta").isEmpty();
+        assertThat(exposer.unmergedWrites(delta, layout, "vda", null)).as("a fresh delta").isEmpty();
 
         long swapAt = 67584L * 512 + 1024 * 1024 + 20 * 4 * MIB; // PV data start (1 MiB) + swap_1's first extent
         GuestImages.run("qemu-io", "-f", "qcow2", "-c", "write 0 446", "-c", "write " + (2048 * 512 + 4096) + " 8k",
                 "-c", "write " + (swapAt + 8192) + " 64k", delta.toString());
 
-        assertThat(exposer.unmergedWrites(delta, layout, "vda"))
+        assertThat(exposer.unmergedWrites(delta, layout, "vda", null))
                 .containsExactly("64 KiB written in the boot sector and the gap before the first partition (a boot loader's install, e.g. grub-install)");
         assertNothingLeft(delta);
+    }
+
+    /**
+     * grub-install in the shadow (boot code in the first sector, a core image in the gap before the
+     * first partition) reaches the live disk's merge overlay byte for byte; the partition table and the
+     * disk signature stay the live disk's; the boot sector is then no longer named as unmerged. A live
+     * VM that wrote its own boot loader since the snapshot is never overwritten.
+     */
+    @Test
+    void theShadowsBootLoaderIsCopiedIntoTheMergeOverlayAndNeverOverALiveOne() throws Exception {
+        Path disk = installerLvmDisk(INSTALLER_FSTAB, new long[][] {{0, 16}});
+        GuestLayout layout = exposer.readLayout(java.util.Map.of("vda", disk), java.util.Map.of(), Access.READ_ONLY);
+        Path shadow = overlay(disk, "shadow"), live = overlay(disk, "live");
+        // the shadow: new boot code (0xAB, 440 bytes) and a new core image at sector 1 (0xEF, 40 KiB);
+        // the live VM writes only its root
+        GuestImages.run("qemu-io", "-f", "qcow2", "-c", "write -P 0xab 0 440", "-c", "write -P 0xef 512 40k", shadow.toString());
+        GuestImages.run("qemu-io", "-f", "qcow2", "-c", "write -P 0x11 " + (67584L * 512 + 2 * MIB) + " 4k", live.toString());
+        byte[] liveSector = read(live, 0, 512);
+
+        BootLoaderArea.Copy copy = exposer.bootLoaderCopy(shadow, live, Access.READ_ONLY, "vda");
+        assertThat(copy.carried()).as(copy.describe()).isTrue();
+        assertThat(copy.ranges()).extracting(r -> r[0] + "-" + r[1]).containsExactly("0-440", "512-65536");
+        assertThat(exposer.unmergedWrites(shadow, layout, "vda", copy)).as("carried over: not named").isEmpty();
+
+        Path merge = overlay(live, "merge");
+        exposer.writeBootLoader(shadow, merge, copy);
+        byte[] merged = read(merge, 0, 65536);
+        assertThat(java.util.Arrays.copyOfRange(merged, 0, 440)).containsOnly((byte) 0xab);
+        assertThat(java.util.Arrays.copyOfRange(merged, 440, 512)).as("signature and partition table: the live disk's")
+                .isEqualTo(java.util.Arrays.copyOfRange(liveSector, 440, 512));
+        assertThat(java.util.Arrays.copyOfRange(merged, 512, 512 + 40 * 1024)).containsOnly((byte) 0xef);
+        assertThat(read(merge, 67584L * 512 + 2 * MIB, 4096)).as("the live VM's own write stays").containsOnly((byte) 0x11);
+        assertNothingLeft(merge);
+
+        // a live VM that ran grub-install itself after the snapshot: refused, named, nothing copied
+        GuestImages.run("qemu-io", "-f", "qcow2", "-c", "write -P 0x22 1024 4k", live.toString());
+        BootLoaderArea.Copy refused = exposer.bootLoaderCopy(shadow, live, Access.READ_ONLY, "vda");
+        assertThat(refused.carried()).isFalse();
+        assertThat(refused.describe()).contains("cannot be carried over: the live VM wrote its own boot loader area since the snapshot");
+        assertThatThrownBy(() -> exposer.writeBootLoader(shadow, overlay(live, "merge2"), refused)).isInstanceOf(DiskException.class);
+        assertThat(exposer.unmergedWrites(shadow, layout, "vda", refused)).as("named again")
+                .containsExactly("64 KiB written in the boot sector and the gap before the first partition (a boot loader's install, e.g. grub-install)");
+
+        // a shadow that changed the disk's signature (part of its partition table): refused
+        Path relabelled = overlay(disk, "relabelled");
+        GuestImages.run("qemu-io", "-f", "qcow2", "-c", "write -P 0xab 0 446", relabelled.toString());
+        assertThat(exposer.bootLoaderCopy(relabelled, overlay(disk, "live2"), Access.READ_ONLY, "vda").describe())
+                .contains("cannot be carried over: the shadow's partition table is not the live VM's");
+    }
+
+    private Path overlay(Path backing, String name) {
+        Path o = tmp.resolve(name + ".qcow2");
+        GuestImages.run("qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", backing.toString(), o.toString());
+        return o;
+    }
+
+    /** Bytes of a qcow2 image's guest view, through qemu-img's own reading (not the code under test). */
+    private byte[] read(Path image, long offset, int length) throws Exception {
+        Path raw = tmp.resolve("read.raw");
+        Files.deleteIfExists(raw);
+        GuestImages.run("qemu-img", "convert", "-f", "qcow2", "-O", "raw", image.toString(), raw.toString());
+        try (var f = new java.io.RandomAccessFile(raw.toFile(), "r")) {
+            byte[] b = new byte[length];
+            f.seek(offset);
+            f.readFully(b);
+            return b;
+        } finally {
+            Files.delete(raw);
+        }
     }
 
     @Test

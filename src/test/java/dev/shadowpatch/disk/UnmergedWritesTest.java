@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.shadowpatch.disk.GuestLayout.Volume;
 import java.util.List;
 import java.util.Set;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -39,11 +40,19 @@ class UnmergedWritesTest {
             """)
     void eachPlace(long startKib, long lengthKib, String finding) {
         List<String> found = UnmergedWrites.find(List.<long[]>of(new long[] {startKib * 1024, lengthKib * 1024}), DISK,
-                Set.of(BOOT, ROOT), C);
+                Set.of(BOOT, ROOT), C, List.of());
         if (finding.equals("none")) {
             assertThat(found).isEmpty();
         } else {
             assertThat(found).containsExactly(finding);
         }
+    }
+
+    /** A boot loader the window carries over (BootLoaderArea) is no longer named; the rest still is. */
+    @Test
+    void aCarriedBootLoaderIsNotNamed() {
+        List<long[]> written = List.of(new long[] {0, 1024 * 1024}, new long[] {99328L * 1024, 64 * 1024});
+        assertThat(UnmergedWrites.find(written, DISK, Set.of(BOOT, ROOT), C, List.<long[]>of(new long[] {0, 1024 * 1024})))
+                .containsExactly("64 KiB written in vda partition 3 (LVM metadata or unused extents, not merged)");
     }
 }

@@ -1,5 +1,6 @@
 package dev.shadowpatch.workflow;
 
+import dev.shadowpatch.disk.BootLoaderArea;
 import dev.shadowpatch.disk.DiskExposer;
 import dev.shadowpatch.disk.MountedImage;
 import dev.shadowpatch.disk.GuestLayout;
@@ -53,8 +54,18 @@ class ImageMergerTest {
         }
 
         @Override
-        public List<String> unmergedWrites(Path delta, GuestLayout layout, String diskTarget) {
+        public List<String> unmergedWrites(Path delta, GuestLayout layout, String diskTarget, BootLoaderArea.Copy bootLoader) {
             return unmergedInShadow;
+        }
+
+        @Override
+        public BootLoaderArea.Copy bootLoaderCopy(Path shadowDelta, Path liveDelta, Access liveAccess, String diskTarget) {
+            return BootLoaderArea.Copy.none(diskTarget);
+        }
+
+        @Override
+        public void writeBootLoader(Path shadowDelta, Path mergeOverlay, BootLoaderArea.Copy copy) {
+            throw new AssertionError("no boot loader here");
         }
 
         @Override

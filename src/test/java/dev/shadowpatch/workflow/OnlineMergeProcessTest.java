@@ -156,6 +156,21 @@ class OnlineMergeProcessTest extends ProcessTestSupport {
                 .isEqualTo("the live VM runs code only a reboot replaces: PID 1 maps /usr/sbin/nginx");
     }
 
+    /** The shadow reinstalled its boot loader: only the reboot path copies it (a running disk never gets it). */
+    @Test
+    void aShadowThatReinstalledItsBootLoaderTakesTheRebootPath() {
+        when(merger.carryBootLoaders(any(), any())).thenReturn(List.of(ShadowPatchingProcessTest.GRUB));
+        ProcessInstance pi = atApprovalWithServicesClass();
+        runtime.setVariable(pi.getId(), ProcessVariables.BOOT_LOADER_DISKS, "vda");
+        approveOnlineAndOpenTheWindow(pi);
+
+        assertThat(pi).isEnded().hasPassed("stageOnline", "quiesceLive", "mergeChanges").hasNotPassed("applyOnline");
+        verify(merger, never()).writeOnlinePayload(any(), any(), any(), any(), any());
+        verify(merger).carryBootLoaders(any(), eq(java.util.Set.of("vda")));
+        assertThat((String) historic(pi, ProcessVariables.ONLINE_FALLBACK))
+                .isEqualTo("the decided plan cannot be merged online: a boot loader install (grub-install) (vda)");
+    }
+
     @Test
     void anApplierThatStopsHalfWayIsRolledBackToTheSnapshotWithoutARetry() {
         when(guest.run(eq(liveTarget()), ArgumentMatchers.argThat(c -> has(c, " apply ")), any())).thenAnswer(call -> exit(call.getArgument(1), 104,

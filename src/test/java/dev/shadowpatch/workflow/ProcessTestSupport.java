@@ -86,6 +86,7 @@ abstract class ProcessTestSupport {
         when(hypervisor.isRunning(SHADOW)).thenReturn(true);
         when(guest.run(any(), any(), any())).thenAnswer(call -> ok(call.getArgument(1)));
         when(merger.plan(any(), any())).thenReturn(plan(List.of()));
+        when(merger.outsideFileSystems(any(), any())).thenReturn(new ShadowMerger.OutsideFileSystems(List.of(), List.of()));
         when(merger.merge(any(), any(), any(), any())).thenReturn(new ShadowMerger.MergeResult(
                 "{\"merged\":true}".getBytes(StandardCharsets.UTF_8),
                 Map.of("take-shadow-replace (rule 3)", 42L, "take-shadow-create (rule 2)", 3L), 123_456L,

@@ -1,5 +1,6 @@
 package dev.shadowpatch.workflow;
 
+import dev.shadowpatch.disk.BootLoaderArea;
 import dev.shadowpatch.evidence.InstalledPackage;
 import dev.shadowpatch.evidence.PackageChange;
 import dev.shadowpatch.evidence.PackageReport;
@@ -19,14 +20,17 @@ import java.time.ZonedDateTime;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.camunda.bpm.engine.test.assertions.bpmn.BpmnAwareTests.assertThat;
 import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.ArgumentMatchers.anyMap;
+import static org.mockito.ArgumentMatchers.argThat;
 import static org.mockito.ArgumentMatchers.eq;
 import static org.mockito.Mockito.inOrder;
 import static org.mockito.Mockito.never;
+import static org.mockito.Mockito.times;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
@@ -191,9 +195,10 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
 
     @Test
     void whatTheShadowWroteOutsideEveryMergedFileSystemHeadsThePlanSummary() {
-        when(merger.unmergedWrites(any(), any())).thenReturn(List.of("64 KiB written in the boot sector"));
+        when(merger.outsideFileSystems(any(), any())).thenReturn(new ShadowMerger.OutsideFileSystems(
+                List.of("64 KiB written in LVM metadata"), List.of()));
         ProcessInstance pi = runToApproval();
-        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.UNMERGED_WRITES)).contains("64 KiB written in the boot sector");
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.UNMERGED_WRITES)).contains("64 KiB written in LVM metadata");
         assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.MERGE_PLAN_SUMMARY))
                 .startsWith("WARNING: the shadow wrote outside every file system");
     }
@@ -699,6 +704,51 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
         assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.ROLLBACK_REASON))
                 .contains("Merging").contains("disk full on the merge overlay");
         assertThat(runtime.createIncidentQuery().processInstanceId(pi.getId()).count()).isZero();
+    }
+
+    static final BootLoaderArea.Copy GRUB = new BootLoaderArea.Copy("vda", List.of(new long[] {0, 440}, new long[] {512, 65536}), null);
+
+    /**
+     * grub-install in the shadow: the approver is told the window copies it, and the window copies it
+     * after the files, into the merge overlay of its disk (the online merge's refusal:
+     * OnlineMergeProcessTest).
+     */
+    @Test
+    void theShadowsBootLoaderIsShownToTheApproverAndCopiedInTheWindow() {
+        when(merger.outsideFileSystems(any(), any())).thenReturn(new ShadowMerger.OutsideFileSystems(List.of(), List.of(GRUB)));
+        when(merger.carryBootLoaders(any(), any())).thenReturn(List.of(GRUB));
+        ProcessInstance pi = runToApproval();
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.MERGE_PLAN_SUMMARY))
+                .startsWith("Boot loader: vda: 64 KiB of the shadow's boot loader").contains("is written to the live disk after its files");
+        assertThat(runtime.getVariable(pi.getId(), ProcessVariables.UNMERGED_WRITES)).isNull();
+        assertThat(runtime.getVariable(pi.getId(), ProcessVariables.BOOT_LOADER_DISKS)).isEqualTo("vda");
+        approve(pi);
+        fireTimer(pi, "windowStarts");
+        runUntilWaiting(pi);
+
+        assertThat(pi).hasPassed("restartLive");
+        InOrder order = inOrder(merger);
+        order.verify(merger).merge(any(), any(), any(), any());
+        order.verify(merger).carryBootLoaders(merging, Set.of("vda"));
+        verify(hypervisor).createMergeOverlay(eq(clone), argThat(disks -> disks.contains("vda")));
+    }
+
+    /** The live VM wrote its own boot loader since the plan: never overwritten, the live VM is rolled back. */
+    @Test
+    void aBootLoaderThatCanNoLongerBeCarriedRollsTheLiveVmBack() {
+        when(merger.outsideFileSystems(any(), any())).thenReturn(new ShadowMerger.OutsideFileSystems(List.of(), List.of(GRUB)));
+        when(merger.carryBootLoaders(any(), any())).thenThrow(new IllegalStateException(
+                "vda: 64 KiB of the shadow's boot loader cannot be carried over: the live VM wrote its own boot loader area since the snapshot (4 KiB)"));
+        ProcessInstance pi = runToApproval();
+        approve(pi);
+        fireTimer(pi, "windowStarts");
+        runUntilWaiting(pi);
+
+        assertThat(pi).isWaitingAt("reviewRollback").hasPassed("rollbackLive").hasNotPassed("restartLive");
+        verify(hypervisor).rollback(merging);
+        assertThat((String) runtime.getVariable(pi.getId(), ProcessVariables.ROLLBACK_REASON))
+                .contains("The shadow's boot loader cannot be carried over").contains("the live VM wrote its own boot loader area");
+        verify(merger, times(1)).carryBootLoaders(any(), any());
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.workflow.RunSettings;
+import dev.shadowpatch.disk.BootLoaderArea;
 import dev.shadowpatch.disk.GuestLayout;
 import dev.shadowpatch.virt.ShadowClone;
 import dev.shadowpatch.workflow.OnlineOffer;
@@ -32,10 +33,16 @@ public class ComputeMergePlanDelegate implements JavaDelegate {
         ShadowClone clone = RunState.clone(execution);
         GuestLayout layout = RunState.layout(execution);
         // before the plan's summary, which names it first
-        List<String> unmerged = merger.unmergedWrites(clone, layout);
+        ShadowMerger.OutsideFileSystems outside = merger.outsideFileSystems(clone, layout);
+        List<String> unmerged = outside.unmerged();
         execution.setVariable(ProcessVariables.UNMERGED_WRITES, unmerged.isEmpty() ? null
                 : "the shadow wrote outside every file system the merge carries over, so that part of the patch would not"
                   + " reach the live VM (approve only if it does not matter; else reject): " + String.join("; ", unmerged));
+        List<BootLoaderArea.Copy> boot = outside.bootLoaders();
+        execution.setVariable(ProcessVariables.BOOT_LOADER, boot.isEmpty() ? null
+                : String.join("; ", boot.stream().map(BootLoaderArea.Copy::describe).toList()));
+        execution.setVariable(ProcessVariables.BOOT_LOADER_DISKS, boot.isEmpty() ? null
+                : String.join(" ", boot.stream().map(BootLoaderArea.Copy::disk).toList()));
         PlanResult plan = merger.plan(clone, layout);
         PlanVariables.write(execution, plan, settings);
         execution.removeVariable(ProcessVariables.MERGE_MODE); // a new plan, a new choice: the approval makes it again

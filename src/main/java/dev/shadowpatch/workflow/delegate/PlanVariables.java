@@ -62,10 +62,12 @@ final class PlanVariables {
                 : "WARNING (shadow shutdown: " + execution.getVariable(SHADOW_SHUTDOWN) + "): " + note + "\n\n";
     }
 
-    /** What the shadow wrote that no merge carries over heads the summary too. */
+    /** What the shadow wrote that no merge carries over heads the summary too, then the boot loader the window copies. */
     static String unmergedWarning(DelegateExecution execution) {
         Object note = execution.getVariable(ProcessVariables.UNMERGED_WRITES);
-        return note == null || note.toString().isBlank() ? "" : "WARNING: " + note + "\n\n";
+        Object boot = execution.getVariable(ProcessVariables.BOOT_LOADER);
+        return (note == null || note.toString().isBlank() ? "" : "WARNING: " + note + "\n\n")
+                + (boot == null || boot.toString().isBlank() ? "" : "Boot loader: " + boot + "\n\n");
     }
 
     static String summary(PlanResult plan, long predictedSeconds) {
