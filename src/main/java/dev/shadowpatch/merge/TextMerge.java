@@ -15,7 +15,8 @@ import java.util.Optional;
 import java.security.NoSuchAlgorithmException;
 
 /**
- * Three-way line merge of text files with diff3 (GNU diffutils): {@code diff3 -m -E LIVE BASE SHADOW}.
+ * Three-way line merge of text files with diff3 (GNU diffutils): {@code diff3 -m -E LIVE BASE SHADOW};
+ * where that is not clean, the account databases are merged record by record ({@link AccountFileMerge}).
  * The three contents are read through the trees' descriptors (never by path) and handed to diff3 in a
  * private temporary directory ({@link DiffTool}); only files up to 4 MiB without NUL bytes count as text.
  */
@@ -57,8 +58,12 @@ final class TextMerge implements Planner.TextMerger {
         if (l == null || s == null || b == null) return null;
         List<String> argv = new ArrayList<>(command);
         argv.addAll(List.of("live", "base", "shadow"));
-        return DiffTool.run(argv, Map.of("live", l, "base", b, "shadow", s), timeout,
+        byte[] lines = DiffTool.run(argv, Map.of("live", l, "base", b, "shadow", s), timeout,
                 (exit, merged) -> exit != 0 || Files.size(merged) > 3 * MAX ? null : Files.readAllBytes(merged)).orElse(null);
+        if (lines == null && hasBase && AccountFileMerge.applies(rel)) {
+            return AccountFileMerge.merge(rel, b, l, s).orElse(null); // record by record where lines collide
+        }
+        return lines;
     }
 
     private static byte[] read(Tree t, String rel) throws IOException {
