@@ -31,6 +31,17 @@ public class ImmediateGuestJobs implements GuestJobs {
         held.remove(command);
     }
 
+    private final java.util.Set<String> unreachable = ConcurrentHashMap.newKeySet();
+
+    /** Looks at jobs running this command fail as a connection to a guest restarting sshd does, until {@link #reachable}. */
+    public void unreachable(String command) {
+        unreachable.add(command);
+    }
+
+    public void reachable(String command) {
+        unreachable.remove(command);
+    }
+
     /** Commands whose job was stopped (at its timeout). */
     public java.util.Set<String> stopped() {
         return stopped;
@@ -39,6 +50,7 @@ public class ImmediateGuestJobs implements GuestJobs {
     public void reset() {
         held.clear();
         stopped.clear();
+        unreachable.clear();
         finished.clear();
     }
 
@@ -61,6 +73,9 @@ public class ImmediateGuestJobs implements GuestJobs {
         CommandResult r = finished.get(target.host() + "/" + jobId);
         if (r == null) {
             return new JobStatus(State.NOT_STARTED, -1, "", 0);
+        }
+        if (unreachable.contains(r.command())) {
+            throw new dev.shadowpatch.guest.GuestException("SSH to root@" + target.host() + ":22 failed: Session.connect: java.net.SocketException: Connection reset");
         }
         String output = r.stdout() + r.stderr();
         if (stopped.contains(r.command())) {

@@ -384,6 +384,55 @@ class ShadowPatchingProcessTest extends ProcessTestSupport {
                 .doesNotContainKey(ProcessVariables.PATCH_OUTPUT + "Job");
     }
 
+    /**
+     * The patch restarts sshd (openssh-server's upgrade): looks that cannot reach the shadow are waited
+     * out, not failed (each failure was a retry used: the Debian 12 to 13 upgrade lost one this way);
+     * a shadow unreachable for a whole boot timeout fails the step as before.
+     */
+    @Test
+    void aShadowUnreachableForAWhileWhileItsPatchRunsCostsNoRetry() {
+        jobs().holdRunning(PATCH);
+        ProcessInstance pi = startRun();
+        runUntilWaiting(pi);
+        assertThat(pi).isWaitingAt("patchRunning");
+        jobs().unreachable(PATCH);
+        for (int i = 0; i < 4; i++) {
+            ClockUtil.setCurrentTime(Date.from(ClockUtil.getCurrentTime().toInstant().plus(Duration.ofSeconds(20))));
+            fireTimer(pi, "patchRunning");
+            runUntilWaiting(pi);
+            assertThat(pi).isWaitingAt("patchRunning");
+        }
+        assertThat(runtime.getVariable(pi.getId(), ProcessVariables.PATCH_OUTPUT + "UnreachableSince")).isNotNull();
+        jobs().reachable(PATCH);
+        jobs().release(PATCH);
+        fireTimer(pi, "patchRunning");
+        runUntilWaiting(pi);
+
+        assertThat(pi).isWaitingAt("approvePatch");
+        assertThat(engine.getHistoryService().createHistoricJobLogQuery().processInstanceId(pi.getId()).failureLog().count())
+                .as("failed attempts").isZero();
+        assertThat(pi).variables().doesNotContainKey(ProcessVariables.PATCH_OUTPUT + "UnreachableSince");
+    }
+
+    @Test
+    void aShadowUnreachableForABootTimeoutFailsItsPatchStep() {
+        jobs().holdRunning(PATCH);
+        ProcessInstance pi = startRun();
+        runUntilWaiting(pi);
+        jobs().unreachable(PATCH);
+        fireTimer(pi, "patchRunning");
+        runUntilWaiting(pi);
+        assertThat(pi).isWaitingAt("patchRunning");
+        ClockUtil.setCurrentTime(Date.from(ClockUtil.getCurrentTime().toInstant().plus(Duration.ofMinutes(11))));
+        fireTimer(pi, "patchRunning");
+        runUntilWaiting(pi);
+
+        assertThat(engine.getHistoryService().createHistoricJobLogQuery().processInstanceId(pi.getId()).failureLog().count())
+                .as("failed attempts").isPositive();
+        assertThat(engine.getHistoryService().createHistoricJobLogQuery().processInstanceId(pi.getId()).failureLog().list().get(0)
+                .getJobExceptionMessage()).contains("Connection reset");
+    }
+
     @Test
     void aPatchPastItsTimeoutIsStoppedAndGoesToFixTheShadowWithItsOutputSoFar() {
         jobs().holdRunning(PATCH);

@@ -1,6 +1,7 @@
 package dev.shadowpatch.workflow.delegate;
 
 import dev.shadowpatch.guest.CommandResult;
+import dev.shadowpatch.guest.GuestException;
 import dev.shadowpatch.guest.GuestJobs;
 import dev.shadowpatch.guest.GuestJobs.JobStatus;
 import dev.shadowpatch.guest.GuestTarget;
@@ -20,11 +21,14 @@ import java.util.Optional;
  * job id, whatever the retries or which node takes the step over), given a few seconds to end, and
  * otherwise polled by the process's timer until it ends or its timeout passes (then it is stopped
  * and its output so far is the evidence). Keeps the evidence: exit code, a preview, the whole output
- * as a file. Variables {@code <evidence>Job} and {@code <evidence>StartedAt} exist while it runs.
+ * as a file. Variables {@code <evidence>Job} and {@code <evidence>StartedAt} exist while it runs
+ * ({@code <evidence>UnreachableSince} while looks at it fail to reach the guest).
  */
 final class GuestCommandStep {
     /** Exit code of a command stopped at its timeout (as timeout(1) reports it). */
     static final int TIMED_OUT = 124;
+    /** Suffix of the variable holding when the guest first failed to answer a look (while it does not). */
+    static final String UNREACHABLE_SINCE = "UnreachableSince";
 
     private final GuestJobs jobs;
     private final RunSettings settings;
@@ -88,7 +92,16 @@ final class GuestCommandStep {
         GuestTarget target = target(execution, address);
         Instant started = ((Date) execution.getVariable(evidenceVariable + "StartedAt")).toInstant();
         Duration ran = Duration.between(started, ClockUtil.getCurrentTime().toInstant());
-        JobStatus status = jobs.poll(target, jobId);
+        JobStatus status;
+        try {
+            status = jobs.poll(target, jobId);
+        } catch (GuestException unreachable) {
+            if (stillWaiting(execution, evidenceVariable, ran, timeout)) {
+                return Optional.empty();
+            }
+            throw unreachable;
+        }
+        execution.removeVariable(evidenceVariable + UNREACHABLE_SINCE);
         String note;
         int exitCode;
         switch (status.state()) {
@@ -120,6 +133,22 @@ final class GuestCommandStep {
         execution.removeVariable(evidenceVariable + "Job");
         execution.removeVariable(evidenceVariable + "StartedAt");
         return Optional.of(new CommandResult(command, exitCode, status.output(), "", ran));
+    }
+
+    /**
+     * Whether a look that could not reach the guest is waited out: the command runs on, detached,
+     * and a patch restarts sshd (openssh-server's upgrade) or loads a slow guest so that a connection
+     * fails now and then; each failed look used to cost the step one of its few retries. A guest
+     * unreachable for a whole boot timeout, or past the command's own timeout, fails the step.
+     */
+    private boolean stillWaiting(DelegateExecution execution, String evidenceVariable, Duration ran, Duration timeout) {
+        Instant now = ClockUtil.getCurrentTime().toInstant();
+        Date since = (Date) execution.getVariable(evidenceVariable + UNREACHABLE_SINCE);
+        if (since == null) {
+            execution.setVariable(evidenceVariable + UNREACHABLE_SINCE, Date.from(now));
+            return ran.compareTo(timeout) <= 0;
+        }
+        return ran.compareTo(timeout) <= 0 && Duration.between(since.toInstant(), now).compareTo(settings.bootTimeout()) < 0;
     }
 
     private static void sleep(long millis) {
