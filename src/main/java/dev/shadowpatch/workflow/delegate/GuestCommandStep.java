@@ -145,8 +145,8 @@ final class GuestCommandStep {
         Instant now = ClockUtil.getCurrentTime().toInstant();
         Date since = (Date) execution.getVariable(evidenceVariable + UNREACHABLE_SINCE);
         if (since == null) {
-            execution.setVariable(evidenceVariable + UNREACHABLE_SINCE, Date.from(now));
-            return ran.compareTo(timeout) <= 0;
+            since = Date.from(now);
+            execution.setVariable(evidenceVariable + UNREACHABLE_SINCE, since);
         }
         return ran.compareTo(timeout) <= 0 && Duration.between(since.toInstant(), now).compareTo(settings.bootTimeout()) < 0;
     }
