@@ -365,6 +365,56 @@ class TcpProbe(Probe):
         return f"TCP connect {self.address} ports {','.join(map(str, self.ports))}"
 
 
+# --- inside the guest, through SSH --------------------------------------------------------------
+
+class GuestProbe(Probe):
+    """For a service nothing outside the VM can reach (it listens on the guest's loopback only, or on
+    no TCP port at all): through SSH, a TCP connect to 127.0.0.1 on its ports, else `systemctl
+    is-active` of its units. Its downtime includes the guest's SSH being down (the VM's shutdown and
+    boot); a check reuses one SSH connection (vm.ssh(..., persist=True)) and comes at most once a
+    second (each starts a shell in the guest: polled every 100 ms it would load a TCG guest), so
+    polling costs the guest little and the outages it sees are precise to about a second."""
+    kind = "guest"
+    FIELDS = {"ports": None, "units": None}
+    INTERVAL = 1.0
+    _last = 0.0
+
+    def _validate(self):
+        if self.ports is not None and (not isinstance(self.ports, list) or not self.ports or not all(
+                isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in self.ports)):
+            raise ValueError(f"probe kind 'guest': field 'ports' must be a non-empty list of ports, not {self.ports!r}")
+        if self.units is not None and (not isinstance(self.units, list) or not self.units or not all(
+                isinstance(u, str) and u and not u.startswith("-") and u.isprintable() and " " not in u for u in self.units)):
+            raise ValueError(f"probe kind 'guest': field 'units' must be a non-empty list of unit names, not {self.units!r}")
+        if not self.ports and not self.units:
+            raise ValueError("probe kind 'guest': needs 'ports' or 'units'")
+
+    def command(self):
+        if self.ports:  # bash's /dev/tcp: no client needed in the guest
+            return " && ".join(f"timeout {TIMEOUT:g} bash -c 'exec 3<>/dev/tcp/127.0.0.1/{p}' 2>/dev/null"
+                               f" || {{ echo 'port {p}: refused or no answer'; exit 1; }}" for p in self.ports)
+        return "systemctl is-active " + " ".join(shlex.quote(u) for u in self.units)
+
+    def check(self):
+        if self.vm is None:
+            self._fail("no VM to reach (probe kind 'guest' runs through its SSH)")
+        time.sleep(max(0.0, self._last + self.INTERVAL - time.monotonic()))
+        self._last = time.monotonic()
+        try:
+            res = self.vm.ssh(self.command(), check=False, timeout=TIMEOUT + 2, persist=True)
+        except subprocess.TimeoutExpired:
+            self._fail("the guest's SSH did not answer in time")
+        if res.returncode == 255:
+            self._fail(f"the guest's SSH did not answer: {(res.stderr or '').strip() or 'no message'}")
+        if res.returncode != 0:
+            self._fail((res.stdout or "").strip() or f"exit {res.returncode}")
+
+    def describe(self):
+        what = (f"TCP connect 127.0.0.1 ports {','.join(map(str, self.ports))}" if self.ports
+                else f"systemctl is-active {' '.join(self.units)}")
+        return f"in the guest {self.address} through SSH: {what}"
+
+
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 def _conninfo_value(value):
@@ -633,8 +683,8 @@ class VpnProbe(Probe):
 
 # --- factory ------------------------------------------------------------------------------------
 
-KINDS = {c.kind: c for c in (HttpProbe, HttpProxyProbe, DnsProbe, TcpProbe, SqlProbe, SmbProbe, NfsProbe,
-                             FtpProbe, SvnProbe, VpnProbe)}
+KINDS = {c.kind: c for c in (HttpProbe, HttpProxyProbe, DnsProbe, TcpProbe, GuestProbe, SqlProbe, SmbProbe,
+                             NfsProbe, FtpProbe, SvnProbe, VpnProbe)}
 
 # The Debian packages the host needs for each kind (the others use only Python).
 HOST_PACKAGES = {"sql": ["postgresql-client"], "smb": ["smbclient"], "nfs": ["libnfs-utils"],

@@ -35,7 +35,9 @@ class Service:
 
     def resolve(self, vm):
         """A generic service learns its units and ports from the running VM: the systemd service units
-        its package ships (templates left out) and the TCP ports their processes listen on."""
+        its package ships (templates left out) and the TCP ports their processes listen on. The host
+        probes those ports; a service listening on the guest's loopback only, or on no TCP port, is
+        probed from inside the guest through SSH (probe kind 'guest')."""
         if self.defined:
             return self
         pkgs = " ".join(shlex.quote(p) for p in self.packages)
@@ -44,9 +46,16 @@ class Service:
         if not units:
             raise ServiceError(f"{self.name}: no definition in {DEFINITIONS} and its package ships no systemd service unit;"
                                f" write ops/services/{self.name}.toml")
-        self.units = [u.removesuffix(".service") for u in units]
+        units = [u.removesuffix(".service") for u in units]
+        # only the units that run: a package may ship a helper that is off by design (apache2's htcacheclean)
+        states = vm.ssh("systemctl is-active " + " ".join(shlex.quote(u) for u in units), check=False).stdout.split()
+        self.units = [u for u, state in zip(units, states) if state == "active"]
+        if not self.units:
+            raise ServiceError(f"{self.name}: none of its units runs in the VM ("
+                               + ", ".join(f"{u} {state}" for u, state in zip(units, states + ["?"] * len(units)))
+                               + f"); start it in a definition: write ops/services/{self.name}.toml")
         self.test = " && ".join(f"systemctl is-active --quiet {shlex.quote(u)}" for u in self.units)
-        ports = set()
+        ports, loopback = set(), set()
         for unit in self.units:
             # the unit's processes from its cgroup, then their listening TCP sockets
             out = vm.ssh(f"cg=$(systemctl show -P ControlGroup {shlex.quote(unit)}); "
@@ -54,13 +63,19 @@ class Service:
                          " ss -Hltnp | grep \"pid=$p,\" | awk '{print $4}'; done", check=False).stdout
             for addr in out.split():
                 port = addr.rsplit(":", 1)[-1]
-                if port.isdigit() and not addr.startswith(("127.", "[::1]")):
-                    ports.add(int(port))
-        if not ports:
-            raise ServiceError(f"{self.name}: its units ({', '.join(self.units)}) listen on no TCP port reachable from"
-                               f" the host, so there is nothing to probe; write ops/services/{self.name}.toml")
-        self.probe = {"kind": "tcp", "ports": sorted(ports)}
-        self.description = f"generic: units {', '.join(self.units)}; TCP ports {', '.join(map(str, sorted(ports)))}"
+                if port.isdigit():
+                    (loopback if addr.startswith(("127.", "[::1]")) else ports).add(int(port))
+        units = ", ".join(self.units)
+        if ports:
+            self.probe = {"kind": "tcp", "ports": sorted(ports)}
+            self.description = f"generic: units {units}; TCP ports {', '.join(map(str, sorted(ports)))}"
+        elif loopback:  # e.g. memcached, redis: only the guest itself can ask them
+            self.probe = {"kind": "guest", "ports": sorted(loopback)}
+            self.description = (f"generic: units {units}; TCP ports {', '.join(map(str, sorted(loopback)))} on the guest's"
+                                " loopback only, probed through SSH")
+        else:
+            self.probe = {"kind": "guest", "units": list(self.units)}
+            self.description = f"generic: units {units}; no TCP port, probed by systemctl is-active through SSH"
         return self
 
 
@@ -133,8 +148,8 @@ def load_all(names):
 
 def probe_ports(probe):
     defaults = {"http": 80, "http-proxy": 3128, "dns": 53, "sql": 5432, "smb": 445, "ftp": 21, "svn": 3690, "vpn": 1194}
-    if probe.get("kind") == "tcp":
-        return list(probe.get("ports", []))
+    if probe.get("kind") in ("tcp", "guest"):  # a guest probe's ports are the guest's own: they collide alike
+        return list(probe.get("ports") or [])
     port = probe.get("port", defaults.get(probe.get("kind")))
     return [port] if port else []
 

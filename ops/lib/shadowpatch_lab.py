@@ -52,8 +52,12 @@ class LabVm:
                          "-o", f"HostKeyAlias={info['host_key_alias']}", "-o", "StrictHostKeyChecking=yes",
                          "-o", "BatchMode=yes", "-o", "ConnectTimeout=10"]
 
-    def ssh(self, command, check=True, timeout=600):
-        return sh(self.ssh_base + [f"root@{self.address}", command], check=check, timeout=timeout)
+    def ssh(self, command, check=True, timeout=600, persist=False):
+        """persist: over one SSH connection kept open between calls (a probe polling the guest), which
+        gives up connecting after 2 s (the VM is down)."""
+        shared = ["-o", "ControlMaster=auto", "-o", f"ControlPath=/tmp/sp-ssh-{self.name}-%C", "-o", "ControlPersist=15",
+                  "-o", "ConnectTimeout=2"] if persist else []  # ssh keeps an option's first value: before ssh_base
+        return sh(self.ssh_base[:1] + shared + self.ssh_base[1:] + [f"root@{self.address}", command], check=check, timeout=timeout)
 
     def put(self, local, remote, recursive=False):
         sh(["scp", "-q"] + (["-r"] if recursive else []) + self.ssh_base[1:] + [str(local), f"root@{self.address}:{remote}"])

@@ -258,6 +258,47 @@ class TcpTest(ServerTest):
         self.assertEqual(probe.describe(), f"TCP connect {LO} ports {ports[0]},{ports[1]}")
 
 
+class GuestTest(ServerTest):
+    """Probe kind 'guest': the commands run by bash here stand in for the guest's SSH."""
+
+    class Guest:
+        def __init__(self, exit_code=None):
+            self.exit_code, self.commands = exit_code, []
+
+        def ssh(self, command, check=True, timeout=600, persist=False):
+            assert persist and not check, "a probe polls over one shared connection and reads the exit code"
+            self.commands.append(command)
+            if self.exit_code is not None:
+                return subprocess.CompletedProcess(command, self.exit_code, "", "ssh: connect to host: No route to host")
+            return subprocess.run(["bash", "-c", command], text=True, capture_output=True, timeout=timeout)
+
+    def test_loopback_ports(self):
+        listener = socket.socket()
+        listener.bind((LO, 0))
+        listener.listen()
+        self.addCleanup(listener.close)
+        port = listener.getsockname()[1]
+        probe = self.exercise({"kind": "guest", "ports": [port]}, {"ports": [port, free_port()]}, listener.close,
+                              vm=self.Guest())
+        self.assertIn(f"TCP connect 127.0.0.1 ports {port}", probe.describe())
+
+    def test_ssh_down_and_units(self):
+        down = make_probe({"kind": "guest", "ports": [22]}, LO, self.Guest(exit_code=255))
+        with self.assertRaises(ProbeFailed) as cm:
+            down.check()
+        self.assertIn("SSH did not answer", str(cm.exception))
+        guest = self.Guest(exit_code=3)
+        probe = make_probe({"kind": "guest", "units": ["chrony", "x@y"]}, LO, guest)
+        with self.assertRaises(ProbeFailed):
+            probe.check()
+        self.assertEqual(["systemctl is-active chrony x@y"], guest.commands)
+        for bad in ({"kind": "guest"}, {"kind": "guest", "units": ["a b"]}, {"kind": "guest", "ports": []}):
+            with self.assertRaises(ValueError):
+                make_probe(bad, LO, guest)
+        with self.assertRaises(ProbeFailed):
+            make_probe({"kind": "guest", "units": ["chrony"]}, LO).check()  # no VM
+
+
 class SqlTest(ServerTest):
     def test_postgresql(self):
         bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[4]))

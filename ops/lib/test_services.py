@@ -105,12 +105,39 @@ class GenericServiceTest(unittest.TestCase):
             return subprocess.CompletedProcess(command, 0, out, "")
 
     def test_units_and_public_ports_are_found(self):
-        guest = self.Guest([("dpkg -L", "memcached.service\n"),
+        guest = self.Guest([("dpkg -L", "memcached.service\n"), ("systemctl is-active", "active\n"),
                             ("ControlGroup", "0.0.0.0:11211\n127.0.0.1:9999\n[::]:11211\n")])
         s = svc.load("memcached").resolve(guest)
         self.assertEqual(["memcached"], s.units)
         self.assertEqual({"kind": "tcp", "ports": [11211]}, s.probe)
         self.assertIn("systemctl is-active --quiet memcached", s.test)
+
+    def test_a_service_on_the_loopback_only_is_probed_inside_the_guest(self):
+        guest = self.Guest([("dpkg -L", "redis-server.service\n"), ("systemctl is-active", "active\n"),
+                            ("ControlGroup", "127.0.0.1:6379\n[::1]:6379\n")])
+        s = svc.load("redis-server").resolve(guest)
+        self.assertEqual({"kind": "guest", "ports": [6379]}, s.probe)
+        self.assertIn("loopback", s.description)
+        self.assertEqual([6379], svc.probe_ports(s.probe))
+
+    def test_a_service_on_no_tcp_port_is_probed_by_its_units_state(self):
+        guest = self.Guest([("dpkg -L", "chrony.service\n"), ("systemctl is-active", "active\n"),
+                            ("ControlGroup", "")])
+        s = svc.load("chrony").resolve(guest)
+        self.assertEqual({"kind": "guest", "units": ["chrony"]}, s.probe)
+        self.assertIn("no TCP port", s.description)
+
+    def test_a_unit_off_by_design_is_left_out_and_none_running_is_refused(self):
+        guest = self.Guest([("dpkg -L", "apache2.service\napache-htcacheclean.service\n"),
+                            ("systemctl is-active", "active\ninactive\n"), ("ControlGroup", "0.0.0.0:80\n")])
+        s = svc.Service(name="web", defined=False, description="", packages=["web"], units=[]).resolve(guest)
+        self.assertEqual(["apache2"], s.units)
+        self.assertNotIn("htcacheclean", s.test)
+        idle = self.Guest([("dpkg -L", "foo.service\n"), ("systemctl is-active", "inactive\n")])
+        with self.assertRaises(svc.ServiceError) as e:
+            svc.load("foo").resolve(idle)
+        self.assertIn("foo inactive", str(e.exception))
+        self.assertIn("ops/services/foo.toml", str(e.exception))
 
     def test_a_package_without_a_unit_is_refused_saying_what_to_write(self):
         with self.assertRaises(svc.ServiceError) as e:
