@@ -65,17 +65,17 @@ class Service:
                 port = addr.rsplit(":", 1)[-1]
                 if port.isdigit():
                     (loopback if addr.startswith(("127.", "[::1]")) else ports).add(int(port))
-        units = ", ".join(self.units)
+        names = ", ".join(self.units)
         if ports:
             self.probe = {"kind": "tcp", "ports": sorted(ports)}
-            self.description = f"generic: units {units}; TCP ports {', '.join(map(str, sorted(ports)))}"
+            self.description = f"generic: units {names}; TCP ports {', '.join(map(str, sorted(ports)))}"
         elif loopback:  # e.g. memcached, redis: only the guest itself can ask them
             self.probe = {"kind": "guest", "ports": sorted(loopback)}
-            self.description = (f"generic: units {units}; TCP ports {', '.join(map(str, sorted(loopback)))} on the guest's"
+            self.description = (f"generic: units {names}; TCP ports {', '.join(map(str, sorted(loopback)))} on the guest's"
                                 " loopback only, probed through SSH")
         else:
             self.probe = {"kind": "guest", "units": list(self.units)}
-            self.description = f"generic: units {units}; no TCP port, probed by systemctl is-active through SSH"
+            self.description = f"generic: units {names}; no TCP port, probed by systemctl is-active through SSH"
         return self
 
 
