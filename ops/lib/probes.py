@@ -45,6 +45,14 @@ def _ipv4(kind, field, value):
     raise ValueError(f"probe kind {kind!r}: field {field!r} must be an IPv4 address, not {value!r}")
 
 
+def _port_list(kind, ports):
+    """ports, when it is a non-empty list of port numbers; else a ValueError naming the field."""
+    if (not isinstance(ports, list) or not ports
+            or not all(isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in ports)):
+        raise ValueError(f"probe kind {kind!r}: field 'ports' must be a non-empty list of ports, not {ports!r}")
+    return ports
+
+
 def _one_line(text, limit=400):
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[:limit - 3] + "..."
@@ -349,9 +357,7 @@ class TcpProbe(Probe):
     FIELDS = {"ports": _REQUIRED}
 
     def _validate(self):
-        if (not isinstance(self.ports, list) or not self.ports
-                or not all(isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in self.ports)):
-            raise ValueError(f"probe kind 'tcp': field 'ports' must be a non-empty list of ports, not {self.ports!r}")
+        _port_list(self.kind, self.ports)
 
     def check(self):
         deadline = time.monotonic() + TIMEOUT  # all ports within one check's time
@@ -380,9 +386,8 @@ class GuestProbe(Probe):
     _last = 0.0
 
     def _validate(self):
-        if self.ports is not None and (not isinstance(self.ports, list) or not self.ports or not all(
-                isinstance(p, int) and not isinstance(p, bool) and 0 < p < 65536 for p in self.ports)):
-            raise ValueError(f"probe kind 'guest': field 'ports' must be a non-empty list of ports, not {self.ports!r}")
+        if self.ports is not None:
+            _port_list(self.kind, self.ports)
         if self.units is not None and (not isinstance(self.units, list) or not self.units or not all(
                 isinstance(u, str) and u and not u.startswith("-") and u.isprintable() and " " not in u for u in self.units)):
             raise ValueError(f"probe kind 'guest': field 'units' must be a non-empty list of unit names, not {self.units!r}")
